@@ -1,0 +1,89 @@
+"""The one place that builds the bot, the dispatcher and the database (no globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.i18n import UserLocaleMiddleware, create_i18n
+from bot.middlewares import StorageMiddleware, ThrottlingMiddleware, UserMiddleware
+from handlers import build_root_router
+from storage.crypto import SnilsCipher
+from storage.db import create_engine, create_session_factory
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    bot: Bot
+    dispatcher: Dispatcher
+    i18n: I18n
+    extras: dict[str, object] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+        await self.dispatcher.storage.close()
+        await self.engine.dispose()
+
+
+def create_bot(settings: Settings, token: str) -> Bot:
+    session = AiohttpSession()
+    if settings.telegram_api_base:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    return Bot(
+        token=token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
+    )
+
+
+def create_fsm_storage(settings: Settings) -> BaseStorage:
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        return RedisStorage.from_url(settings.redis_url)
+    return MemoryStorage()
+
+
+def create_dispatcher(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+    *,
+    throttle: bool = True,
+) -> Dispatcher:
+    dp = Dispatcher(
+        storage=create_fsm_storage(settings),
+        settings=settings,
+        sessionmaker=sessionmaker,
+        snils_cipher=SnilsCipher.from_settings(settings.snils_key),
+    )
+    if throttle:
+        dp.update.outer_middleware(ThrottlingMiddleware())
+    dp.update.outer_middleware(StorageMiddleware(sessionmaker))
+    dp.update.outer_middleware(UserMiddleware(frozenset(settings.admin_ids)))
+    UserLocaleMiddleware(i18n).setup(dp)
+    # Every callback query gets an answer even when a handler forgets to give one.
+    dp.callback_query.middleware(CallbackAnswerMiddleware())
+    dp.include_router(build_root_router())
+    return dp
+
+
+def create_app(settings: Settings, token: str, *, throttle: bool = True) -> App:
+    engine = create_engine(settings.database_url)
+    sessionmaker = create_session_factory(engine)
+    i18n = create_i18n(settings.default_locale)
+    bot = create_bot(settings, token)
+    dispatcher = create_dispatcher(settings, sessionmaker, i18n, throttle=throttle)
+    return App(settings, engine, sessionmaker, bot, dispatcher, i18n)

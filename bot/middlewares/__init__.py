@@ -1,0 +1,87 @@
+"""Outer middlewares: a DB session per update, the current user and role, throttling."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject
+from aiogram.types import User as TgUser
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage import Storage
+
+
+class StorageMiddleware(BaseMiddleware):
+    """One session per update, closed when the update is done (rolled back if not committed)."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        async with self.sessionmaker() as session:
+            data["store"] = Storage(session)
+            return await handler(event, data)
+
+
+class UserMiddleware(BaseMiddleware):
+    """Loads (or registers) the user behind the update and puts ``user`` into handler data.
+
+    Roles come from the database; ADMIN_IDS from the environment are always administrators.
+    """
+
+    def __init__(self, admin_ids: frozenset[int]) -> None:
+        self.admin_ids = admin_ids
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        tg_user: TgUser | None = data.get("event_from_user")
+        if tg_user is not None and not tg_user.is_bot:
+            store: Storage = data["store"]
+            data["user"] = await store.families.get_or_create_user(
+                tg_user.id, is_admin=tg_user.id in self.admin_ids
+            )
+        return await handler(event, data)
+
+
+class ThrottlingMiddleware(BaseMiddleware):
+    """Drops updates from a user who sends more than ``rate`` per second (a flood, not a person).
+
+    In-process and approximate by design; several workers each apply it to what they receive.
+    """
+
+    def __init__(self, rate: float = 5.0, burst: int = 10) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._buckets: dict[int, tuple[float, float]] = {}
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        tg_user: TgUser | None = data.get("event_from_user")
+        if tg_user is None:
+            return await handler(event, data)
+        now = time.monotonic()
+        tokens, last = self._buckets.get(tg_user.id, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        if tokens < 1.0:
+            self._buckets[tg_user.id] = (tokens, now)
+            return None
+        self._buckets[tg_user.id] = (tokens - 1.0, now)
+        if len(self._buckets) > 100_000:  # bound memory under a flood of distinct users
+            self._buckets.clear()
+        return await handler(event, data)

@@ -1,0 +1,5 @@
+"""Administrator commands: moderation, roles, municipal parameters, sync."""
+
+from aiogram import Router
+
+router = Router(name="admin")

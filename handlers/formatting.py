@@ -1,0 +1,40 @@
+"""Babel formatting of money, dates, numbers and ages in the current locale."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import get_i18n
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
+from babel.numbers import format_decimal
+
+from storage.calendar import REGION_TZ
+
+
+def current_locale() -> str:
+    return get_i18n().current_locale
+
+
+def money(kopecks: int, locale: str | None = None) -> str:
+    """``5 000 ₽`` in ru, ``5,000 ₽`` in en; kopecks shown only when there are any."""
+    digits = "#,##0" if kopecks % 100 == 0 else "#,##0.00"
+    amount = format_decimal(kopecks / 100, format=digits, locale=locale or current_locale())
+    return f"{amount}\u00a0₽"
+
+
+def number(value: float, locale: str | None = None) -> str:
+    return format_decimal(value, locale=locale or current_locale())
+
+
+def day(value: date, locale: str | None = None) -> str:
+    """``23 нояб. 2026 г.`` / ``Nov 23, 2026``."""
+    return babel_format_date(value, format="medium", locale=locale or current_locale())
+
+
+def moment(value: datetime, tz: ZoneInfo = REGION_TZ, locale: str | None = None) -> str:
+    """A stored UTC moment shown in the municipality's time zone."""
+    return babel_format_datetime(
+        value, format="short", tzinfo=tz, locale=locale or current_locale()
+    )

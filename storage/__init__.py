@@ -1,0 +1,55 @@
+"""The shared data layer. Knows nothing of Telegram (DESIGN.md §4).
+
+``Storage`` holds one session and hands out the per-area repositories that share it.
+Mutating repository methods commit their own unit of work; handlers never commit.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.audit import AuditRepo
+from storage.catalog import CatalogRepo
+from storage.certificates import CertificateRepo
+from storage.enrollments import EnrollmentRepo
+from storage.families import FamilyRepo
+from storage.municipalities import MunicipalityRepo
+from storage.notifications import NotificationRepo
+
+
+class Storage:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @cached_property
+    def catalog(self) -> CatalogRepo:
+        return CatalogRepo(self.session)
+
+    @cached_property
+    def families(self) -> FamilyRepo:
+        return FamilyRepo(self.session)
+
+    @cached_property
+    def municipalities(self) -> MunicipalityRepo:
+        return MunicipalityRepo(self.session)
+
+    @cached_property
+    def certificates(self) -> CertificateRepo:
+        return CertificateRepo(self.session)
+
+    @cached_property
+    def enrollments(self) -> EnrollmentRepo:
+        return EnrollmentRepo(self.session)
+
+    @cached_property
+    def notifications(self) -> NotificationRepo:
+        return NotificationRepo(self.session)
+
+    @cached_property
+    def audit(self) -> AuditRepo:
+        return AuditRepo(self.session)
+
+
+__all__ = ["Storage"]
