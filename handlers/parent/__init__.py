@@ -2,4 +2,10 @@
 
 from aiogram import Router
 
+from handlers.parent import catalog, certificates, children, enrollments, onboarding
+
 router = Router(name="parent")
+# The catalogue's deep-link /start (program_<id>) must be tried before the plain /start.
+router.include_routers(
+    catalog.router, onboarding.router, children.router, certificates.router, enrollments.router
+)

@@ -1,0 +1,5 @@
+"""Parent: catalog."""
+
+from aiogram import Router
+
+router = Router(name="parent.catalog")

@@ -1,0 +1,5 @@
+"""Parent: certificates."""
+
+from aiogram import Router
+
+router = Router(name="parent.certificates")

@@ -1,0 +1,5 @@
+"""Parent: children."""
+
+from aiogram import Router
+
+router = Router(name="parent.children")

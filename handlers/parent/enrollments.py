@@ -1,0 +1,5 @@
+"""Parent: enrollments."""
+
+from aiogram import Router
+
+router = Router(name="parent.enrollments")

@@ -1,0 +1,5 @@
+"""Parent: onboarding."""
+
+from aiogram import Router
+
+router = Router(name="parent.onboarding")
