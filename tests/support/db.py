@@ -6,11 +6,14 @@ an empty schema, so tests never see each other's rows.
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import storage.models  # noqa: F401  registers every table
@@ -26,9 +29,33 @@ def on_postgres() -> bool:
     return POSTGRES_URL is not None
 
 
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str | None]:
+    """A database of this pytest process's own on the PostgreSQL server, so parallel runs
+    (several people, or CI legs) never drop each other's schema."""
+    if POSTGRES_URL is None:
+        yield None
+        return
+    base = make_url(POSTGRES_URL)
+    name = f"{base.database}_{os.getpid()}"
+    admin_url = base.set(drivername="postgresql", database="postgres")
+
+    async def _admin(sql: str) -> None:
+        conn = await asyncpg.connect(admin_url.render_as_string(hide_password=False))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}"'))
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    yield base.set(database=name).render_as_string(hide_password=False)
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return POSTGRES_URL or f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
+def database_url(tmp_path: Path, postgres_database: str | None) -> str:
+    return postgres_database or f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
 
 
 @pytest.fixture
