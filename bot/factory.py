@@ -11,13 +11,17 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.i18n import UserLocaleMiddleware, create_i18n
-from bot.middlewares import StorageMiddleware, ThrottlingMiddleware, UserMiddleware
+from bot.middlewares import (
+    CallbackRefusalMiddleware,
+    StorageMiddleware,
+    ThrottlingMiddleware,
+    UserMiddleware,
+)
 from handlers import build_root_router
 from storage.crypto import SnilsCipher
 from storage.db import create_engine, create_session_factory
@@ -75,13 +79,16 @@ def create_dispatcher(
     dp.update.outer_middleware(UserMiddleware(frozenset(settings.admin_ids)))
     UserLocaleMiddleware(i18n).setup(dp)
     # Every callback query gets an answer even when a handler forgets to give one.
-    dp.callback_query.middleware(CallbackAnswerMiddleware())
+    dp.callback_query.middleware(CallbackRefusalMiddleware())
     dp.include_router(build_root_router())
     return dp
 
 
-def create_app(settings: Settings, token: str, *, throttle: bool = True) -> App:
-    engine = create_engine(settings.database_url)
+def create_app(
+    settings: Settings, token: str, *, throttle: bool = True, engine: AsyncEngine | None = None
+) -> App:
+    """``engine``: reuse an existing engine (tests pass the fixture's) instead of creating one."""
+    engine = engine or create_engine(settings.database_url)
     sessionmaker = create_session_factory(engine)
     i18n = create_i18n(settings.default_locale)
     bot = create_bot(settings, token)

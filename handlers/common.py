@@ -6,6 +6,7 @@ import logging
 
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, ErrorEvent, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from handlers.refusals import refusal_text
@@ -15,17 +16,20 @@ log = logging.getLogger(__name__)
 router = Router(name="common")
 
 
-@router.error(F.update.callback_query.as_("query"))
-async def callback_failed(event: ErrorEvent, query: CallbackQuery) -> None:
-    await query.answer(_explain(event.exception), show_alert=True)
-
-
 @router.error(F.update.message.as_("message"))
 async def message_failed(event: ErrorEvent, message: Message) -> None:
-    await message.answer(_explain(event.exception))
+    await message.answer(explain(event.exception))
 
 
-def _explain(exc: Exception) -> str:
+@router.error()
+async def other_failed(event: ErrorEvent) -> None:
+    """Button presses were already answered by ``CallbackRefusalMiddleware``; just log."""
+    if not isinstance(event.exception, DomainError):
+        log.error("unhandled error: %s", type(event.exception).__name__)
+
+
+def explain(exc: BaseException) -> str:
+    """What the user is told when a handler raised."""
     if isinstance(exc, DomainError):
         return refusal_text(exc)
     # Only the type: the exception text may carry personal data.
@@ -34,9 +38,14 @@ def _explain(exc: Exception) -> str:
 
 
 @router.callback_query()
-async def stale_button(query: CallbackQuery) -> None:
-    """A button nothing handles any more (old message, forged data): answer, never ignore."""
-    await query.answer(_("Эта кнопка устарела. Откройте /menu."), show_alert=True)
+async def stale_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+    """A button nothing handles any more (old message, forged data): answer, never ignore.
+
+    Through ``callback_answer``: CallbackAnswerMiddleware answers after the handler, and
+    Telegram rejects a second answer to the same query.
+    """
+    callback_answer.text = _("Эта кнопка устарела. Откройте /menu.")
+    callback_answer.show_alert = True
 
 
 @router.message()

@@ -7,11 +7,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject
+from aiogram.types import CallbackQuery, TelegramObject
 from aiogram.types import User as TgUser
+from aiogram.utils.callback_answer import CallbackAnswer, CallbackAnswerMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handlers.common import explain
 from storage import Storage
+from storage.errors import DomainError
 
 
 class StorageMiddleware(BaseMiddleware):
@@ -49,9 +52,14 @@ class UserMiddleware(BaseMiddleware):
         tg_user: TgUser | None = data.get("event_from_user")
         if tg_user is not None and not tg_user.is_bot:
             store: Storage = data["store"]
-            data["user"] = await store.families.get_or_create_user(
+            user = data["user"] = await store.families.get_or_create_user(
                 tg_user.id, is_admin=tg_user.id in self.admin_ids
             )
+            # Remembered for notifications sent later, outside any update (bot/workers).
+            code = (tg_user.language_code or "")[:8] or None
+            if user.telegram_language != code:
+                user.telegram_language = code
+                await store.session.commit()
         return await handler(event, data)
 
 
@@ -85,3 +93,36 @@ class ThrottlingMiddleware(BaseMiddleware):
         if len(self._buckets) > 100_000:  # bound memory under a flood of distinct users
             self._buckets.clear()
         return await handler(event, data)
+
+
+class CallbackRefusalMiddleware(CallbackAnswerMiddleware):
+    """Every button press gets exactly one answer, even when the handler raised.
+
+    aiogram's CallbackAnswerMiddleware answers in a ``finally`` before error handlers run, so
+    an error handler's own answer would be a second one, which Telegram rejects. Here a refusal
+    (DomainError) becomes the alert text of that single answer; other errors get a generic alert
+    and still propagate to the error handlers for logging.
+    """
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if not isinstance(event, CallbackQuery):
+            return await handler(event, data)
+
+        async def guarded(event: TelegramObject, data: dict[str, Any]) -> Any:
+            try:
+                return await handler(event, data)
+            except Exception as exc:
+                answer: CallbackAnswer = data["callback_answer"]
+                if not answer.answered:
+                    answer.text = explain(exc)
+                    answer.show_alert = True
+                if isinstance(exc, DomainError):
+                    return None
+                raise
+
+        return await super().__call__(guarded, event, data)
