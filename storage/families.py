@@ -1,12 +1,104 @@
-"""Users (role, language, consent, municipality) and their children."""
+"""Users (role, language, consent, municipality) and their children.
+
+Rules kept here (DESIGN.md §3 rule 11, 152-ФЗ): nothing about a child is stored or changed
+without the parent's consent to the current version of the consent text; a parent reaches only
+their own children (every call takes the acting user's id); deleting a child or withdrawing
+consent erases the child's data, СНИЛС included.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
+import unicodedata
+from datetime import date
+
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from storage.models import Role, User
+from storage.base import utcnow
+from storage.calendar import age_on
+from storage.calendar import today as region_today
+from storage.errors import DomainError, NotFound
+from storage.models import (
+    ApplicationStatus,
+    Certificate,
+    CertificateApplication,
+    Child,
+    Enrollment,
+    EnrollmentStatus,
+    Municipality,
+    Role,
+    User,
+)
 from storage.repo import Repo
+
+# Bump when the consent text changes: everyone is asked again before child data is touched.
+CONSENT_VERSION = "2026-11"
+SUPPORTED_LANGUAGES = ("ru", "en")
+
+CHILD_NAME_MIN = 2
+CHILD_NAME_MAX = 60
+# Supplementary education serves children up to 17 inclusive (rule 1); babies are not yet
+# anybody's pupils, so a child under one is almost certainly a typo in the year.
+CHILD_AGE_MIN = 1
+CHILD_AGE_MAX = 17
+MAX_CHILDREN = 10
+
+# Enrollments that still hold a seat or money: a child with one cannot simply vanish.
+OPEN_ENROLLMENT_STATUSES = (
+    EnrollmentStatus.submitted,
+    EnrollmentStatus.confirmed,
+    EnrollmentStatus.active,
+    EnrollmentStatus.waitlisted,
+)
+
+_DATE_RE = re.compile(r"(\d{1,2})[.\-/](\d{1,2})[.\-/](\d{4})")
+_SPACES_RE = re.compile(r"\s+")
+_HYPHENS_RE = re.compile(r"\s*[-‐‑–—]\s*")  # any dash, spaces around it dropped
+
+
+def normalize_child_name(raw: str) -> str:
+    """Trim, collapse spaces, unify dashes; raise DomainError when the name is not a name.
+
+    Letters of any alphabet, spaces and hyphens only: no digits, emoji or markup.
+    """
+    name = _SPACES_RE.sub(" ", unicodedata.normalize("NFC", raw)).strip()
+    name = _HYPHENS_RE.sub("-", name).strip("-").strip()
+    if not CHILD_NAME_MIN <= len(name) <= CHILD_NAME_MAX:
+        raise DomainError("child_name_length", min=CHILD_NAME_MIN, max=CHILD_NAME_MAX)
+    if not all(ch.isalpha() or ch in " -" for ch in name) or "--" in name:
+        raise DomainError("child_name_chars")
+    if sum(ch.isalpha() for ch in name) < CHILD_NAME_MIN:
+        raise DomainError("child_name_length", min=CHILD_NAME_MIN, max=CHILD_NAME_MAX)
+    return name
+
+
+def parse_birth_date(raw: str) -> date:
+    """``DD.MM.YYYY`` (dots, dashes or slashes) → date; impossible dates are refused."""
+    match = _DATE_RE.fullmatch(raw.strip())
+    if match is None:
+        raise DomainError("birth_date_format")
+    day_, month, year = (int(part) for part in match.groups())
+    try:
+        return date(year, month, day_)
+    except ValueError:
+        raise DomainError("birth_date_impossible", text=raw.strip()) from None
+
+
+def check_birth_date(birth_date: date, today: date) -> None:
+    """A child's birth date must be in the past and give an age the service covers."""
+    if birth_date > today:
+        raise DomainError("birth_date_future")
+    age = age_on(birth_date, today)
+    if age > CHILD_AGE_MAX:
+        raise DomainError("child_too_old", max=CHILD_AGE_MAX)
+    if age < CHILD_AGE_MIN:
+        raise DomainError("child_too_young", min=CHILD_AGE_MIN)
+
+
+def has_consent(user: User) -> bool:
+    """Consent counts only for the current version of the text the parent agreed to."""
+    return user.consent_version == CONSENT_VERSION
 
 
 class FamilyRepo(Repo):
@@ -28,3 +120,178 @@ class FamilyRepo(Repo):
             user.role = Role.admin
             await self.session.commit()
         return user
+
+    async def get_user(self, user_id: int) -> User:
+        user = await self.session.get(User, user_id)
+        if user is None:
+            raise NotFound("user")
+        return user
+
+    # --- settings -------------------------------------------------------------------------
+
+    async def set_language(self, user_id: int, language: str | None) -> User:
+        """Save the interface language; None goes back to following Telegram's."""
+        if language is not None and language not in SUPPORTED_LANGUAGES:
+            raise DomainError("language_unsupported", language=language)
+        user = await self.get_user(user_id)
+        user.language = language
+        await self.session.commit()
+        return user
+
+    async def set_municipality(self, user_id: int, municipality_id: int) -> User:
+        if await self.session.get(Municipality, municipality_id) is None:
+            raise NotFound("municipality")
+        user = await self.get_user(user_id)
+        user.municipality_id = municipality_id
+        await self.session.commit()
+        return user
+
+    # --- consent (152-ФЗ) -------------------------------------------------------------------
+
+    async def give_consent(self, user_id: int, version: str = CONSENT_VERSION) -> User:
+        """Record agreement to ``version`` of the consent text; repeating it changes nothing."""
+        if version != CONSENT_VERSION:  # an old screen's button: the text has changed since
+            raise DomainError("consent_outdated")
+        user = await self.get_user(user_id)
+        if user.consent_version != version:
+            user.consent_version = version
+            user.consent_at = utcnow()
+            await self.session.commit()
+        return user
+
+    async def withdraw_consent(self, user_id: int) -> int:
+        """Withdraw consent and erase the children stored under it; returns how many.
+
+        Refused while an enrollment still holds a seat or money, like deleting one child.
+        (storage/privacy.py erases everything else about the family on request.)
+        """
+        user = await self.get_user(user_id)
+        children = await self.list_children(user_id)
+        await self._refuse_open_enrollments(children)
+        await self._erase(children)
+        user.consent_version = None
+        user.consent_at = None
+        await self.session.commit()
+        return len(children)
+
+    # --- children ------------------------------------------------------------------------------
+
+    async def list_children(self, user_id: int) -> list[Child]:
+        query = select(Child).where(Child.parent_id == user_id).order_by(Child.birth_date, Child.id)
+        return list((await self.session.scalars(query)).all())
+
+    async def count_children(self, user_id: int) -> int:
+        query = select(func.count()).select_from(Child).where(Child.parent_id == user_id)
+        return int(await self.session.scalar(query) or 0)
+
+    async def get_child(self, user_id: int, child_id: int) -> Child:
+        """The acting parent's child; another parent's (or a forged) id is simply not found."""
+        child = await self.session.scalar(
+            select(Child).where(Child.id == child_id, Child.parent_id == user_id)
+        )
+        if child is None:
+            raise NotFound("child")
+        return child
+
+    async def add_child(
+        self, user_id: int, full_name: str, birth_date: date, *, today: date | None = None
+    ) -> Child:
+        user = await self._consenting_user(user_id)
+        name = normalize_child_name(full_name)
+        check_birth_date(birth_date, today or region_today())
+        children = await self.list_children(user.id)
+        if len(children) >= MAX_CHILDREN:
+            raise DomainError("children_limit", max=MAX_CHILDREN)
+        if any(self._same_child(c, name, birth_date) for c in children):
+            raise DomainError("child_duplicate", name=name)
+        child = Child(parent_id=user.id, full_name=name, birth_date=birth_date)
+        self.session.add(child)
+        await self.session.commit()
+        return child
+
+    async def update_child(
+        self,
+        user_id: int,
+        child_id: int,
+        *,
+        full_name: str | None = None,
+        birth_date: date | None = None,
+        today: date | None = None,
+    ) -> Child:
+        await self._consenting_user(user_id)
+        child = await self.get_child(user_id, child_id)
+        name = normalize_child_name(full_name) if full_name is not None else child.full_name
+        born = birth_date if birth_date is not None else child.birth_date
+        if birth_date is not None:
+            check_birth_date(birth_date, today or region_today())
+        others = [c for c in await self.list_children(user_id) if c.id != child.id]
+        if any(self._same_child(c, name, born) for c in others):
+            raise DomainError("child_duplicate", name=name)
+        child.full_name = name
+        child.birth_date = born
+        await self.session.commit()
+        return child
+
+    async def delete_child(self, user_id: int, child_id: int) -> None:
+        """Erase a child's data. Allowed without consent: a parent may always erase data.
+
+        Refused while an enrollment still holds a seat or money: it must be cancelled first,
+        or the provider would wait for a child nobody can name.
+        """
+        child = await self.get_child(user_id, child_id)
+        await self._refuse_open_enrollments([child])
+        await self._erase([child])
+        await self.session.commit()
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    async def _refuse_open_enrollments(self, children: list[Child]) -> None:
+        for child in children:
+            open_enrollments = await self.session.scalar(
+                select(func.count())
+                .select_from(Enrollment)
+                .where(
+                    Enrollment.child_id == child.id,
+                    Enrollment.status.in_([s.value for s in OPEN_ENROLLMENT_STATUSES]),
+                )
+            )
+            if open_enrollments:
+                raise DomainError("child_has_enrollments", name=child.full_name)
+
+    async def _erase(self, children: list[Child]) -> None:
+        """Delete the children and every trace that names them, in the caller's transaction.
+
+        Certificates, decided applications and enrollments keep their anonymous accounting
+        (their child_id becomes NULL by the foreign key) but lose the СНИЛС; a pending
+        application has nothing worth keeping and goes entirely (as storage/privacy.py does).
+        """
+        ids = [child.id for child in children]
+        if not ids:
+            return
+        of_children = CertificateApplication.child_id.in_(ids)
+        await self.session.execute(
+            delete(CertificateApplication).where(
+                of_children, CertificateApplication.status == ApplicationStatus.pending
+            )
+        )
+        await self.session.execute(
+            update(CertificateApplication)
+            .where(of_children)
+            .values(snils_encrypted=None, snils_digest=None, reason=None)
+        )
+        await self.session.execute(
+            update(Certificate)
+            .where(Certificate.child_id.in_(ids))
+            .values(snils_encrypted=None, snils_digest=None)
+        )
+        await self.session.execute(delete(Child).where(Child.id.in_(ids)))
+
+    async def _consenting_user(self, user_id: int) -> User:
+        user = await self.get_user(user_id)
+        if not has_consent(user):
+            raise DomainError("consent_required")
+        return user
+
+    @staticmethod
+    def _same_child(child: Child, name: str, birth_date: date) -> bool:
+        return child.birth_date == birth_date and child.full_name.casefold() == name.casefold()

@@ -1,0 +1,52 @@
+"""Publishing the commands menus at startup (the lists themselves: handlers/commands.py).
+
+Handlers that change a role call ``handlers.commands.set_role_commands`` directly (handlers/ may
+not import bot/); this module re-exports it for bot/ code and adds the startup step.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.utils.i18n import I18n
+
+from handlers.commands import commands_for, set_default_commands, set_role_commands
+from storage.models import Role
+
+if TYPE_CHECKING:
+    from bot.factory import App
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "commands_for",
+    "publish_commands",
+    "publish_commands_on_start",
+    "set_default_commands",
+    "set_role_commands",
+]
+
+
+async def publish_commands(bot: Bot, i18n: I18n, admin_ids: list[int]) -> None:
+    """The parents' menu for everyone, and the administrators' for ADMIN_IDS.
+
+    Telegram refuses a chat scope for someone who never opened the bot; that admin gets the
+    menu when their role is next set, so a refusal is logged (without the id) and skipped.
+    """
+    await set_default_commands(bot, i18n)
+    for telegram_id in admin_ids:
+        try:
+            await set_role_commands(bot, i18n, telegram_id, Role.admin)
+        except TelegramAPIError as error:
+            log.warning("admin commands menu not set: %s", type(error).__name__)
+
+
+async def publish_commands_on_start(app: App) -> None:
+    """A bot/runtime.py starter: runs once beside the dispatcher; never takes the bot down."""
+    try:
+        await publish_commands(app.bot, app.i18n, list(app.settings.admin_ids))
+    except TelegramAPIError as error:
+        log.warning("commands menu not published: %s", type(error).__name__)
