@@ -10,8 +10,11 @@ from contextlib import AsyncExitStack
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
+from bot.commands import publish_commands_on_start
 from bot.config import Settings
 from bot.factory import App, create_app
+from bot.workers import WORKER_STARTERS
+from bot.workers.enrollment_jobs import run_enrollment_jobs
 from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -19,6 +22,9 @@ log = logging.getLogger(__name__)
 # Hooks that start long-running work beside the dispatcher (workers add themselves here).
 Starter = Callable[[App], Awaitable[None]]
 STARTERS: list[Starter] = []
+STARTERS.append(publish_commands_on_start)  # the commands menus, once per start
+STARTERS.append(run_enrollment_jobs)  # seat offers, window notices, monthly charges
+STARTERS.extend(WORKER_STARTERS)  # notification sender, certificate downgrade
 
 
 async def start_background(app: App, stack: AsyncExitStack) -> None:
@@ -44,13 +50,22 @@ async def run_polling(settings: Settings, token: str) -> None:
         await app.dispatcher.start_polling(app.bot, handle_signals=True)
 
 
-def build_webhook_app(app: App, path: str = "/telegram/webhook") -> web.Application:
-    """The aiohttp web hook: several such workers can run behind a load balancer."""
+def build_webhook_app(
+    app: App, path: str = "/telegram/webhook", *, handle_in_background: bool = False
+) -> web.Application:
+    """The aiohttp web hook: several such workers can run behind a load balancer.
+
+    Telegram is answered only after the update is handled, so an update whose worker died
+    mid-way is redelivered instead of lost (DESIGN.md §5: nothing is lost on a crash).
+    """
     web_app = web.Application()
     secret = app.settings.webhook_secret.get_secret_value() if app.settings.webhook_secret else None
-    SimpleRequestHandler(dispatcher=app.dispatcher, bot=app.bot, secret_token=secret).register(
-        web_app, path=path
-    )
+    SimpleRequestHandler(
+        dispatcher=app.dispatcher,
+        bot=app.bot,
+        secret_token=secret,
+        handle_in_background=handle_in_background,
+    ).register(web_app, path=path)
     setup_application(web_app, app.dispatcher, bot=app.bot)
     return web_app
 

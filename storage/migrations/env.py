@@ -36,7 +36,10 @@ async def _run_online(url: str) -> None:
 
 
 def run() -> None:
-    url = config.get_main_option("sqlalchemy.url")
+    # `alembic -x url=...` wins over alembic.ini (the CLI and scripts use it).
+    url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option(
+        "sqlalchemy.url"
+    )
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
         with context.begin_transaction():
