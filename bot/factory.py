@@ -22,7 +22,7 @@ from bot.middlewares import (
     ThrottlingMiddleware,
     UserMiddleware,
 )
-from handlers import build_root_router
+from handlers import build_root_router, detach_root_router
 from storage.crypto import SnilsCipher
 from storage.db import create_engine, create_session_factory
 
@@ -38,6 +38,9 @@ class App:
     extras: dict[str, object] = field(default_factory=dict)
 
     async def close(self) -> None:
+        for root in list(self.dispatcher.sub_routers):
+            detach_root_router(root)
+        self.dispatcher.sub_routers.clear()
         await self.bot.session.close()
         await self.dispatcher.storage.close()
         await self.engine.dispose()

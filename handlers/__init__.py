@@ -15,3 +15,15 @@ def build_root_router() -> Router:
     # Order matters: audience routers first, the catch-all fallbacks of common last.
     root.include_routers(admin.router, staff.router, parent.router, common.router)
     return root
+
+
+def detach_root_router(root: Router) -> None:
+    """Undo ``build_root_router`` so another app in this process can include the routers.
+
+    aiogram lets a router have one parent and our routers live at module level (decorators),
+    so an app that is closed must hand them back (the sandbox and tests build several apps).
+    """
+    for child in list(root.sub_routers):
+        child._parent_router = None
+    root.sub_routers.clear()
+    root._parent_router = None

@@ -2,10 +2,11 @@
 
 from aiogram import Router
 
-from handlers.parent import catalog, certificates, children, enrollments, onboarding
+from handlers.parent import catalog, certificates, children, enrollments, onboarding, privacy
 
 router = Router(name="parent")
 # The catalogue's deep-link /start (program_<id>) must be tried before the plain /start.
 router.include_routers(
     catalog.router, onboarding.router, children.router, certificates.router, enrollments.router
 )
+router.include_router(privacy.router)  # /privacy: see and delete personal data

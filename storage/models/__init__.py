@@ -1,6 +1,13 @@
 """All mapped classes; importing this package registers every table on ``Base.metadata``."""
 
-from storage.models.catalog import Group, Municipality, Program, Provider, ScheduleSlot
+from storage.models.catalog import (
+    Group,
+    Municipality,
+    Program,
+    ProgramWord,
+    Provider,
+    ScheduleSlot,
+)
 from storage.models.certificates import Certificate, CertificateApplication, MoneyMovement
 from storage.models.enrollments import Enrollment
 from storage.models.enums import (
@@ -36,6 +43,7 @@ __all__ = [
     "Notification",
     "Program",
     "ProgramFormat",
+    "ProgramWord",
     "Provider",
     "ProviderKind",
     "Registry",

@@ -103,8 +103,53 @@ class Program(Base):
     __table_args__ = (
         CheckConstraint("age_min <= age_max", name="age_range"),
         CheckConstraint("cost_kopecks >= 0", name="cost_nonneg"),
-        Index("ix_programs_catalog", "municipality_id", "direction", "published", "age_min"),
+        # Browsing (storage.catalog): equality on the first three, rows already in list order
+        # (search_text starts with the title), ages checked in the index: a page of a
+        # 20 000-program municipality reads a few index entries, its count no table row.
+        Index(
+            "ix_programs_catalog",
+            "municipality_id",
+            "direction",
+            "published",
+            "search_text",
+            "age_min",
+            "age_max",
+        ),
+        # "Near me": a latitude range; the rest of the box, the visibility and the distance to
+        # order by come from the entry, so only the nearest few rows are read.
+        Index("ix_programs_geo", "latitude", "longitude", "published", "format"),
     )
+
+
+SEARCH_WORD_MAX = 40
+
+
+class ProgramWord(Base):
+    """Free-text search index: each word of a program's ``search_text``, per municipality.
+
+    A query word matches as a prefix ("робот" → "робототехника"): a range on ``word`` within
+    the municipality. Portable (no FTS5, no pg_trgm); kept by storage.catalog: ORM flushes of
+    programs update it, bulk loaders call ``storage.catalog.reindex_search_words``. The word
+    compares bytewise on both backends (SQLite BINARY, PostgreSQL "C") so the range is exact.
+    """
+
+    __tablename__ = "program_words"
+
+    municipality_id: Mapped[int] = mapped_column(
+        ForeignKey("municipalities.id", ondelete="CASCADE"), primary_key=True
+    )
+    word: Mapped[str] = mapped_column(
+        String(SEARCH_WORD_MAX).with_variant(
+            String(SEARCH_WORD_MAX, collation="C"), "postgresql"
+        ),
+        primary_key=True,
+    )
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+    # SQLite: the rows live in the primary key's b-tree, so one word's programs are adjacent.
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class Group(Base):

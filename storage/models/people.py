@@ -17,6 +17,9 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     language: Mapped[str | None] = mapped_column(String(8))  # None: follow Telegram's
+    # Telegram's language_code as last seen: the language of messages sent outside an update
+    # (outbox notifications) when the user saved no choice.
+    telegram_language: Mapped[str | None] = mapped_column(String(8))
     role: Mapped[str] = mapped_column(String(ENUM_LEN), default="parent")  # Role
     municipality_id: Mapped[int | None] = mapped_column(
         ForeignKey("municipalities.id", ondelete="SET NULL")

@@ -58,6 +58,7 @@ from bot.emulator import (
     TelegramEmulator,
 )
 from bot.factory import App, create_app
+from handlers import detach_root_router
 
 BotMessage = ChatMessage
 __all__ = [
@@ -598,9 +599,8 @@ def _release_routers(dispatcher: Dispatcher) -> None:
     level, so the next test's ``build_root_router`` could not include them again.
     """
     for root in list(dispatcher.sub_routers):
-        for child in list(root.sub_routers):
-            child._parent_router = None
-        root.sub_routers.clear()
+        detach_root_router(root)
+    dispatcher.sub_routers.clear()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 05:47:04.743084
+Create Date: 2026-11-23 06:13:07.196043
 """
 
 from collections.abc import Sequence
@@ -93,6 +93,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("telegram_id", sa.BigInteger(), nullable=False),
         sa.Column("language", sa.String(length=8), nullable=True),
+        sa.Column("telegram_language", sa.String(length=8), nullable=True),
         sa.Column("role", sa.String(length=32), nullable=False),
         sa.Column("municipality_id", sa.Integer(), nullable=True),
         sa.Column("consent_version", sa.String(length=16), nullable=True),
@@ -185,8 +186,11 @@ def upgrade() -> None:
     with op.batch_alter_table("programs", schema=None) as batch_op:
         batch_op.create_index(
             "ix_programs_catalog",
-            ["municipality_id", "direction", "published", "age_min"],
+            ["municipality_id", "direction", "published", "search_text", "age_min", "age_max"],
             unique=False,
+        )
+        batch_op.create_index(
+            "ix_programs_geo", ["latitude", "longitude", "published", "format"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_programs_provider_id"), ["provider_id"], unique=False)
 
@@ -265,6 +269,37 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_groups_program_id"), ["program_id"], unique=False)
 
     op.create_table(
+        "program_words",
+        sa.Column("municipality_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "word",
+            sa.String(length=40).with_variant(sa.String(length=40, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("program_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["municipality_id"],
+            ["municipalities.id"],
+            name=op.f("fk_program_words_municipality_id_municipalities"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["program_id"],
+            ["programs.id"],
+            name=op.f("fk_program_words_program_id_programs"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "municipality_id", "word", "program_id", name=op.f("pk_program_words")
+        ),
+        sqlite_with_rowid=False,
+    )
+    with op.batch_alter_table("program_words", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_program_words_program_id"), ["program_id"], unique=False
+        )
+
+    op.create_table(
         "certificate_applications",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("parent_id", sa.Integer(), nullable=True),
@@ -319,6 +354,40 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "enrollment_window_watches",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("parent_id", sa.Integer(), nullable=False),
+        sa.Column("child_id", sa.Integer(), nullable=True),
+        sa.Column("group_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("notified_at", storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["child_id"],
+            ["children.id"],
+            name=op.f("fk_enrollment_window_watches_child_id_children"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["groups.id"],
+            name=op.f("fk_enrollment_window_watches_group_id_groups"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["parent_id"],
+            ["users.id"],
+            name=op.f("fk_enrollment_window_watches_parent_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_enrollment_window_watches")),
+        sa.UniqueConstraint("parent_id", "group_id", name="uq_window_watch_parent_group"),
+    )
+    with op.batch_alter_table("enrollment_window_watches", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_window_watches_pending", ["notified_at", "group_id"], unique=False
+        )
+
+    op.create_table(
         "enrollments",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("child_id", sa.Integer(), nullable=True),
@@ -328,6 +397,7 @@ def upgrade() -> None:
         sa.Column("certificate_id", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("cost_kopecks", sa.Integer(), nullable=False),
         sa.Column("reserved_kopecks", sa.Integer(), nullable=False),
         sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", storage.base.UTCDateTime(timezone=True), nullable=False),
@@ -362,10 +432,22 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_enrollments_certificate_id"), ["certificate_id"], unique=False
         )
+        batch_op.create_index(
+            "ix_enrollments_certificate_status", ["certificate_id", "status"], unique=False
+        )
         batch_op.create_index("ix_enrollments_child_status", ["child_id", "status"], unique=False)
         batch_op.create_index(batch_op.f("ix_enrollments_group_id"), ["group_id"], unique=False)
         batch_op.create_index(
             "ix_enrollments_group_status", ["group_id", "status", "id"], unique=False
+        )
+        batch_op.create_index(
+            "uq_enrollments_live_child_program",
+            ["child_id", "program_id"],
+            unique=True,
+            sqlite_where=sa.text("status IN ('submitted', 'confirmed', 'active', 'waitlisted')"),
+            postgresql_where=sa.text(
+                "status IN ('submitted', 'confirmed', 'active', 'waitlisted')"
+            ),
         )
 
     op.create_table(
@@ -432,17 +514,33 @@ def downgrade() -> None:
 
     op.drop_table("schedule_slots")
     with op.batch_alter_table("enrollments", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_enrollments_live_child_program",
+            sqlite_where=sa.text("status IN ('submitted', 'confirmed', 'active', 'waitlisted')"),
+            postgresql_where=sa.text(
+                "status IN ('submitted', 'confirmed', 'active', 'waitlisted')"
+            ),
+        )
         batch_op.drop_index("ix_enrollments_group_status")
         batch_op.drop_index(batch_op.f("ix_enrollments_group_id"))
         batch_op.drop_index("ix_enrollments_child_status")
+        batch_op.drop_index("ix_enrollments_certificate_status")
         batch_op.drop_index(batch_op.f("ix_enrollments_certificate_id"))
 
     op.drop_table("enrollments")
+    with op.batch_alter_table("enrollment_window_watches", schema=None) as batch_op:
+        batch_op.drop_index("ix_window_watches_pending")
+
+    op.drop_table("enrollment_window_watches")
     with op.batch_alter_table("certificate_applications", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_certificate_applications_snils_digest"))
         batch_op.drop_index(batch_op.f("ix_certificate_applications_municipality_id"))
 
     op.drop_table("certificate_applications")
+    with op.batch_alter_table("program_words", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_program_words_program_id"))
+
+    op.drop_table("program_words")
     with op.batch_alter_table("groups", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_groups_program_id"))
 
@@ -453,6 +551,7 @@ def downgrade() -> None:
     op.drop_table("certificates")
     with op.batch_alter_table("programs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_programs_provider_id"))
+        batch_op.drop_index("ix_programs_geo")
         batch_op.drop_index("ix_programs_catalog")
 
     op.drop_table("programs")

@@ -1,5 +1,0 @@
-"""Parent: catalog."""
-
-from aiogram import Router
-
-router = Router(name="parent.catalog")
