@@ -17,6 +17,8 @@ from storage.enrollments import EnrollmentRepo
 from storage.families import FamilyRepo
 from storage.municipalities import MunicipalityRepo
 from storage.notifications import NotificationRepo
+from storage.privacy import PrivacyRepo
+from storage.roles import RoleRepo
 
 
 class Storage:
@@ -50,6 +52,14 @@ class Storage:
     @cached_property
     def audit(self) -> AuditRepo:
         return AuditRepo(self.session)
+
+    @cached_property
+    def roles(self) -> RoleRepo:
+        return RoleRepo(self.session)
+
+    @cached_property
+    def privacy(self) -> PrivacyRepo:
+        return PrivacyRepo(self.session)
 
 
 __all__ = ["Storage"]

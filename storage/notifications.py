@@ -17,7 +17,7 @@ MAX_ATTEMPTS = 8
 
 class NotificationRepo(Repo):
     def enqueue(
-        self, telegram_id: int, kind: str, *, not_before: datetime | None = None, **params: Any
+        self, telegram_id: int, kind: str, /, *, not_before: datetime | None = None, **params: Any
     ) -> Notification:
         """Add to the current transaction; it is sent only if the change commits."""
         row = Notification(
@@ -68,6 +68,15 @@ class NotificationRepo(Repo):
     async def mark_sent(self, notification_id: int) -> None:
         await self.session.execute(
             update(Notification).where(Notification.id == notification_id).values(sent_at=utcnow())
+        )
+        await self.session.commit()
+
+    async def mark_undeliverable(self, notification_id: int, error: str) -> None:
+        """The recipient cannot be reached (blocked the bot, deleted the chat): no retries."""
+        await self.session.execute(
+            update(Notification)
+            .where(Notification.id == notification_id)
+            .values(error=error[:500], claimed_until=None, attempts=MAX_ATTEMPTS)
         )
         await self.session.commit()
 

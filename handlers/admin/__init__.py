@@ -2,7 +2,8 @@
 
 from aiogram import Router
 
-from handlers.admin import enrollments, moderation, municipalities
+from handlers.admin import enrollments, moderation, municipalities, roles
 
 router = Router(name="admin")
 router.include_routers(moderation.router, enrollments.router, municipalities.router)
+router.include_router(roles.router)  # /role: grant and revoke roles

@@ -1,5 +1,381 @@
-"""Admin and staff: moderation."""
+"""Moderation of certificate applications: /queue, cards with approve / reject, /approve, /reject.
 
-from aiogram import Router
+Staff see and decide their own municipality's applications, administrators all of them. The
+role and municipality are checked in storage on every press and command, so forged callback
+data reaches nothing; a rejection always carries a reason, which the parent receives.
+"""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+
+from handlers.admin.enrollments import enrollment_queue_button
+from handlers.callbacks import MenuCb
+from handlers.formatting import day, moment
+from handlers.notifications import status_name
+from handlers.parent.menu import home_button, refuse, show
+from handlers.refusals import refusal_text
+from storage import Storage
+from storage.certificates import Decision, ModerationCard
+from storage.crypto import SnilsCipher
+from storage.errors import DomainError
+from storage.models import ApplicationStatus, User
 
 router = Router(name="admin.moderation")
+
+PAGE_SIZE = 8
+NOT_A_COMMAND = ~F.text.startswith("/")
+
+
+class ModCb(CallbackData, prefix="md"):
+    """action: page / card / ok (approve) / no (reject: ask the reason); page: the queue's."""
+
+    action: str
+    id: int = 0
+    page: int = 0
+
+
+class Rejecting(StatesGroup):
+    reason = State()  # waiting for the rejection reason; data: app_id, page
+
+
+def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[*rows, [home_button()]])
+
+
+# --- the queue -----------------------------------------------------------------------------
+
+
+async def render_queue(store: Storage, user: User, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    page = max(0, page)
+    items, total = await store.certificates.queue(user, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
+    pages = max(1, -(-total // PAGE_SIZE))
+    if page >= pages:  # the queue shrank since the page was shown
+        page = pages - 1
+        items, total = await store.certificates.queue(
+            user, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+        )
+    lines = [
+        _("<b>🗂 Заявления на сертификат</b>"),
+        _("Ожидают решения: {total} · страница {page} из {pages}").format(
+            total=total, page=page + 1, pages=pages
+        ),
+        "",
+    ]
+    if not items:
+        lines.append(_("Очередь пуста. 🎉"))
+    rows: list[list[InlineKeyboardButton]] = []
+    for item in items:
+        app = item.application
+        born = _("{year} г. р.").format(year=item.birth_year) if item.birth_year else "—"
+        lines.append(
+            _("№{id} · {when} · {municipality} · {born}").format(
+                id=app.id,
+                when=moment(app.created_at),
+                municipality=html.escape(item.municipality_name),
+                born=born,
+            )
+        )
+        rows.append(
+            [
+                _button(
+                    _("№{id} · {municipality}").format(
+                        id=app.id, municipality=item.municipality_name
+                    ),
+                    ModCb(action="card", id=app.id, page=page),
+                )
+            ]
+        )
+    nav = []
+    if page > 0:
+        nav.append(_button("◀️", ModCb(action="page", page=page - 1)))
+    if page + 1 < pages:
+        nav.append(_button("▶️", ModCb(action="page", page=page + 1)))
+    if nav:
+        rows.append(nav)
+    rows.append([enrollment_queue_button()])  # the second tab: enrollments (admin/enrollments)
+    return "\n".join(lines), _markup(rows)
+
+
+@router.message(Command("queue"))
+async def queue_command(message: Message, state: FSMContext, store: Storage, user: User) -> None:
+    await state.clear()
+    try:
+        text, markup = await render_queue(store, user, 0)
+    except DomainError as error:
+        await message.answer(refusal_text(error))
+        return
+    await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(MenuCb.filter(F.action == "queue"))
+@router.callback_query(ModCb.filter(F.action == "page"))
+async def queue_page(
+    query: CallbackQuery,
+    state: FSMContext,
+    store: Storage,
+    user: User,
+    callback_answer: CallbackAnswer,
+    callback_data: CallbackData,
+) -> None:
+    await state.clear()
+    page = callback_data.page if isinstance(callback_data, ModCb) else 0
+    try:
+        text, markup = await render_queue(store, user, page)
+    except DomainError as error:
+        refuse(callback_answer, error)
+        return
+    await show(query, text, markup)
+
+
+# --- one application -----------------------------------------------------------------------
+
+
+def _application_status(status: str) -> str:
+    return {
+        ApplicationStatus.pending: _("⏳ ожидает решения"),
+        ApplicationStatus.approved: _("✅ одобрено"),
+        ApplicationStatus.rejected: _("❌ отклонено"),
+    }.get(ApplicationStatus(status), status)
+
+
+def render_card(card: ModerationCard, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    app = card.application
+    lines = [
+        _("<b>Заявление №{id}</b> · {status}").format(
+            id=app.id, status=_application_status(app.status)
+        ),
+        _("Подано: {when}").format(when=moment(app.created_at)),
+        _("Муниципалитет: {name}").format(name=html.escape(card.municipality_name)),
+    ]
+    if card.child_name is not None and card.birth_date is not None:
+        lines.append(_("Ребёнок: {name}").format(name=html.escape(card.child_name)))
+        lines.append(
+            _("Дата рождения: {born} (полных лет в день подачи: {age})").format(
+                born=day(card.birth_date), age=card.age
+            )
+        )
+    else:
+        lines.append(_("Ребёнок: данные удалены родителем"))
+    lines.append(_("СНИЛС: {snils}").format(snils=card.snils_masked or "—"))
+    if card.parent_telegram_id is not None:
+        lines.append(_("Родитель: Telegram ID {id}").format(id=card.parent_telegram_id))
+    if app.decided_at is not None:
+        lines.append(_("Решение: {when}").format(when=moment(app.decided_at)))
+    if app.status == ApplicationStatus.rejected and app.reason:
+        lines.append(_("Причина отказа: {reason}").format(reason=html.escape(app.reason)))
+    if card.certificate_number:
+        lines.append(_("Сертификат № {number}").format(number=card.certificate_number))
+    rows: list[list[InlineKeyboardButton]] = []
+    if app.status == ApplicationStatus.pending:
+        rows.append(
+            [
+                _button(_("✅ Одобрить"), ModCb(action="ok", id=app.id, page=page)),
+                _button(_("❌ Отклонить"), ModCb(action="no", id=app.id, page=page)),
+            ]
+        )
+    rows.append([_button(_("◀️ Очередь"), ModCb(action="page", page=page))])
+    return "\n".join(lines), _markup(rows)
+
+
+async def _show_card(
+    query: CallbackQuery,
+    store: Storage,
+    user: User,
+    cipher: SnilsCipher,
+    application_id: int,
+    page: int,
+    notice: str | None = None,
+) -> None:
+    card = await store.certificates.moderation_card(user, application_id, cipher)
+    text, markup = render_card(card, page)
+    await show(query, f"{notice}\n\n{text}" if notice else text, markup)
+
+
+@router.callback_query(ModCb.filter(F.action == "card"))
+async def application_card(
+    query: CallbackQuery,
+    callback_data: ModCb,
+    state: FSMContext,
+    store: Storage,
+    user: User,
+    snils_cipher: SnilsCipher,
+    callback_answer: CallbackAnswer,
+) -> None:
+    await state.clear()
+    try:
+        await _show_card(query, store, user, snils_cipher, callback_data.id, callback_data.page)
+    except DomainError as error:
+        refuse(callback_answer, error)
+
+
+def approved_text(decision: Decision) -> str:
+    cert = decision.certificate
+    assert cert is not None
+    return _("✅ Заявление №{id} одобрено. Выдан сертификат № {number}: {status}.").format(
+        id=decision.application.id, number=cert.number, status=status_name(cert.status)
+    )
+
+
+def rejected_text(decision: Decision) -> str:
+    return _("❌ Заявление №{id} отклонено. Причина: {reason}").format(
+        id=decision.application.id, reason=html.escape(decision.application.reason or "")
+    )
+
+
+@router.callback_query(ModCb.filter(F.action == "ok"))
+async def approve_pressed(
+    query: CallbackQuery,
+    callback_data: ModCb,
+    state: FSMContext,
+    store: Storage,
+    user: User,
+    snils_cipher: SnilsCipher,
+    callback_answer: CallbackAnswer,
+) -> None:
+    await state.clear()
+    try:
+        decision = await store.certificates.approve(user, callback_data.id)
+    except DomainError as error:
+        refuse(callback_answer, error)
+        if error.code == "application_decided":  # someone was faster: show what they decided
+            await _show_card(query, store, user, snils_cipher, callback_data.id, callback_data.page)
+        return
+    callback_answer.text = _("Одобрено")
+    await _show_card(
+        query,
+        store,
+        user,
+        snils_cipher,
+        callback_data.id,
+        callback_data.page,
+        notice=approved_text(decision),
+    )
+
+
+@router.callback_query(ModCb.filter(F.action == "no"))
+async def reject_pressed(
+    query: CallbackQuery,
+    callback_data: ModCb,
+    state: FSMContext,
+    store: Storage,
+    user: User,
+    snils_cipher: SnilsCipher,
+    callback_answer: CallbackAnswer,
+) -> None:
+    try:
+        card = await store.certificates.moderation_card(user, callback_data.id, snils_cipher)
+    except DomainError as error:
+        refuse(callback_answer, error)
+        return
+    if card.application.status != ApplicationStatus.pending:
+        refuse(callback_answer, DomainError("application_decided", status=card.application.status))
+        text, markup = render_card(card, callback_data.page)
+        await show(query, text, markup)
+        return
+    await state.set_state(Rejecting.reason)
+    await state.set_data({"app_id": card.application.id, "page": callback_data.page})
+    text, _markup_unused = render_card(card, callback_data.page)
+    prompt = _("✍️ Напишите причину отказа одним сообщением — её получит родитель.")
+    cancel = _markup(
+        [
+            [
+                _button(
+                    _("✖️ Отмена"),
+                    ModCb(action="card", id=card.application.id, page=callback_data.page),
+                )
+            ]
+        ]
+    )
+    await show(query, f"{text}\n\n{prompt}", cancel)
+
+
+@router.message(StateFilter(Rejecting.reason), F.text, NOT_A_COMMAND)
+async def reject_reason_typed(
+    message: Message, state: FSMContext, store: Storage, user: User
+) -> None:
+    data = await state.get_data()
+    try:
+        decision = await store.certificates.reject(user, int(data["app_id"]), message.text or "")
+    except DomainError as error:
+        if error.code not in ("reason_required", "reason_too_long"):
+            await state.clear()  # decided by someone else, or no longer allowed: step over
+        await message.answer(refusal_text(error))
+        return
+    await state.clear()
+    back = _markup([[_button(_("◀️ Очередь"), ModCb(action="page", page=int(data.get("page", 0))))]])
+    await message.answer(rejected_text(decision), reply_markup=back)
+
+
+@router.message(StateFilter(Rejecting.reason), NOT_A_COMMAND)
+async def reject_reason_not_text(message: Message) -> None:
+    await message.answer(_("Причину нужно написать текстом — её получит родитель."))
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def _number() -> str:
+    return html.escape(_("<номер заявления>"))
+
+
+def _parse_id(raw: str | None) -> int | None:
+    token = (raw or "").split(maxsplit=1)[0] if raw and raw.strip() else ""
+    token = token.lstrip("№#")
+    return int(token) if token.isdigit() and len(token) < 10 else None
+
+
+@router.message(Command("approve"))
+async def approve_command(
+    message: Message, command: CommandObject, state: FSMContext, store: Storage, user: User
+) -> None:
+    await state.clear()
+    application_id = _parse_id(command.args)
+    if application_id is None:
+        await message.answer(
+            _("Как одобрить: /approve {number}, например /approve 12").format(number=_number())
+        )
+        return
+    try:
+        decision = await store.certificates.approve(user, application_id)
+    except DomainError as error:
+        await message.answer(refusal_text(error))
+        return
+    await message.answer(approved_text(decision))
+
+
+@router.message(Command("reject"))
+async def reject_command(
+    message: Message, command: CommandObject, state: FSMContext, store: Storage, user: User
+) -> None:
+    await state.clear()
+    application_id = _parse_id(command.args)
+    parts = (command.args or "").split(maxsplit=1)
+    reason = parts[1] if len(parts) == 2 else ""
+    if application_id is None or not reason.strip():
+        await message.answer(
+            _(
+                "Как отклонить: /reject {number} {reason}, например "
+                "/reject 12 СНИЛС не совпадает с документом. Причину получит родитель."
+            ).format(number=_number(), reason=html.escape(_("<причина>")))
+        )
+        return
+    try:
+        decision = await store.certificates.reject(user, application_id, reason)
+    except DomainError as error:
+        await message.answer(refusal_text(error))
+        return
+    await message.answer(rejected_text(decision))

@@ -1,5 +1,631 @@
-"""Parent: certificates."""
+"""Parent: "Сертификаты" — apply for a child's certificate, follow it, see every ruble.
 
-from aiogram import Router
+The application is three short steps (check the child, type the СНИЛС, pick the municipality)
+and a summary. The СНИЛС never rides in callback data or in the FSM in clear text: it is
+encrypted as soon as it is read, and the message that carried it is deleted from the chat.
+Every press re-reads the child or certificate through storage with the acting parent.
+"""
 
+from __future__ import annotations
+
+import html
+import logging
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+
+from handlers.callbacks import MenuCb
+from handlers.formatting import day, moment, money
+from handlers.notifications import movement_line, status_explained, status_name
+from handlers.parent.children import ChildCb
+from handlers.parent.menu import home_button, refuse, show
+from handlers.refusals import refusal_text
+from storage import Storage
+from storage.calendar import age_on, today
+from storage.certificates import ChildCertificate
+from storage.crypto import SnilsCipher
+from storage.errors import DomainError
+from storage.models import ApplicationStatus, Certificate, User
+from storage.snils import mask_snils, parse_snils
+
+log = logging.getLogger(__name__)
 router = Router(name="parent.certificates")
+
+MUNICIPALITIES_PER_PAGE = 8
+MOVEMENTS_PER_PAGE = 6
+NOT_A_COMMAND = ~F.text.startswith("/")
+# Refusals about the typed СНИЛС itself: the parent types it again.
+RETYPE_CODES = frozenset({"snils_format", "snils_invalid", "snils_checksum"})
+
+
+class CertCb(CallbackData, prefix="ct"):
+    """action: list / status / apply / ok / mun / mpage / send / cancel / card / hist.
+
+    ``id``: a child (status, apply, ok), a municipality (mun) or a certificate (card, hist).
+    ``fresh``: answer with a new message instead of editing the pressed one (buttons under
+    notifications, which stay in the chat as the parent's record).
+    """
+
+    action: str
+    id: int = 0
+    page: int = 0
+    fresh: bool = False
+
+
+async def _present(
+    target: Message | CallbackQuery,
+    text: str,
+    markup: InlineKeyboardMarkup,
+    *,
+    fresh: bool = False,
+) -> None:
+    if fresh and isinstance(target, CallbackQuery) and isinstance(target.message, Message):
+        await target.message.answer(text, reply_markup=markup)
+        return
+    await show(target, text, markup)
+
+
+class Apply(StatesGroup):
+    snils = State()  # waiting for the typed СНИЛС
+    municipality = State()  # the municipality picker is open
+    confirm = State()  # the summary is shown
+
+
+def _keyboard(rows: list[list[tuple[str, CallbackData]]]) -> InlineKeyboardMarkup:
+    """Rows of (text, callback data) plus the "🏠 Меню" row."""
+    inline = [
+        [InlineKeyboardButton(text=text, callback_data=data.pack()) for text, data in row]
+        for row in rows
+    ]
+    inline.append([home_button()])
+    return InlineKeyboardMarkup(inline_keyboard=inline)
+
+
+# --- "My certificates" -----------------------------------------------------------------------
+
+
+def _child_summary(entry: ChildCertificate) -> str:
+    name = f"<b>{html.escape(entry.child.full_name)}</b>"
+    cert = entry.certificate
+    if cert is not None:
+        line = _("№ {number} · {status}\nОстаток: {balance} из {nominal}").format(
+            number=cert.number,
+            status=_short_status(cert.status),
+            balance=money(cert.balance_kopecks),
+            nominal=money(cert.nominal_kopecks),
+        )
+        return f"👤 {name}\n{line}"
+    app = entry.application
+    if app is not None and app.status == ApplicationStatus.pending:
+        line = _("⏳ Заявление №{id} от {date} на рассмотрении").format(
+            id=app.id, date=day(app.created_at.date())
+        )
+    elif app is not None and app.status == ApplicationStatus.rejected:
+        line = _("❌ Заявление №{id} отклонено: {reason}").format(
+            id=app.id, reason=html.escape(app.reason or "—")
+        )
+    else:
+        line = _("Сертификата пока нет.")
+    return f"👤 {name}\n{line}"
+
+
+def _short_status(status: str) -> str:
+    return _("ПФ") if status == "funded" else _("учёта")
+
+
+async def render_overview(store: Storage, user: User) -> tuple[str, InlineKeyboardMarkup]:
+    entries = await store.certificates.overview(user)
+    if not entries:
+        text = _(
+            "<b>🎫 Сертификаты</b>\n"
+            "Сертификат дополнительного образования выдаётся детям от 5 до 17 лет. "
+            "Сначала добавьте ребёнка в «Мои дети»."
+        )
+        return text, _keyboard([[(_("👶 Мои дети"), MenuCb(action="children"))]])
+    lines = [_("<b>🎫 Сертификаты</b>")]
+    rows: list[list[tuple[str, CallbackData]]] = []
+    for entry in entries:
+        lines.append("")
+        lines.append(_child_summary(entry))
+        name = entry.child.full_name
+        if entry.certificate is not None:
+            rows.append([("🎫 " + name, CertCb(action="card", id=entry.certificate.id))])
+        elif entry.pending is not None:
+            rows.append(
+                [
+                    (
+                        _("⏳ {name}: заявление").format(name=name),
+                        CertCb(action="status", id=entry.child.id),
+                    )
+                ]
+            )
+        else:
+            rows.append(
+                [
+                    (
+                        _("➕ Получить сертификат: {name}").format(name=name),
+                        CertCb(action="apply", id=entry.child.id),
+                    )
+                ]
+            )
+    return "\n".join(lines), _keyboard(rows)
+
+
+async def show_overview(
+    target: Message | CallbackQuery, store: Storage, user: User, *, fresh: bool = False
+) -> None:
+    text, markup = await render_overview(store, user)
+    await _present(target, text, markup, fresh=fresh)
+
+
+@router.message(Command("certificate", "certificates"))
+async def certificates_command(
+    message: Message, state: FSMContext, store: Storage, user: User
+) -> None:
+    await state.clear()
+    await show_overview(message, store, user)
+
+
+@router.callback_query(MenuCb.filter(F.action == "certs"))
+async def certificates_menu(
+    query: CallbackQuery, state: FSMContext, store: Storage, user: User
+) -> None:
+    await state.clear()
+    await show_overview(query, store, user)
+
+
+@router.callback_query(CertCb.filter(F.action.in_({"list", "cancel"})))
+async def back_to_list(
+    query: CallbackQuery, callback_data: CertCb, state: FSMContext, store: Storage, user: User
+) -> None:
+    await state.clear()
+    await show_overview(query, store, user, fresh=callback_data.fresh)
+
+
+# --- an application's status ----------------------------------------------------------------
+
+
+@router.callback_query(CertCb.filter(F.action == "status"))
+async def application_status(
+    query: CallbackQuery,
+    callback_data: CertCb,
+    store: Storage,
+    user: User,
+    callback_answer: CallbackAnswer,
+) -> None:
+    try:
+        entry = await store.certificates.child_status(user, callback_data.id)
+    except DomainError as error:
+        refuse(callback_answer, error)
+        return
+    app = entry.application
+    if entry.certificate is not None:
+        await _show_card(query, store, user, entry.certificate)
+        return
+    if app is None:
+        await show_overview(query, store, user)
+        return
+    lines = [
+        _("<b>Заявление №{id}</b>").format(id=app.id),
+        _("Ребёнок: {name}").format(name=html.escape(entry.child.full_name)),
+        _("Подано: {when}").format(when=moment(app.created_at)),
+    ]
+    if app.status == ApplicationStatus.pending:
+        lines.append(
+            _("Статус: ⏳ на рассмотрении в муниципалитете. Я напишу, как только будет решение.")
+        )
+    elif app.status == ApplicationStatus.rejected:
+        lines.append(_("Статус: ❌ отклонено."))
+        lines.append(_("Причина: {reason}").format(reason=html.escape(app.reason or "—")))
+    rows: list[list[tuple[str, CallbackData]]] = []
+    if app.status == ApplicationStatus.rejected:
+        rows.append([(_("➕ Подать снова"), CertCb(action="apply", id=entry.child.id))])
+    rows.append([(_("◀️ Сертификаты"), CertCb(action="list"))])
+    await show(query, "\n".join(lines), _keyboard(rows))
+
+
+# --- applying: 1. the child -----------------------------------------------------------------
+
+
+async def _refuse_or_redirect(
+    query: CallbackQuery,
+    error: DomainError,
+    store: Storage,
+    user: User,
+    callback_answer: CallbackAnswer,
+) -> None:
+    """An existing certificate or application is shown instead of a new form (rule 2)."""
+    try:
+        if error.code == "certificate_exists" and "certificate_id" in error.params:
+            cert = await store.certificates.certificate_for_parent(
+                user, error.params["certificate_id"]
+            )
+            callback_answer.text = refusal_text(error)
+            await _show_card(query, store, user, cert)
+            return
+        if error.code == "application_pending":
+            app = await store.certificates.application_for_parent(
+                user, error.params["application_id"]
+            )
+            callback_answer.text = refusal_text(error)
+            await application_status(
+                query, CertCb(action="status", id=app.child_id or 0), store, user, callback_answer
+            )
+            return
+    except DomainError as other:  # gone in between: say so instead
+        error = other
+    refuse(callback_answer, error)
+
+
+@router.callback_query(CertCb.filter(F.action == "apply"))
+async def apply_start(
+    query: CallbackQuery,
+    callback_data: CertCb,
+    state: FSMContext,
+    store: Storage,
+    user: User,
+    callback_answer: CallbackAnswer,
+) -> None:
+    await state.clear()
+    try:
+        child = await store.certificates.check_can_apply(user, callback_data.id)
+    except DomainError as error:
+        await _refuse_or_redirect(query, error, store, user, callback_answer)
+        return
+    text = _(
+        "<b>Заявление на сертификат</b> · шаг 1 из 3\n"
+        "Проверьте данные ребёнка, как в свидетельстве о рождении:\n"
+        "ФИО: {name}\nДата рождения: {born} (полных лет: {age})\n\nВсё верно?"
+    ).format(
+        name=html.escape(child.full_name),
+        born=day(child.birth_date),
+        age=age_on(child.birth_date, today()),
+    )
+    await show(
+        query,
+        text,
+        _keyboard(
+            [
+                [(_("✅ Да, верно"), CertCb(action="ok", id=child.id))],
+                [(_("✏️ Исправить"), ChildCb(action="view", id=child.id))],
+                [(_("✖️ Отмена"), CertCb(action="cancel"))],
+            ]
+        ),
+    )
+
+
+# --- applying: 2. the СНИЛС -----------------------------------------------------------------
+
+
+def _snils_prompt() -> str:
+    return _(
+        "<b>Заявление на сертификат</b> · шаг 2 из 3\n"
+        "Напишите СНИЛС ребёнка: 11 цифр, например 112-233-445 95.\n"
+        "🔒 Сообщение со СНИЛС я сразу удалю из чата, а номер сохраню в зашифрованном виде."
+    )
+
+
+@router.callback_query(CertCb.filter(F.action == "ok"))
+async def apply_child_confirmed(
+    query: CallbackQuery,
+    callback_data: CertCb,
+    state: FSMContext,
+    store: Storage,
+    user: User,
+    callback_answer: CallbackAnswer,
+) -> None:
+    try:
+        child = await store.certificates.check_can_apply(user, callback_data.id)
+    except DomainError as error:
+        await state.clear()
+        await _refuse_or_redirect(query, error, store, user, callback_answer)
+        return
+    await state.set_state(Apply.snils)
+    await state.set_data({"child_id": child.id})
+    await show(query, _snils_prompt(), _keyboard([[(_("✖️ Отмена"), CertCb(action="cancel"))]]))
+
+
+async def _forget_message(message: Message) -> None:
+    """Delete the parent's message that carried a СНИЛС; it is not needed in the chat."""
+    try:
+        await message.delete()
+    except TelegramAPIError:  # too old or already gone: nothing else to do
+        log.info("could not delete a message with a СНИЛС")
+
+
+@router.message(StateFilter(Apply.snils), F.text, NOT_A_COMMAND)
+async def apply_snils_typed(
+    message: Message,
+    state: FSMContext,
+    store: Storage,
+    user: User,
+    snils_cipher: SnilsCipher,
+) -> None:
+    typed = message.text or ""
+    await _forget_message(message)
+    data = await state.get_data()
+    child_id = int(data.get("child_id", 0))
+    cancel = _keyboard([[(_("✖️ Отмена"), CertCb(action="cancel"))]])
+    try:
+        digits = parse_snils(typed)
+    except DomainError as error:
+        await message.answer(refusal_text(error), reply_markup=cancel)
+        return
+    try:
+        await store.certificates.check_can_apply(user, child_id)
+        await store.certificates.check_snils_free(user, child_id, digits, snils_cipher)
+    except DomainError as error:
+        await state.clear()
+        await message.answer(refusal_text(error), reply_markup=_duplicate_markup(error))
+        return
+    await state.update_data(snils=snils_cipher.encrypt(digits))
+    await state.set_state(Apply.municipality)
+    text, markup = await _municipality_picker(store, user, page=0)
+    await message.answer(text, reply_markup=markup)
+
+
+def _duplicate_markup(error: DomainError) -> InlineKeyboardMarkup:
+    if error.code == "certificate_exists" and "certificate_id" in error.params:
+        return _keyboard(
+            [
+                [
+                    (
+                        _("🎫 Открыть сертификат"),
+                        CertCb(action="card", id=error.params["certificate_id"]),
+                    )
+                ]
+            ]
+        )
+    return _keyboard([[(_("◀️ Сертификаты"), CertCb(action="list"))]])
+
+
+@router.message(StateFilter(Apply.snils), NOT_A_COMMAND)
+async def apply_snils_not_text(message: Message) -> None:
+    await message.answer(
+        _("Пришлите СНИЛС текстом: 11 цифр, например 112-233-445 95."),
+        reply_markup=_keyboard([[(_("✖️ Отмена"), CertCb(action="cancel"))]]),
+    )
+
+
+# --- applying: 3. the municipality ----------------------------------------------------------
+
+
+async def _municipality_picker(
+    store: Storage, user: User, page: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    found = await store.municipalities.page(page, MUNICIPALITIES_PER_PAGE)
+    rows: list[list[tuple[str, CallbackData]]] = []
+    if user.municipality_id is not None and found.page == 0:
+        home = await store.municipalities.get(user.municipality_id)
+        rows.append([("📍 " + home.name, CertCb(action="mun", id=home.id))])
+    rows.extend(
+        [(m.name, CertCb(action="mun", id=m.id))]
+        for m in found.items
+        if m.id != user.municipality_id or found.page != 0
+    )
+    nav: list[tuple[str, CallbackData]] = []
+    if found.page > 0:
+        nav.append(("◀️", CertCb(action="mpage", page=found.page - 1)))
+    if found.page + 1 < found.pages:
+        nav.append(("▶️", CertCb(action="mpage", page=found.page + 1)))
+    if nav:
+        rows.append(nav)
+    rows.append([(_("✖️ Отмена"), CertCb(action="cancel"))])
+    text = _(
+        "<b>Заявление на сертификат</b> · шаг 3 из 3\n"
+        "Где живёт ребёнок? Выберите муниципалитет (страница {page} из {pages})."
+    ).format(page=found.page + 1, pages=found.pages)
+    return text, _keyboard(rows)
+
+
+@router.callback_query(CertCb.filter(F.action == "mpage"), StateFilter(Apply.municipality))
+async def apply_municipality_page(
+    query: CallbackQuery, callback_data: CertCb, store: Storage, user: User
+) -> None:
+    text, markup = await _municipality_picker(store, user, callback_data.page)
+    await show(query, text, markup)
+
+
+@router.message(StateFilter(Apply.municipality, Apply.confirm), NOT_A_COMMAND)
+async def apply_waiting_for_a_button(message: Message) -> None:
+    await message.answer(
+        _("Выберите вариант кнопкой под сообщением выше или нажмите «Отмена»."),
+        reply_markup=_keyboard([[(_("✖️ Отмена"), CertCb(action="cancel"))]]),
+    )
+
+
+@router.callback_query(CertCb.filter(F.action == "mun"), StateFilter(Apply.municipality))
+async def apply_municipality_picked(
+    query: CallbackQuery,
+    callback_data: CertCb,
+    state: FSMContext,
+    store: Storage,
+    user: User,
+    snils_cipher: SnilsCipher,
+    callback_answer: CallbackAnswer,
+) -> None:
+    data = await state.get_data()
+    try:
+        municipality = await store.municipalities.get(callback_data.id)
+        child = await store.certificates.check_can_apply(user, int(data.get("child_id", 0)))
+    except DomainError as error:
+        await state.clear()
+        await _refuse_or_redirect(query, error, store, user, callback_answer)
+        return
+    await state.update_data(municipality_id=municipality.id)
+    await state.set_state(Apply.confirm)
+    masked = mask_snils(snils_cipher.decrypt(data["snils"]))
+    text = _(
+        "<b>Проверьте заявление</b>\n"
+        "Ребёнок: {name}\nДата рождения: {born}\nСНИЛС: {snils}\nМуниципалитет: {municipality}\n\n"
+        "Отправить заявление на рассмотрение?"
+    ).format(
+        name=html.escape(child.full_name),
+        born=day(child.birth_date),
+        snils=masked,
+        municipality=html.escape(municipality.name),
+    )
+    await show(
+        query,
+        text,
+        _keyboard(
+            [
+                [(_("📨 Отправить"), CertCb(action="send"))],
+                [(_("✖️ Отмена"), CertCb(action="cancel"))],
+            ]
+        ),
+    )
+
+
+@router.callback_query(CertCb.filter(F.action == "send"), StateFilter(Apply.confirm))
+async def apply_send(
+    query: CallbackQuery,
+    state: FSMContext,
+    store: Storage,
+    user: User,
+    snils_cipher: SnilsCipher,
+    callback_answer: CallbackAnswer,
+) -> None:
+    data = await state.get_data()
+    await state.clear()
+    try:
+        application = await store.certificates.apply(
+            user,
+            int(data["child_id"]),
+            snils_cipher.decrypt(data["snils"]),
+            int(data["municipality_id"]),
+            snils_cipher,
+        )
+    except DomainError as error:
+        await _refuse_or_redirect(query, error, store, user, callback_answer)
+        return
+    text = _(
+        "📨 Заявление №{id} отправлено. Его рассмотрят в муниципалитете; "
+        "я напишу, как только будет решение."
+    ).format(id=application.id)
+    await show(query, text, _keyboard([[(_("🎫 Сертификаты"), CertCb(action="list"))]]))
+
+
+@router.callback_query(CertCb.filter(F.action.in_({"mun", "mpage", "send"})))
+async def apply_step_expired(
+    query: CallbackQuery,
+    state: FSMContext,
+    store: Storage,
+    user: User,
+    callback_answer: CallbackAnswer,
+) -> None:
+    """A button of an application that is no longer being filled (old message, restart)."""
+    await state.clear()
+    callback_answer.text = _("Это заявление уже не заполняется. Начните заново.")
+    callback_answer.show_alert = True
+    await show_overview(query, store, user)
+
+
+# --- the certificate card and its money -----------------------------------------------------
+
+
+async def _show_card(
+    target: Message | CallbackQuery,
+    store: Storage,
+    user: User,
+    cert: Certificate,
+    *,
+    fresh: bool = False,
+) -> None:
+    child = await store.certificates.child_of_certificate(user, cert)
+    lines = [
+        _("<b>Сертификат № {number}</b>").format(number=cert.number),
+    ]
+    if child is not None:
+        lines.append(_("Ребёнок: {name}").format(name=html.escape(child.full_name)))
+    lines += [
+        _("Статус: {status}").format(status=status_name(cert.status)),
+        f"<i>{status_explained(cert.status)}</i>",
+        _("Период: {start} — {end}").format(start=day(cert.period_start), end=day(cert.period_end)),
+        _("Номинал: {amount}").format(amount=money(cert.nominal_kopecks)),
+        _("В резерве: {amount}").format(amount=money(cert.reserved_kopecks)),
+        _("Потрачено: {amount}").format(amount=money(cert.spent_kopecks)),
+        _("Остаток: <b>{amount}</b>").format(amount=money(cert.balance_kopecks)),
+    ]
+    rows: list[list[tuple[str, CallbackData]]] = [
+        [(_("📜 Движение средств"), CertCb(action="hist", id=cert.id))],
+        [(_("◀️ Сертификаты"), CertCb(action="list"))],
+    ]
+    await _present(target, "\n".join(lines), _keyboard(rows), fresh=fresh)
+
+
+@router.callback_query(CertCb.filter(F.action == "card"))
+async def certificate_card(
+    query: CallbackQuery,
+    callback_data: CertCb,
+    state: FSMContext,
+    store: Storage,
+    user: User,
+    callback_answer: CallbackAnswer,
+) -> None:
+    await state.clear()
+    try:
+        cert = await store.certificates.certificate_for_parent(user, callback_data.id)
+    except DomainError as error:
+        refuse(callback_answer, error)
+        return
+    await _show_card(query, store, user, cert, fresh=callback_data.fresh)
+
+
+@router.callback_query(CertCb.filter(F.action == "hist"))
+async def certificate_history(
+    query: CallbackQuery,
+    callback_data: CertCb,
+    store: Storage,
+    user: User,
+    callback_answer: CallbackAnswer,
+) -> None:
+    page = max(0, callback_data.page)
+    try:
+        cert = await store.certificates.certificate_for_parent(user, callback_data.id)
+        movements, total = await store.certificates.movements(
+            user, cert.id, offset=page * MOVEMENTS_PER_PAGE, limit=MOVEMENTS_PER_PAGE
+        )
+    except DomainError as error:
+        refuse(callback_answer, error)
+        return
+    pages = max(1, -(-total // MOVEMENTS_PER_PAGE))
+    lines = [
+        _("<b>Движение средств</b> · сертификат № {number}").format(number=cert.number),
+        _("Остаток: {balance} · в резерве: {reserved}").format(
+            balance=money(cert.balance_kopecks), reserved=money(cert.reserved_kopecks)
+        ),
+        "",
+    ]
+    if not movements:
+        lines.append(_("Движений пока не было."))
+    for movement in movements:
+        lines.append(
+            "{when}\n{line}".format(
+                when=moment(movement.created_at),
+                line=movement_line(
+                    movement.kind,
+                    movement.amount_kopecks,
+                    movement.program_title,
+                    movement.reason,
+                ),
+            )
+        )
+    if pages > 1:
+        lines.append("")
+        lines.append(_("Страница {page} из {pages}").format(page=page + 1, pages=pages))
+    nav: list[tuple[str, CallbackData]] = []
+    if page > 0:
+        nav.append(("◀️", CertCb(action="hist", id=cert.id, page=page - 1)))
+    if page + 1 < pages:
+        nav.append(("▶️", CertCb(action="hist", id=cert.id, page=page + 1)))
+    rows = [nav] if nav else []
+    rows.append([(_("🎫 К сертификату"), CertCb(action="card", id=cert.id))])
+    await show(query, "\n".join(lines), _keyboard(rows))

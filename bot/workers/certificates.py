@@ -1,0 +1,43 @@
+"""The certificate downgrade job (DESIGN.md §3 rule 7) as a background loop.
+
+Its state is the database itself (status, ``last_used_at``/``issued_at``), so a restart simply
+runs it again; each certificate changes in its own conditional UPDATE, so two bot processes on
+one PostgreSQL never downgrade the same certificate twice (storage.certificates).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.certificates import CertificateRepo
+
+if TYPE_CHECKING:
+    from bot.factory import App
+
+log = logging.getLogger(__name__)
+
+INTERVAL_SECONDS = 15 * 60
+
+
+async def downgrade_once(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    """One pass over every municipality; returns how many certificates became accounting."""
+    async with sessionmaker() as session:
+        return await CertificateRepo(session).downgrade_unused()
+
+
+async def run_certificate_downgrade(app: App, *, interval: float = INTERVAL_SECONDS) -> None:
+    """The background loop (bot/runtime.py STARTERS): a pass at start, then every interval."""
+    while True:
+        try:
+            done = await downgrade_once(app.sessionmaker)
+            if done:
+                log.info("certificates downgraded to accounting: %s", done)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # a database blip must not end the loop
+            log.error("certificate downgrade failed: %s", type(error).__name__)
+        await asyncio.sleep(interval)

@@ -1,0 +1,149 @@
+"""/role: an administrator makes someone МОЦ staff of a municipality, an admin, or a parent;
+/audit: the latest audited changes (moderation, parameters, roles, the downgrade job).
+
+    /role                         — who has a role now, and how to change it
+    /role 123456789 staff 12      — staff of municipality 12
+    /role 123456789 admin | parent
+
+The change is audited in storage; the person's "/" command menu is updated at once, and they
+get a message about their new role through the outbox.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.types import InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from handlers.commands import set_role_commands
+from handlers.formatting import moment
+from handlers.parent.menu import home_button
+from handlers.refusals import refusal_text
+from storage import Storage
+from storage.errors import DomainError
+from storage.models import Role, User
+
+log = logging.getLogger(__name__)
+router = Router(name="admin.roles")
+
+ROLE_WORDS = {
+    "staff": Role.staff,
+    "моц": Role.staff,
+    "admin": Role.admin,
+    "админ": Role.admin,
+    "parent": Role.parent,
+    "родитель": Role.parent,
+}
+
+
+def usage() -> str:
+    return _(
+        "Как назначить роль:\n/role {id} staff {municipality} — сотрудник МОЦ муниципалитета\n"
+        "/role {id} admin — администратор\n/role {id} parent — снять роль"
+    ).format(id=html.escape("<telegram id>"), municipality=html.escape("<id муниципалитета>"))
+
+
+def role_name(role: str) -> str:
+    return {
+        Role.staff: _("сотрудник МОЦ"),
+        Role.admin: _("администратор"),
+        Role.parent: _("родитель"),
+    }.get(Role(role), role)
+
+
+async def _team(store: Storage, user: User) -> str:
+    lines = [_("<b>Роли</b>")]
+    for member in await store.roles.team(user):
+        where = f" · {member.municipality_id}" if member.role == Role.staff else ""
+        lines.append(f"{member.telegram_id} · {role_name(member.role)}{where}")
+    lines += ["", usage()]
+    return "\n".join(lines)
+
+
+@router.message(Command("role"))
+async def role_command(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    store: Storage,
+    user: User,
+    bot: Bot,
+    i18n: I18n,
+) -> None:
+    await state.clear()
+    markup = InlineKeyboardMarkup(inline_keyboard=[[home_button()]])
+    parts = (command.args or "").split()
+    try:
+        if not parts:
+            await message.answer(await _team(store, user), reply_markup=markup)
+            return
+        role = ROLE_WORDS.get(parts[1].lower()) if len(parts) >= 2 else None
+        if not parts[0].isdigit() or role is None or len(parts) > 3:
+            if user.role != Role.admin:  # say "no rights" before explaining the syntax
+                raise DomainError("forbidden")
+            await message.answer(usage())
+            return
+        municipality_id = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else None
+        if len(parts) == 3 and municipality_id is None:
+            await message.answer(usage())
+            return
+        changed = await store.roles.set_role(user, int(parts[0]), role, municipality_id)
+    except DomainError as error:
+        await message.answer(refusal_text(error))
+        return
+    text = _("✅ {id}: {role}").format(id=changed.telegram_id, role=role_name(changed.role))
+    if changed.role == Role.staff:
+        text += " · " + _("муниципалитет {id}").format(id=changed.municipality_id)
+    try:
+        await set_role_commands(
+            bot, i18n, changed.telegram_id, changed.role, language=changed.language
+        )
+    except TelegramAPIError as error:  # never opened the bot: the menu comes with /start
+        log.info("role commands not set: %s", type(error).__name__)
+        text += "\n" + _("Меню команд обновится, когда человек откроет бота.")
+    await message.answer(text, reply_markup=markup)
+
+
+AUDIT_LIMIT = 15
+AUDIT_VALUE_MAX = 120
+
+
+def _compact(values: dict[str, Any] | None) -> str:
+    if not values:
+        return "—"
+    text = ", ".join(f"{key}={value}" for key, value in values.items())
+    if len(text) > AUDIT_VALUE_MAX:
+        text = text[: AUDIT_VALUE_MAX - 1] + "…"
+    return html.escape(text)
+
+
+@router.message(Command("audit"))
+async def audit_command(message: Message, state: FSMContext, store: Storage, user: User) -> None:
+    await state.clear()
+    try:
+        entries = await store.roles.audit_log(user, limit=AUDIT_LIMIT)
+    except DomainError as error:
+        await message.answer(refusal_text(error))
+        return
+    lines = [_("<b>Журнал изменений</b> (последние {count})").format(count=len(entries))]
+    if not entries:
+        lines.append(_("Записей пока нет."))
+    for entry, actor in entries:
+        who = str(actor) if actor is not None else _("система")
+        lines.append("")
+        lines.append(
+            f"#{entry.id} · {moment(entry.created_at)} · {who} · "
+            f"{html.escape(entry.action)} {html.escape(entry.object_type)} #{entry.object_id}"
+        )
+        lines.append(f"{_compact(entry.before)} → {_compact(entry.after)}")
+    await message.answer(
+        "\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=[[home_button()]])
+    )

@@ -1,0 +1,168 @@
+"""Parent: "Мои данные" (/privacy) — what is stored about the family, and deleting it (152-ФЗ).
+
+Deleting asks once more, then erases children, СНИЛС, applications' personal data and consent;
+certificates and enrollments stay in the municipality's figures without a name or СНИЛС
+(storage/privacy.py).
+"""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+
+from handlers.callbacks import MenuCb
+from handlers.formatting import day, moment
+from handlers.parent.menu import home_button, refuse, show
+from storage import Storage
+from storage.crypto import SnilsCipher
+from storage.errors import DomainError
+from storage.models import User
+from storage.privacy import PersonalData
+
+router = Router(name="parent.privacy")
+
+
+class PrivacyCb(CallbackData, prefix="pv"):
+    """action: show / ask (confirm deletion) / delete."""
+
+    action: str
+
+
+def _button(text: str, action: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=PrivacyCb(action=action).pack())
+
+
+def _application_status(status: str) -> str:
+    return {
+        "pending": _("на рассмотрении"),
+        "approved": _("одобрено"),
+        "rejected": _("отклонено"),
+    }.get(status, status)
+
+
+def render_personal_data(data: PersonalData) -> str:
+    lines = [_("<b>🔒 Мои данные</b>"), _("Что бот хранит о вас:")]
+    lines.append(_("• Telegram ID: {id}").format(id=data.telegram_id))
+    lines.append(_("• Язык: {language}").format(language=data.language or _("как в Telegram")))
+    lines.append(
+        _("• Муниципалитет: {name}").format(
+            name=html.escape(data.municipality_name) if data.municipality_name else _("не выбран")
+        )
+    )
+    if data.consent_version and data.consent_at:
+        lines.append(
+            _("• Согласие на обработку данных: редакция {version} от {when}").format(
+                version=html.escape(data.consent_version), when=moment(data.consent_at)
+            )
+        )
+    else:
+        lines.append(_("• Согласие на обработку данных: не дано"))
+    if not data.children:
+        lines.append(_("Детей нет."))
+    for child in data.children:
+        lines.append("")
+        lines.append(
+            _("👤 {name}, дата рождения {born}").format(
+                name=html.escape(child.full_name), born=day(child.birth_date)
+            )
+        )
+        if child.certificate_number:
+            lines.append(
+                _("  Сертификат № {number}").format(number=html.escape(child.certificate_number))
+            )
+        for app in child.applications:
+            lines.append(
+                _("  Заявление №{id} от {date}: {status}; СНИЛС {snils}").format(
+                    id=app.id,
+                    date=day(app.created_at.date()),
+                    status=_application_status(app.status),
+                    snils=app.snils_masked or "—",
+                )
+            )
+        if child.enrollments:
+            lines.append(_("  Заявок на программы: {count}").format(count=child.enrollments))
+    lines.append("")
+    lines.append(
+        _(
+            "Удаление сотрёт детей, СНИЛС, заявления и согласие. Номера сертификатов и "
+            "движение средств останутся в отчётах муниципалитета без имени и СНИЛС."
+        )
+    )
+    return "\n".join(lines)
+
+
+async def show_personal_data(
+    target: Message | CallbackQuery, store: Storage, user: User, cipher: SnilsCipher
+) -> None:
+    data = await store.privacy.personal_data(user, cipher)
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[[_button(_("🗑 Удалить мои данные"), "ask")], [home_button()]]
+    )
+    await show(target, render_personal_data(data), markup)
+
+
+@router.message(Command("privacy"))
+async def privacy_command(
+    message: Message, state: FSMContext, store: Storage, user: User, snils_cipher: SnilsCipher
+) -> None:
+    await state.clear()
+    await show_personal_data(message, store, user, snils_cipher)
+
+
+@router.callback_query(MenuCb.filter(F.action == "privacy"))
+@router.callback_query(PrivacyCb.filter(F.action == "show"))
+async def privacy_screen(
+    query: CallbackQuery, state: FSMContext, store: Storage, user: User, snils_cipher: SnilsCipher
+) -> None:
+    await state.clear()
+    await show_personal_data(query, store, user, snils_cipher)
+
+
+@router.callback_query(PrivacyCb.filter(F.action == "ask"))
+async def privacy_ask(query: CallbackQuery) -> None:
+    text = _(
+        "<b>Удалить ваши данные?</b>\n"
+        "Будут удалены дети, СНИЛС, заявления на сертификат и согласие. Отменить это нельзя. "
+        "Открытые заявки на программы сначала отмените в «Мои заявки»."
+    )
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(_("🗑 Да, удалить"), "delete")],
+            [_button(_("◀️ Не удалять"), "show")],
+            [home_button()],
+        ]
+    )
+    await show(query, text, markup)
+
+
+@router.callback_query(PrivacyCb.filter(F.action == "delete"))
+async def privacy_delete(
+    query: CallbackQuery,
+    state: FSMContext,
+    store: Storage,
+    user: User,
+    callback_answer: CallbackAnswer,
+) -> None:
+    await state.clear()
+    try:
+        deleted = await store.privacy.delete_personal_data(user)
+    except DomainError as error:
+        refuse(callback_answer, error)
+        return
+    text = _(
+        "✅ Данные удалены: детей — {children}, заявлений — {applications}. "
+        "Сертификатов обезличено: {certificates}.\n"
+        "Чтобы снова записывать детей, дайте согласие в /start."
+    ).format(
+        children=deleted.children,
+        applications=deleted.applications,
+        certificates=deleted.certificates,
+    )
+    await show(query, text, InlineKeyboardMarkup(inline_keyboard=[[home_button()]]))

@@ -1,0 +1,84 @@
+"""Roles: an administrator makes a user МОЦ staff of one municipality, an admin, or a parent."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from storage.audit import AuditRepo
+from storage.errors import DomainError, Forbidden, NotFound
+from storage.models import AuditEntry, Municipality, Role, User
+from storage.notifications import NotificationRepo
+from storage.repo import Repo
+
+
+class RoleRepo(Repo):
+    async def set_role(
+        self, actor: User, telegram_id: int, role: Role, municipality_id: int | None = None
+    ) -> User:
+        """Give ``telegram_id`` a role; staff always belong to one municipality. Audited.
+
+        The user need not have written to the bot yet: the row is created with the role, so
+        the commands are ready when they first open it.
+        """
+        if actor.role != Role.admin:
+            raise Forbidden("roles")
+        if telegram_id == actor.telegram_id:
+            raise DomainError("role_self")
+        if role == Role.staff:
+            if municipality_id is None:
+                raise DomainError("role_municipality_required")
+            if await self.session.get(Municipality, municipality_id) is None:
+                raise NotFound("municipality")
+        user = await self.session.scalar(select(User).where(User.telegram_id == telegram_id))
+        if user is None:
+            user = User(telegram_id=telegram_id, role=Role.parent)
+            self.session.add(user)
+            await self.session.flush()
+        before = {"role": str(user.role), "municipality_id": user.municipality_id}
+        user.role = role
+        if role == Role.staff:
+            user.municipality_id = municipality_id
+        after = {"role": str(user.role), "municipality_id": user.municipality_id}
+        if before != after:
+            AuditRepo(self.session).record(
+                actor.id, "user.role", "user", user.id, before=before, after=after
+            )
+            municipality = (
+                await self.session.get(Municipality, user.municipality_id)
+                if role == Role.staff and user.municipality_id
+                else None
+            )
+            NotificationRepo(self.session).enqueue(
+                telegram_id,
+                "role_changed",
+                role=str(role),
+                municipality=municipality.name if municipality else None,
+            )
+        await self.session.commit()
+        return user
+
+    async def team(self, actor: User) -> list[User]:
+        """Everyone with a staff or admin role, for the administrator's overview."""
+        if actor.role != Role.admin:
+            raise Forbidden("roles")
+        rows = await self.session.scalars(
+            select(User)
+            .where(User.role.in_([Role.staff.value, Role.admin.value]))
+            .order_by(User.role, User.municipality_id, User.telegram_id)
+        )
+        return list(rows.all())
+
+    async def audit_log(
+        self, actor: User, *, limit: int = 15
+    ) -> list[tuple[AuditEntry, int | None]]:
+        """The latest audit entries with the acting user's Telegram id (None: a background job
+        or a deleted user). Administrators only: entries span every municipality."""
+        if actor.role != Role.admin:
+            raise Forbidden("audit")
+        rows = await self.session.execute(
+            select(AuditEntry, User.telegram_id)
+            .outerjoin(User, User.id == AuditEntry.actor_id)
+            .order_by(AuditEntry.id.desc())
+            .limit(limit)
+        )
+        return [(entry, telegram_id) for entry, telegram_id in rows.all()]
