@@ -1,5 +1,370 @@
-"""Admin and staff: enrollments."""
+"""Operators: the enrollments tab of /queue and /confirm, /reject_enrollment, /activate, /finish.
 
-from aiogram import Router
+МОЦ staff act on their own municipality's enrollments, administrators on all; storage checks the
+role and the municipality on every press and command, so a forged id reaches nothing. Illegal
+transitions (DESIGN.md rule 8) are refused by storage with a reason, never applied.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Annotated
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+from pydantic import Field
+
+from handlers import enrollment_texts as texts
+from handlers.callbacks import MenuCb
+from handlers.formatting import day, moment, money
+from handlers.parent.menu import home_button, refuse, show
+from handlers.refusals import refusal_text
+from storage import Storage
+from storage.enrollments import TRANSITIONS, EnrollmentView
+from storage.errors import DomainError
+from storage.models import EnrollmentStatus, User
 
 router = Router(name="admin.enrollments")
+
+S = EnrollmentStatus
+NOT_A_COMMAND = ~F.text.startswith("/")
+MAX_ID = 2**31 - 1
+
+
+class EnrQCb(CallbackData, prefix="eq"):
+    """action: list / view / ok (confirm) / no (reject: ask the reason) / act / fin."""
+
+    action: str
+    id: Annotated[int, Field(ge=0, le=MAX_ID)] = 0
+    page: Annotated[int, Field(ge=0, le=9_999)] = 0
+
+
+class RejectingEnrollment(StatesGroup):
+    reason = State()  # waiting for the reason; data: enrollment_id, page
+
+
+def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[*rows, [home_button()]])
+
+
+def enrollment_queue_button() -> InlineKeyboardButton:
+    """The /queue screen's way into this tab (certificate applications are the other one)."""
+    return _button(_("📝 Заявки на зачисление"), EnrQCb(action="list"))
+
+
+# --- the tab ----------------------------------------------------------------------------------
+
+
+async def render_enrollment_queue(
+    store: Storage, user: User, page: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    result = await store.enrollments.pending(user, page=page)
+    if result.page >= result.pages:  # the queue shrank since the page was shown
+        result = await store.enrollments.pending(user, page=result.pages - 1)
+    lines = [
+        _("<b>📝 Заявки на зачисление</b>"),
+        _("Ожидают подтверждения: {total} · страница {page} из {pages}").format(
+            total=result.total, page=result.page + 1, pages=result.pages
+        ),
+        "",
+    ]
+    if not result.items:
+        lines.append(_("Очередь пуста. 🎉"))
+    rows: list[list[InlineKeyboardButton]] = []
+    for view in result.items:
+        lines.append(
+            _("№{id} · {when} · «{program}», {group}").format(
+                id=view.id,
+                when=moment(view.created_at),
+                program=html.escape(view.program_title),
+                group=html.escape(view.group_name),
+            )
+        )
+        rows.append(
+            [
+                _button(
+                    _("№{id} · {program}").format(id=view.id, program=view.program_title[:40]),
+                    EnrQCb(action="view", id=view.id, page=result.page),
+                )
+            ]
+        )
+    nav = []
+    if result.page > 0:
+        nav.append(_button("◀️", EnrQCb(action="list", page=result.page - 1)))
+    if result.page + 1 < result.pages:
+        nav.append(_button("▶️", EnrQCb(action="list", page=result.page + 1)))
+    if nav:
+        rows.append(nav)
+    rows.append([_button(_("🗂 Заявления на сертификат"), MenuCb(action="queue"))])
+    return "\n".join(lines), _markup(rows)
+
+
+@router.message(Command("queue_enrollments"))
+async def queue_command(message: Message, state: FSMContext, store: Storage, user: User) -> None:
+    await state.clear()
+    try:
+        text, markup = await render_enrollment_queue(store, user, 0)
+    except DomainError as error:
+        await message.answer(refusal_text(error))
+        return
+    await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(EnrQCb.filter(F.action == "list"))
+async def queue_page(
+    query: CallbackQuery,
+    callback_data: EnrQCb,
+    state: FSMContext,
+    store: Storage,
+    user: User,
+    callback_answer: CallbackAnswer,
+) -> None:
+    await state.clear()
+    try:
+        text, markup = await render_enrollment_queue(store, user, callback_data.page)
+    except DomainError as error:
+        refuse(callback_answer, error)
+        return
+    await show(query, text, markup)
+
+
+# --- one enrollment -----------------------------------------------------------------------------
+
+
+def operator_card(view: EnrollmentView) -> str:
+    lines = [
+        f"<b>{texts.enrollment_title(view)}</b>",
+        _("Статус: {status}").format(status=texts.status_line(view)),
+        _("Подана: {when}").format(when=moment(view.created_at)),
+        _("Ребёнок: {name}").format(name=html.escape(view.child_name or _("данные удалены"))),
+        _("Сертификат: {number}").format(number=html.escape(view.certificate_number or "—")),
+        _("Занятия: {start} — {end}").format(start=day(view.starts_on), end=day(view.ends_on)),
+    ]
+    if view.cost_kopecks:
+        lines.append(
+            _("Стоимость периода: {cost}; в резерве: {reserved}").format(
+                cost=money(view.cost_kopecks), reserved=money(view.reserved_kopecks)
+            )
+        )
+    else:
+        lines.append(_("Бюджетная программа: без оплаты сертификатом."))
+    if view.documents_due:
+        lines.append(_("Документы до: {date}").format(date=day(view.documents_due)))
+    if view.reason and view.status in (S.rejected, S.cancelled):
+        lines.append(_("Причина: {reason}").format(reason=html.escape(view.reason)))
+    return "\n".join(lines)
+
+
+def card_markup(view: EnrollmentView, page: int) -> InlineKeyboardMarkup:
+    rows: list[list[InlineKeyboardButton]] = []
+    if view.status is S.submitted:
+        rows.append(
+            [
+                _button(_("✅ Подтвердить"), EnrQCb(action="ok", id=view.id, page=page)),
+                _button(_("❌ Отклонить"), EnrQCb(action="no", id=view.id, page=page)),
+            ]
+        )
+    elif view.status is S.confirmed:
+        rows.append(
+            [_button(_("📝 Договор подписан"), EnrQCb(action="act", id=view.id, page=page))]
+        )
+        rows.append([_button(_("❌ Отклонить"), EnrQCb(action="no", id=view.id, page=page))])
+    elif view.status is S.active:
+        rows.append([_button(_("🎓 Завершить"), EnrQCb(action="fin", id=view.id, page=page))])
+    rows.append([_button(_("◀️ Очередь"), EnrQCb(action="list", page=page))])
+    return _markup(rows)
+
+
+async def _show_card(
+    query: CallbackQuery, view: EnrollmentView, page: int, notice: str | None = None
+) -> None:
+    text = operator_card(view)
+    await show(query, f"{notice}\n\n{text}" if notice else text, card_markup(view, page))
+
+
+@router.callback_query(EnrQCb.filter(F.action == "view"))
+async def enrollment_card(
+    query: CallbackQuery,
+    callback_data: EnrQCb,
+    state: FSMContext,
+    store: Storage,
+    user: User,
+    callback_answer: CallbackAnswer,
+) -> None:
+    await state.clear()
+    try:
+        view = await store.enrollments.get_for_operator(user, callback_data.id)
+    except DomainError as error:
+        refuse(callback_answer, error)
+        return
+    await _show_card(query, view, callback_data.page)
+
+
+def done_text(view: EnrollmentView) -> str:
+    """What the operator's action did, in one line."""
+    if view.status is S.confirmed:
+        text = _("✅ Заявка №{id} подтверждена. Документы до {date}.").format(
+            id=view.id, date=day(view.documents_due) if view.documents_due else "—"
+        )
+        if view.reserved_kopecks:
+            text += " " + _("Зарезервировано {amount}.").format(amount=money(view.reserved_kopecks))
+        return text
+    if view.status is S.active:
+        return _("📘 Заявка №{id}: договор подписан, ребёнок обучается.").format(id=view.id)
+    if view.status is S.finished:
+        return _("🎓 Заявка №{id}: обучение завершено.").format(id=view.id)
+    return _("❌ Заявка №{id} отклонена. Причина: {reason}").format(
+        id=view.id, reason=html.escape(view.reason or "")
+    )
+
+
+@router.callback_query(EnrQCb.filter(F.action.in_({"ok", "act", "fin"})))
+async def decide_pressed(
+    query: CallbackQuery,
+    callback_data: EnrQCb,
+    state: FSMContext,
+    store: Storage,
+    user: User,
+    callback_answer: CallbackAnswer,
+) -> None:
+    await state.clear()
+    action = {
+        "ok": store.enrollments.confirm,
+        "act": store.enrollments.activate,
+        "fin": store.enrollments.finish,
+    }[callback_data.action]
+    try:
+        view = await action(user, callback_data.id)
+    except DomainError as error:
+        refuse(callback_answer, error)
+        if error.code == "enroll_transition":  # someone was faster: show where it stands
+            current = await store.enrollments.get_for_operator(user, callback_data.id)
+            await _show_card(query, current, callback_data.page)
+        return
+    callback_answer.text = _("Готово")
+    await _show_card(query, view, callback_data.page, notice=done_text(view))
+
+
+@router.callback_query(EnrQCb.filter(F.action == "no"))
+async def reject_pressed(
+    query: CallbackQuery,
+    callback_data: EnrQCb,
+    state: FSMContext,
+    store: Storage,
+    user: User,
+    callback_answer: CallbackAnswer,
+) -> None:
+    try:
+        view = await store.enrollments.get_for_operator(user, callback_data.id)
+    except DomainError as error:
+        refuse(callback_answer, error)
+        return
+    if S.rejected not in TRANSITIONS[view.status]:
+        refuse(
+            callback_answer,
+            DomainError("enroll_transition", current=view.status, target="rejected"),
+        )
+        await _show_card(query, view, callback_data.page)
+        return
+    await state.set_state(RejectingEnrollment.reason)
+    await state.set_data({"enrollment_id": view.id, "page": callback_data.page})
+    prompt = _("✍️ Напишите причину отказа одним сообщением — её получит родитель.")
+    cancel = _markup(
+        [[_button(_("✖️ Отмена"), EnrQCb(action="view", id=view.id, page=callback_data.page))]]
+    )
+    await show(query, f"{operator_card(view)}\n\n{prompt}", cancel)
+
+
+@router.message(StateFilter(RejectingEnrollment.reason), F.text, NOT_A_COMMAND)
+async def reject_reason_typed(
+    message: Message, state: FSMContext, store: Storage, user: User
+) -> None:
+    data = await state.get_data()
+    try:
+        view = await store.enrollments.reject(user, int(data["enrollment_id"]), message.text or "")
+    except DomainError as error:
+        if error.code != "enroll_reason_required":
+            await state.clear()  # decided by someone else, or no longer allowed: step over
+        await message.answer(refusal_text(error))
+        return
+    await state.clear()
+    back = _markup(
+        [[_button(_("◀️ Очередь"), EnrQCb(action="list", page=int(data.get("page", 0))))]]
+    )
+    await message.answer(done_text(view), reply_markup=back)
+
+
+@router.message(StateFilter(RejectingEnrollment.reason), NOT_A_COMMAND)
+async def reject_reason_not_text(message: Message) -> None:
+    await message.answer(_("Причину нужно написать текстом — её получит родитель."))
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+def parse_id(raw: str | None) -> int | None:
+    token = raw.split(maxsplit=1)[0].lstrip("№#") if raw and raw.strip() else ""
+    return int(token) if token.isdigit() and len(token) < 10 else None
+
+
+def _usage(command: str) -> str:
+    number = html.escape(_("<номер заявки>"))
+    if command == "reject_enrollment":
+        return _(
+            "Как отклонить: /reject_enrollment {number} {reason}, например "
+            "/reject_enrollment 12 Группа расформирована. Причину получит родитель."
+        ).format(number=number, reason=html.escape(_("<причина>")))
+    return _("Как использовать: /{command} {number}, например /{command} 12").format(
+        command=command, number=number
+    )
+
+
+@router.message(Command("confirm", "activate", "finish"))
+async def decide_command(
+    message: Message, command: CommandObject, state: FSMContext, store: Storage, user: User
+) -> None:
+    await state.clear()
+    enrollment_id = parse_id(command.args)
+    if enrollment_id is None:
+        await message.answer(_usage(command.command))
+        return
+    action = {
+        "confirm": store.enrollments.confirm,
+        "activate": store.enrollments.activate,
+        "finish": store.enrollments.finish,
+    }[command.command]
+    try:
+        view = await action(user, enrollment_id)
+    except DomainError as error:
+        await message.answer(refusal_text(error))
+        return
+    await message.answer(done_text(view))
+
+
+@router.message(Command("reject_enrollment"))
+async def reject_command(
+    message: Message, command: CommandObject, state: FSMContext, store: Storage, user: User
+) -> None:
+    await state.clear()
+    enrollment_id = parse_id(command.args)
+    parts = (command.args or "").split(maxsplit=1)
+    reason = parts[1] if len(parts) == 2 else ""
+    if enrollment_id is None or not reason.strip():
+        await message.answer(_usage("reject_enrollment"))
+        return
+    try:
+        view = await store.enrollments.reject(user, enrollment_id, reason)
+    except DomainError as error:
+        await message.answer(refusal_text(error))
+        return
+    await message.answer(done_text(view))

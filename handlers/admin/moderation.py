@@ -21,9 +21,9 @@ from aiogram.utils.i18n import gettext as _
 from handlers.admin.enrollments import enrollment_queue_button
 from handlers.callbacks import MenuCb
 from handlers.formatting import day, moment
-from handlers.notifications import status_name
-from handlers.parent.menu import home_button, refuse, show
+from handlers.notifications import application_status_name, status_name
 from handlers.refusals import refusal_text
+from handlers.ui import Id, Page, Rows, button, page_count, pager_row, refuse, show, with_home
 from storage import Storage
 from storage.certificates import Decision, ModerationCard
 from storage.crypto import SnilsCipher
@@ -40,20 +40,12 @@ class ModCb(CallbackData, prefix="md"):
     """action: page / card / ok (approve) / no (reject: ask the reason); page: the queue's."""
 
     action: str
-    id: int = 0
-    page: int = 0
+    id: Id = 0
+    page: Page = 0
 
 
 class Rejecting(StatesGroup):
     reason = State()  # waiting for the rejection reason; data: app_id, page
-
-
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
-
-
-def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[*rows, [home_button()]])
 
 
 # --- the queue -----------------------------------------------------------------------------
@@ -62,7 +54,7 @@ def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
 async def render_queue(store: Storage, user: User, page: int) -> tuple[str, InlineKeyboardMarkup]:
     page = max(0, page)
     items, total = await store.certificates.queue(user, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
-    pages = max(1, -(-total // PAGE_SIZE))
+    pages = page_count(total, PAGE_SIZE)
     if page >= pages:  # the queue shrank since the page was shown
         page = pages - 1
         items, total = await store.certificates.queue(
@@ -77,7 +69,7 @@ async def render_queue(store: Storage, user: User, page: int) -> tuple[str, Inli
     ]
     if not items:
         lines.append(_("Очередь пуста. 🎉"))
-    rows: list[list[InlineKeyboardButton]] = []
+    rows: Rows = []
     for item in items:
         app = item.application
         born = _("{year} г. р.").format(year=item.birth_year) if item.birth_year else "—"
@@ -91,7 +83,7 @@ async def render_queue(store: Storage, user: User, page: int) -> tuple[str, Inli
         )
         rows.append(
             [
-                _button(
+                button(
                     _("№{id} · {municipality}").format(
                         id=app.id, municipality=item.municipality_name
                     ),
@@ -99,64 +91,48 @@ async def render_queue(store: Storage, user: User, page: int) -> tuple[str, Inli
                 )
             ]
         )
-    nav = []
-    if page > 0:
-        nav.append(_button("◀️", ModCb(action="page", page=page - 1)))
-    if page + 1 < pages:
-        nav.append(_button("▶️", ModCb(action="page", page=page + 1)))
-    if nav:
+    if nav := pager_row(page, pages, lambda p: ModCb(action="page", page=p)):
         rows.append(nav)
     rows.append([enrollment_queue_button()])  # the second tab: enrollments (admin/enrollments)
-    return "\n".join(lines), _markup(rows)
+    return "\n".join(lines), with_home(rows)
 
 
 @router.message(Command("queue"))
 async def queue_command(message: Message, state: FSMContext, store: Storage, user: User) -> None:
     await state.clear()
-    try:
-        text, markup = await render_queue(store, user, 0)
-    except DomainError as error:
-        await message.answer(refusal_text(error))
-        return
+    text, markup = await render_queue(store, user, 0)  # refusals: handlers/common.py answers
     await message.answer(text, reply_markup=markup)
 
 
 @router.callback_query(MenuCb.filter(F.action == "queue"))
 @router.callback_query(ModCb.filter(F.action == "page"))
 async def queue_page(
-    query: CallbackQuery,
-    state: FSMContext,
-    store: Storage,
-    user: User,
-    callback_answer: CallbackAnswer,
-    callback_data: CallbackData,
+    query: CallbackQuery, state: FSMContext, store: Storage, user: User, callback_data: CallbackData
 ) -> None:
     await state.clear()
     page = callback_data.page if isinstance(callback_data, ModCb) else 0
-    try:
-        text, markup = await render_queue(store, user, page)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
+    # Without the role storage raises Forbidden: the press's alert says so, nothing is shown.
+    text, markup = await render_queue(store, user, page)
     await show(query, text, markup)
 
 
 # --- one application -----------------------------------------------------------------------
 
 
-def _application_status(status: str) -> str:
-    return {
-        ApplicationStatus.pending: _("⏳ ожидает решения"),
-        ApplicationStatus.approved: _("✅ одобрено"),
-        ApplicationStatus.rejected: _("❌ отклонено"),
-    }.get(ApplicationStatus(status), status)
+STATUS_ICONS = {
+    ApplicationStatus.pending: "⏳",
+    ApplicationStatus.approved: "✅",
+    ApplicationStatus.rejected: "❌",
+}
 
 
 def render_card(card: ModerationCard, page: int) -> tuple[str, InlineKeyboardMarkup]:
     app = card.application
     lines = [
         _("<b>Заявление №{id}</b> · {status}").format(
-            id=app.id, status=_application_status(app.status)
+            id=app.id,
+            status=f"{STATUS_ICONS.get(ApplicationStatus(app.status), '')} "
+            f"{application_status_name(app.status)}",
         ),
         _("Подано: {when}").format(when=moment(app.created_at)),
         _("Муниципалитет: {name}").format(name=html.escape(card.municipality_name)),
@@ -179,16 +155,20 @@ def render_card(card: ModerationCard, page: int) -> tuple[str, InlineKeyboardMar
         lines.append(_("Причина отказа: {reason}").format(reason=html.escape(app.reason)))
     if card.certificate_number:
         lines.append(_("Сертификат № {number}").format(number=card.certificate_number))
-    rows: list[list[InlineKeyboardButton]] = []
+    rows: Rows = []
     if app.status == ApplicationStatus.pending:
         rows.append(
             [
-                _button(_("✅ Одобрить"), ModCb(action="ok", id=app.id, page=page)),
-                _button(_("❌ Отклонить"), ModCb(action="no", id=app.id, page=page)),
+                button(_("✅ Одобрить"), ModCb(action="ok", id=app.id, page=page)),
+                button(_("❌ Отклонить"), ModCb(action="no", id=app.id, page=page)),
             ]
         )
-    rows.append([_button(_("◀️ Очередь"), ModCb(action="page", page=page))])
-    return "\n".join(lines), _markup(rows)
+    rows.append([_back_to_queue(page)])
+    return "\n".join(lines), with_home(rows)
+
+
+def _back_to_queue(page: int = 0) -> InlineKeyboardButton:
+    return button(_("◀️ Очередь"), ModCb(action="page", page=page))
 
 
 async def _show_card(
@@ -213,13 +193,9 @@ async def application_card(
     store: Storage,
     user: User,
     snils_cipher: SnilsCipher,
-    callback_answer: CallbackAnswer,
 ) -> None:
     await state.clear()
-    try:
-        await _show_card(query, store, user, snils_cipher, callback_data.id, callback_data.page)
-    except DomainError as error:
-        refuse(callback_answer, error)
+    await _show_card(query, store, user, snils_cipher, callback_data.id, callback_data.page)
 
 
 def approved_text(decision: Decision) -> str:
@@ -276,11 +252,7 @@ async def reject_pressed(
     snils_cipher: SnilsCipher,
     callback_answer: CallbackAnswer,
 ) -> None:
-    try:
-        card = await store.certificates.moderation_card(user, callback_data.id, snils_cipher)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
+    card = await store.certificates.moderation_card(user, callback_data.id, snils_cipher)
     if card.application.status != ApplicationStatus.pending:
         refuse(callback_answer, DomainError("application_decided", status=card.application.status))
         text, markup = render_card(card, callback_data.page)
@@ -290,17 +262,10 @@ async def reject_pressed(
     await state.set_data({"app_id": card.application.id, "page": callback_data.page})
     text, _markup_unused = render_card(card, callback_data.page)
     prompt = _("✍️ Напишите причину отказа одним сообщением — её получит родитель.")
-    cancel = _markup(
-        [
-            [
-                _button(
-                    _("✖️ Отмена"),
-                    ModCb(action="card", id=card.application.id, page=callback_data.page),
-                )
-            ]
-        ]
+    cancel = button(
+        _("✖️ Отмена"), ModCb(action="card", id=card.application.id, page=callback_data.page)
     )
-    await show(query, f"{text}\n\n{prompt}", cancel)
+    await show(query, f"{text}\n\n{prompt}", with_home([[cancel]]))
 
 
 @router.message(StateFilter(Rejecting.reason), F.text, NOT_A_COMMAND)
@@ -316,7 +281,7 @@ async def reject_reason_typed(
         await message.answer(refusal_text(error))
         return
     await state.clear()
-    back = _markup([[_button(_("◀️ Очередь"), ModCb(action="page", page=int(data.get("page", 0))))]])
+    back = with_home([[_back_to_queue(int(data.get("page", 0)))]])
     await message.answer(rejected_text(decision), reply_markup=back)
 
 
@@ -349,12 +314,8 @@ async def approve_command(
             _("Как одобрить: /approve {number}, например /approve 12").format(number=_number())
         )
         return
-    try:
-        decision = await store.certificates.approve(user, application_id)
-    except DomainError as error:
-        await message.answer(refusal_text(error))
-        return
-    await message.answer(approved_text(decision))
+    decision = await store.certificates.approve(user, application_id)
+    await message.answer(approved_text(decision), reply_markup=with_home([[_back_to_queue()]]))
 
 
 @router.message(Command("reject"))
@@ -373,9 +334,5 @@ async def reject_command(
             ).format(number=_number(), reason=html.escape(_("<причина>")))
         )
         return
-    try:
-        decision = await store.certificates.reject(user, application_id, reason)
-    except DomainError as error:
-        await message.answer(refusal_text(error))
-        return
-    await message.answer(rejected_text(decision))
+    decision = await store.certificates.reject(user, application_id, reason)
+    await message.answer(rejected_text(decision), reply_markup=with_home([[_back_to_queue()]]))

@@ -1,0 +1,64 @@
+"""Enrollment upkeep beside the dispatcher: lapsed seat offers pass to the next in line,
+"tell me when it opens" notices go out, each active paid enrollment is charged once a month, and
+enrollments whose group has ended are finished (the unspent reserve goes back).
+
+Every step is idempotent and claims its rows with conditional UPDATEs (storage/enrollments.py),
+so a restart, a second pass or a second bot instance never charges or notifies twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import astuple, dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage import Storage
+
+if TYPE_CHECKING:
+    from bot.factory import App
+
+log = logging.getLogger(__name__)
+
+INTERVAL_SECONDS = 60.0  # offers last hours and charges are monthly: a minute is plenty
+
+
+@dataclass(frozen=True, slots=True)
+class JobReport:
+    offers_expired: int
+    windows_announced: int
+    months_charged: int
+    enrollments_finished: int = 0
+
+
+async def run_once(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime | None = None,
+    today: date | None = None,
+) -> JobReport:
+    """One pass of every enrollment job (tests call this directly with a fixed clock)."""
+    async with sessionmaker() as session:
+        enrollments = Storage(session).enrollments
+        expired = await enrollments.expire_offers(now=now)
+        announced = await enrollments.notify_open_windows(today=today)
+        charged = await enrollments.charge_month(today=today)
+        finished = await enrollments.finish_ended(today=today)
+    return JobReport(expired, announced, charged, finished)
+
+
+async def run_enrollment_jobs(app: App, interval: float = INTERVAL_SECONDS) -> None:
+    """The loop registered in bot.runtime.STARTERS; cancelled when the bot stops."""
+    while True:
+        try:
+            report = await run_once(app.sessionmaker)
+            if any(astuple(report)):
+                log.info("enrollment jobs: %s", report)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # a failed pass is retried on the next tick
+            log.error("enrollment jobs failed: %s", type(error).__name__, exc_info=error)
+        await asyncio.sleep(interval)
