@@ -22,19 +22,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _seed(settings: Settings, programs: int, seed: int) -> None:
-    from storage.seed import seed_demo
-
+async def _seed(settings: Settings, programs: int, seed: int) -> int:
     from storage.db import create_engine
     from storage.migrate import upgrade
+    from storage.seed import SeedRefused, seed_demo
 
     await upgrade(settings.database_url)
     engine = create_engine(settings.database_url)
     try:
         report = await seed_demo(engine, programs=programs, seed=seed)
+    except SeedRefused as refusal:
+        print(f"seed-demo refused: {refusal}", file=sys.stderr)
+        return 1
     finally:
         await engine.dispose()
     print(report)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,8 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         print("migrations applied")
         return 0
     if args.command == "seed-demo":
-        asyncio.run(_seed(settings, args.programs, args.seed))
-        return 0
+        return asyncio.run(_seed(settings, args.programs, args.seed))
     if args.command == "sandbox" or (args.command == "run" and settings.bot_token is None):
         from bot.sandbox import run_sandbox
 

