@@ -18,10 +18,11 @@ from storage.families import SUPPORTED_LANGUAGES
 from storage.models import Role
 
 
-def parent_commands(i18n: I18n, locale: str) -> list[BotCommand]:
-    def cmd(name: str, description: str) -> BotCommand:
-        return BotCommand(command=name, description=description)
+def cmd(name: str, description: str) -> BotCommand:
+    return BotCommand(command=name, description=description)
 
+
+def parent_commands(i18n: I18n, locale: str) -> list[BotCommand]:
     gettext = i18n.gettext
     return [
         cmd("start", gettext("Начало: согласие и муниципалитет", locale=locale)),
@@ -31,6 +32,7 @@ def parent_commands(i18n: I18n, locale: str) -> list[BotCommand]:
         cmd("near", gettext("Кружки рядом со мной", locale=locale)),
         cmd("children", gettext("Мои дети", locale=locale)),
         cmd("certificate", gettext("Сертификат и баланс", locale=locale)),
+        cmd("enrollments", gettext("Мои заявки на программы", locale=locale)),
         cmd("language", gettext("Язык · Language", locale=locale)),
         cmd("privacy", gettext("Мои данные и согласие", locale=locale)),
     ]
@@ -39,28 +41,29 @@ def parent_commands(i18n: I18n, locale: str) -> list[BotCommand]:
 def staff_commands(i18n: I18n, locale: str) -> list[BotCommand]:
     """Moderation, for МОЦ staff (their municipality) and administrators (every one).
 
-    Add a line here when a staff command appears (e.g. announcements), with its msgid.
+    Add a line here when a staff command appears (e.g. announcements), with its msgid;
+    tests/test_onboarding_chat.py fails while a registered command is in no menu.
     """
     gettext = i18n.gettext
     return [
-        BotCommand(command="queue", description=gettext("Очередь на модерацию", locale=locale)),
-        BotCommand(command="approve", description=gettext("Одобрить заявление", locale=locale)),
-        BotCommand(command="reject", description=gettext("Отклонить с причиной", locale=locale)),
-        BotCommand(
-            command="queue_enrollments",
-            description=gettext("Заявки на зачисление", locale=locale),
-        ),
-        BotCommand(
-            command="municipality", description=gettext("Параметры муниципалитета", locale=locale)
-        ),
+        cmd("queue", gettext("Очередь на модерацию", locale=locale)),
+        cmd("approve", gettext("Одобрить заявление", locale=locale)),
+        cmd("reject", gettext("Отклонить с причиной", locale=locale)),
+        cmd("queue_enrollments", gettext("Заявки на зачисление", locale=locale)),
+        cmd("confirm", gettext("Подтвердить зачисление", locale=locale)),
+        cmd("activate", gettext("Отметить начало обучения", locale=locale)),
+        cmd("finish", gettext("Завершить обучение", locale=locale)),
+        cmd("reject_enrollment", gettext("Отклонить заявку с причиной", locale=locale)),
+        cmd("municipality", gettext("Параметры муниципалитета", locale=locale)),
     ]
 
 
 def admin_commands(i18n: I18n, locale: str) -> list[BotCommand]:
-    """Administrators only: roles (DESIGN.md §2)."""
+    """Administrators only: roles and the audit log (DESIGN.md §2)."""
     gettext = i18n.gettext
     return [
-        BotCommand(command="role", description=gettext("Назначить роль", locale=locale)),
+        cmd("role", gettext("Назначить роль", locale=locale)),
+        cmd("audit", gettext("Журнал изменений", locale=locale)),
     ]
 
 

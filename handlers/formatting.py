@@ -38,3 +38,8 @@ def moment(value: datetime, tz: ZoneInfo = REGION_TZ, locale: str | None = None)
     return babel_format_datetime(
         value, format="short", tzinfo=tz, locale=locale or current_locale()
     )
+
+
+def day_of(value: datetime, tz: ZoneInfo = REGION_TZ, locale: str | None = None) -> str:
+    """The date of a stored UTC moment in the municipality's time zone (not UTC's date)."""
+    return day(value.astimezone(tz).date(), locale)

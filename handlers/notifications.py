@@ -18,11 +18,12 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from handlers.callbacks import MenuCb
 from handlers.formatting import day, money
+from handlers.ui import button, home_button, home_markup, with_home
+from storage.models import ApplicationStatus
 
 Renderer = Callable[[dict[str, Any]], str]
 Keyboard = Callable[[dict[str, Any]], InlineKeyboardMarkup | None]
@@ -69,11 +70,10 @@ def keyboard(kind: str, params: dict[str, Any]) -> InlineKeyboardMarkup | None:
     build = KEYBOARDS.get(kind)
     if build is not None:
         return build(params)
-    return InlineKeyboardMarkup(inline_keyboard=[[home_button()]])
+    return home_markup()
 
 
-def home_button() -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=_("🏠 Меню"), callback_data=MenuCb(action="home").pack())
+__all__ = ["home_button", "keyboard", "register", "register_keyboard", "register_reason", "render"]
 
 
 # --- money ---------------------------------------------------------------------------------
@@ -148,6 +148,16 @@ def status_name(status: str) -> str:
     return _("сертификат учёта")
 
 
+def application_status_name(status: str) -> str:
+    """A certificate application's status in words (the parent's and the moderator's)."""
+    names: dict[str, str] = {
+        ApplicationStatus.pending: _("на рассмотрении"),
+        ApplicationStatus.approved: _("одобрено"),
+        ApplicationStatus.rejected: _("отклонено"),
+    }
+    return names.get(status, html.escape(status))
+
+
 def status_explained(status: str) -> str:
     """One line a parent understands: what the status lets the child do."""
     if status == "funded":
@@ -161,28 +171,14 @@ def open_certificate_markup(params: dict[str, Any]) -> InlineKeyboardMarkup:
     # Imported here: the certificate screens import this module for its texts.
     from handlers.parent.certificates import CertCb
 
-    rows = []
     certificate_id = params.get("certificate_id")
     if certificate_id:
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text=_("🎫 Открыть сертификат"),
-                    callback_data=CertCb(action="card", id=int(certificate_id), fresh=True).pack(),
-                )
-            ]
+        opened = button(
+            _("🎫 Открыть сертификат"), CertCb(action="card", id=int(certificate_id), fresh=True)
         )
     else:
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text=_("🎫 Мои сертификаты"),
-                    callback_data=CertCb(action="list", fresh=True).pack(),
-                )
-            ]
-        )
-    rows.append([home_button()])
-    return InlineKeyboardMarkup(inline_keyboard=rows)
+        opened = button(_("🎫 Мои сертификаты"), CertCb(action="list", fresh=True))
+    return with_home([[opened]])
 
 
 @register("certificate_approved")

@@ -5,6 +5,7 @@ Each area adds its codes here, so one place answers "why not" for every rule.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
@@ -96,7 +97,7 @@ REFUSALS: dict[str, Callable[[dict[str, Any]], str]] = {
     "parameter_range": lambda p: _("{key}: допустимо от {min} до {max}.").format(**p),
     "municipality_ambiguous": lambda p: _(
         "Подходит несколько муниципалитетов: {names}. Уточните название или укажите id."
-    ).format(**p),
+    ).format(names=html.escape(str(p["names"]))),  # names from the database
     "role_self": lambda p: _("Свою роль поменять нельзя: попросите другого администратора."),
     "role_municipality_required": lambda p: (
         _(

@@ -114,6 +114,14 @@ class Price(StrEnum):
     paid = "paid"  # any program with a cost
 
 
+_BUDGET_REGISTRIES = [str(r) for r in Registry if r.budget_funded]
+
+
+def is_free(registry: Registry, cost_kopecks: int) -> bool:
+    """Nothing to pay: a budget-funded program without a cost (the ``Price.free`` filter)."""
+    return registry.budget_funded and cost_kopecks == 0
+
+
 @dataclass(frozen=True, slots=True)
 class CatalogQuery:
     """What the parent is looking for; ``None`` means "any"."""
@@ -291,9 +299,8 @@ def _conditions(query: CatalogQuery) -> list[ColumnElement[bool]]:
         conditions.append(Program.direction == str(query.direction))
     if query.age is not None:  # both bounds inclusive
         conditions += [Program.age_min <= query.age, Program.age_max >= query.age]
-    if query.price is Price.free:
-        budget = [str(r) for r in Registry if r.budget_funded]
-        conditions += [Program.registry_kind.in_(budget), Program.cost_kopecks == 0]
+    if query.price is Price.free:  # is_free() in SQL
+        conditions += [Program.registry_kind.in_(_BUDGET_REGISTRIES), Program.cost_kopecks == 0]
     elif query.price is Price.certificate:
         conditions.append(Program.registry_kind == str(Registry.certified))
     elif query.price is Price.paid:

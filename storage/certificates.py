@@ -25,9 +25,10 @@ from storage import money
 from storage.audit import AuditRepo
 from storage.base import utcnow
 from storage.calendar import age_on, today
+from storage.catalog import fold
 from storage.crypto import SnilsCipher
 from storage.errors import DomainError, Forbidden, NotFound
-from storage.families import has_consent
+from storage.families import CHILD_AGE_MAX, has_consent
 from storage.models import (
     ApplicationStatus,
     Certificate,
@@ -35,28 +36,23 @@ from storage.models import (
     CertificateStatus,
     Child,
     Enrollment,
-    EnrollmentStatus,
     MoneyMovement,
     Municipality,
     Role,
     User,
 )
+from storage.models.enrollments import LIVE_STATUSES
+from storage.municipalities import MunicipalityRepo
 from storage.notifications import NotificationRepo
 from storage.repo import Repo
 from storage.snils import mask_snils
 
+# Rule 1: the region's supplementary education (and so the catalogue) serves children 5–17.
 ELIGIBLE_AGE_MIN = 5
-ELIGIBLE_AGE_MAX = 17
+ELIGIBLE_AGE_MAX = CHILD_AGE_MAX
 REASON_MAX_LENGTH = 500
 # Kemerovo region's code opens every certificate number: "42-" + 9 digits + a Luhn check digit.
 NUMBER_PREFIX = "42"
-# Enrollments that use a certificate: while one exists the certificate is not "unused" (rule 7).
-LIVE_ENROLLMENT_STATUSES = (
-    EnrollmentStatus.submitted,
-    EnrollmentStatus.confirmed,
-    EnrollmentStatus.active,
-    EnrollmentStatus.waitlisted,
-)
 DOWNGRADE_REASON = "unused_downgrade"
 
 
@@ -664,9 +660,9 @@ class CertificateRepo(Repo):
 
     @staticmethod
     def _unused_since(municipality_id: int, cutoff: datetime) -> ColumnElement[bool]:
+        # While a live enrollment uses the certificate it is not "unused" (rule 7).
         live = exists().where(
-            Enrollment.certificate_id == Certificate.id,
-            Enrollment.status.in_([s.value for s in LIVE_ENROLLMENT_STATUSES]),
+            Enrollment.certificate_id == Certificate.id, Enrollment.status.in_(LIVE_STATUSES)
         )
         return and_(
             Certificate.municipality_id == municipality_id,
@@ -725,16 +721,26 @@ class CertificateRepo(Repo):
 
     # --- municipal parameters ------------------------------------------------------------
 
+    async def municipalities_in_scope(self, actor: User) -> list[Municipality]:
+        """What the actor may see and change: staff their own municipality, admins all."""
+        scope = moderation_scope(actor)
+        if scope is None:
+            return await MunicipalityRepo(self.session).list_all()
+        return [await MunicipalityRepo(self.session).get(scope)]
+
     async def municipality_for(self, actor: User, query: str) -> Municipality:
         """A municipality by id or (part of) its name, within the actor's scope."""
         scope = moderation_scope(actor)
         found: Municipality | None
         text = query.strip()
         if text.isdigit():
-            found = await self.session.get(Municipality, int(text), populate_existing=True)
+            # An id beyond the integer column's range cannot exist (and PostgreSQL refuses it).
+            found = (
+                await self.session.get(Municipality, int(text), populate_existing=True)
+                if len(text) < 10
+                else None
+            )
         else:
-            from storage.municipalities import MunicipalityRepo, fold
-
             matches = await MunicipalityRepo(self.session).search(text)
             exact = [m for m in matches if fold(m.name) == fold(text)]
             if len(exact) == 1 or len(matches) == 1:

@@ -12,24 +12,15 @@ import re
 import unicodedata
 from datetime import date
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from storage.base import utcnow
-from storage.calendar import age_on
+from storage.calendar import NotADate, age_on, parse_date
 from storage.calendar import today as region_today
 from storage.errors import DomainError, NotFound
-from storage.models import (
-    ApplicationStatus,
-    Certificate,
-    CertificateApplication,
-    Child,
-    Enrollment,
-    EnrollmentStatus,
-    Municipality,
-    Role,
-    User,
-)
+from storage.models import Child, Enrollment, Municipality, Role, User
+from storage.privacy import erase_children, open_enrollments
 from storage.repo import Repo
 
 # Bump when the consent text changes: everyone is asked again before child data is touched.
@@ -44,15 +35,6 @@ CHILD_AGE_MIN = 1
 CHILD_AGE_MAX = 17
 MAX_CHILDREN = 10
 
-# Enrollments that still hold a seat or money: a child with one cannot simply vanish.
-OPEN_ENROLLMENT_STATUSES = (
-    EnrollmentStatus.submitted,
-    EnrollmentStatus.confirmed,
-    EnrollmentStatus.active,
-    EnrollmentStatus.waitlisted,
-)
-
-_DATE_RE = re.compile(r"(\d{1,2})[.\-/](\d{1,2})[.\-/](\d{4})")
 _SPACES_RE = re.compile(r"\s+")
 _HYPHENS_RE = re.compile(r"\s*[-‐‑–—]\s*")  # any dash, spaces around it dropped
 
@@ -75,12 +57,10 @@ def normalize_child_name(raw: str) -> str:
 
 def parse_birth_date(raw: str) -> date:
     """``DD.MM.YYYY`` (dots, dashes or slashes) → date; impossible dates are refused."""
-    match = _DATE_RE.fullmatch(raw.strip())
-    if match is None:
-        raise DomainError("birth_date_format")
-    day_, month, year = (int(part) for part in match.groups())
     try:
-        return date(year, month, day_)
+        return parse_date(raw)
+    except NotADate:
+        raise DomainError("birth_date_format") from None
     except ValueError:
         raise DomainError("birth_date_impossible", text=raw.strip()) from None
 
@@ -94,6 +74,11 @@ def check_birth_date(birth_date: date, today: date) -> None:
         raise DomainError("child_too_old", max=CHILD_AGE_MAX)
     if age < CHILD_AGE_MIN:
         raise DomainError("child_too_young", min=CHILD_AGE_MIN)
+
+
+def _check_room(children: int) -> None:
+    if children >= MAX_CHILDREN:
+        raise DomainError("children_limit", max=MAX_CHILDREN)
 
 
 def has_consent(user: User) -> bool:
@@ -168,7 +153,7 @@ class FamilyRepo(Repo):
         user = await self.get_user(user_id)
         children = await self.list_children(user_id)
         await self._refuse_open_enrollments(children)
-        await self._erase(children)
+        await erase_children(self.session, [child.id for child in children])
         user.consent_version = None
         user.consent_at = None
         await self.session.commit()
@@ -193,6 +178,11 @@ class FamilyRepo(Repo):
             raise NotFound("child")
         return child
 
+    async def check_room_for_child(self, user_id: int) -> None:
+        """Refuse early (before the form) what ``add_child`` would refuse about the family."""
+        await self._consenting_user(user_id)
+        _check_room(await self.count_children(user_id))
+
     async def add_child(
         self, user_id: int, full_name: str, birth_date: date, *, today: date | None = None
     ) -> Child:
@@ -200,8 +190,7 @@ class FamilyRepo(Repo):
         name = normalize_child_name(full_name)
         check_birth_date(birth_date, today or region_today())
         children = await self.list_children(user.id)
-        if len(children) >= MAX_CHILDREN:
-            raise DomainError("children_limit", max=MAX_CHILDREN)
+        _check_room(len(children))
         if any(self._same_child(c, name, birth_date) for c in children):
             raise DomainError("child_duplicate", name=name)
         child = Child(parent_id=user.id, full_name=name, birth_date=birth_date)
@@ -240,51 +229,21 @@ class FamilyRepo(Repo):
         """
         child = await self.get_child(user_id, child_id)
         await self._refuse_open_enrollments([child])
-        await self._erase([child])
+        await erase_children(self.session, [child.id])
         await self.session.commit()
 
     # --- helpers -------------------------------------------------------------------------------
 
     async def _refuse_open_enrollments(self, children: list[Child]) -> None:
+        """A child whose enrollment still holds a seat or money cannot simply vanish."""
+        busy = await self.session.scalar(
+            select(Enrollment.child_id)
+            .where(open_enrollments([child.id for child in children]))
+            .limit(1)
+        )
         for child in children:
-            open_enrollments = await self.session.scalar(
-                select(func.count())
-                .select_from(Enrollment)
-                .where(
-                    Enrollment.child_id == child.id,
-                    Enrollment.status.in_([s.value for s in OPEN_ENROLLMENT_STATUSES]),
-                )
-            )
-            if open_enrollments:
+            if child.id == busy:
                 raise DomainError("child_has_enrollments", name=child.full_name)
-
-    async def _erase(self, children: list[Child]) -> None:
-        """Delete the children and every trace that names them, in the caller's transaction.
-
-        Certificates, decided applications and enrollments keep their anonymous accounting
-        (their child_id becomes NULL by the foreign key) but lose the СНИЛС; a pending
-        application has nothing worth keeping and goes entirely (as storage/privacy.py does).
-        """
-        ids = [child.id for child in children]
-        if not ids:
-            return
-        of_children = CertificateApplication.child_id.in_(ids)
-        await self.session.execute(
-            delete(CertificateApplication).where(
-                of_children, CertificateApplication.status == ApplicationStatus.pending
-            )
-        )
-        await self.session.execute(
-            update(CertificateApplication)
-            .where(of_children)
-            .values(snils_encrypted=None, snils_digest=None, reason=None)
-        )
-        await self.session.execute(
-            update(Certificate)
-            .where(Certificate.child_id.in_(ids))
-            .values(snils_encrypted=None, snils_digest=None)
-        )
-        await self.session.execute(delete(Child).where(Child.id.in_(ids)))
 
     async def _consenting_user(self, user_id: int) -> User:
         user = await self.get_user(user_id)

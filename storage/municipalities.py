@@ -6,14 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from storage.catalog import fold  # case- and ё-insensitive, as names are typed on a phone
 from storage.errors import NotFound
 from storage.models import Municipality
 from storage.repo import Repo
-
-
-def fold(text: str) -> str:
-    """Case- and ё-insensitive form for matching names typed on a phone."""
-    return text.casefold().replace("ё", "е").strip()
 
 
 @dataclass(frozen=True)

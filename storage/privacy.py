@@ -1,10 +1,14 @@
 """A parent's personal data (152-ФЗ, DESIGN.md §3 rule 11): what is stored, and deleting it.
 
 Deletion removes what names the family — children, СНИЛС (encrypted and digest), the link from
-applications, certificates and enrollments to the child and parent, consent, the residence
-municipality and queued messages — and keeps the anonymous accounting rows: a certificate keeps
-its number, status, money, municipality and birth year, an enrollment its program and status, so
-municipal figures stay right.
+applications, certificates and enrollments to the child and parent, moderators' free-text
+reasons (in the applications and in the audit log), consent, the residence municipality and
+queued messages — and keeps the anonymous accounting rows: a certificate keeps its number,
+status, money, municipality and birth year, an enrollment its program and status, so municipal
+figures stay right.
+
+``erase_children`` is the one place that erases a child; storage/families.py uses it too (one
+child deleted, or consent withdrawn).
 """
 
 from __future__ import annotations
@@ -12,34 +16,39 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import AuditRepo
 from storage.crypto import SnilsCipher
 from storage.errors import DomainError
 from storage.models import (
     ApplicationStatus,
+    AuditEntry,
     Certificate,
     CertificateApplication,
     Child,
     Enrollment,
-    EnrollmentStatus,
     Municipality,
     Notification,
     Role,
     User,
 )
+from storage.models.enrollments import LIVE_STATUSES
 from storage.repo import Repo
 from storage.snils import mask_snils
 
-# Enrollments that still hold a seat or money: the provider expects the child, so they are
-# cancelled first (by the parent, in "My enrollments") rather than silently orphaned.
-OPEN_ENROLLMENT_STATUSES = (
-    EnrollmentStatus.submitted,
-    EnrollmentStatus.confirmed,
-    EnrollmentStatus.active,
-    EnrollmentStatus.waitlisted,
-)
+
+def open_enrollments(child_ids: list[int], parent_id: int | None = None) -> ColumnElement[bool]:
+    """Enrollments of these children (or filed by this parent) that still hold a seat or money.
+
+    The provider expects such a child, so they are cancelled first (by the parent, in "My
+    enrollments") rather than silently orphaned by a deletion.
+    """
+    owner = Enrollment.child_id.in_(child_ids)
+    if parent_id is not None:
+        owner = owner | (Enrollment.parent_id == parent_id)
+    return owner & Enrollment.status.in_(LIVE_STATUSES)
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,82 @@ class Deletion:
     applications: int
     certificates: int
     enrollments: int
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "children": self.children,
+            "applications": self.applications,
+            "certificates": self.certificates,
+            "enrollments": self.enrollments,
+        }
+
+
+def _rows(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def erase_children(
+    session: AsyncSession, child_ids: list[int], *, parent_id: int | None = None
+) -> Deletion:
+    """Delete the children and every trace that names them, in the caller's transaction.
+
+    Certificates, decided applications and enrollments keep their anonymous accounting but lose
+    the link to the child, the СНИЛС and any moderator's free text; a pending application has
+    nothing worth keeping and goes entirely. With ``parent_id`` the parent's own links go too
+    (applications and enrollments they filed). The caller checks ``open_enrollments`` first.
+    """
+    owned = CertificateApplication.child_id.in_(child_ids)
+    if parent_id is not None:
+        owned = owned | (CertificateApplication.parent_id == parent_id)
+    application_ids = list(
+        (await session.scalars(select(CertificateApplication.id).where(owned))).all()
+    )
+    of_these = CertificateApplication.id.in_(application_ids)
+    dropped = await session.execute(
+        delete(CertificateApplication).where(
+            of_these, CertificateApplication.status == ApplicationStatus.pending
+        )
+    )
+    forget: dict[str, None] = {"snils_encrypted": None, "snils_digest": None, "reason": None}
+    if parent_id is not None:
+        forget.update(parent_id=None, child_id=None)
+    anonymised = await session.execute(
+        update(CertificateApplication).where(of_these).values(**forget)
+    )
+    await _forget_audited_reasons(session, application_ids)
+    certificates = await session.execute(
+        update(Certificate)
+        .where(Certificate.child_id.in_(child_ids))
+        .values(child_id=None, snils_encrypted=None, snils_digest=None)
+    )
+    enrolled = Enrollment.child_id.in_(child_ids)
+    if parent_id is not None:
+        enrolled = enrolled | (Enrollment.parent_id == parent_id)
+    unlinked: dict[str, None] = {"child_id": None}
+    if parent_id is not None:
+        unlinked["parent_id"] = None
+    enrollments = await session.execute(update(Enrollment).where(enrolled).values(**unlinked))
+    await session.execute(delete(Child).where(Child.id.in_(child_ids)))
+    return Deletion(
+        children=len(child_ids),
+        applications=_rows(dropped) + _rows(anonymised),
+        certificates=_rows(certificates),
+        enrollments=_rows(enrollments),
+    )
+
+
+async def _forget_audited_reasons(session: AsyncSession, application_ids: list[int]) -> None:
+    """A rejection's reason is a moderator's free text and may name the child: the audit
+    entry keeps who decided what and when, without the text."""
+    entries = await session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.object_type == "certificate_application",
+            AuditEntry.object_id.in_(application_ids),
+        )
+    )
+    for entry in entries.all():
+        if entry.after and entry.after.get("reason") is not None:
+            entry.after = {**entry.after, "reason": None}
 
 
 class PrivacyRepo(Repo):
@@ -142,72 +227,21 @@ class PrivacyRepo(Repo):
         child_ids = list(
             (await self.session.scalars(select(Child.id).where(Child.parent_id == user.id))).all()
         )
-        open_enrollments = await self.session.scalar(
-            select(func.count())
-            .select_from(Enrollment)
-            .where(
-                (Enrollment.child_id.in_(child_ids)) | (Enrollment.parent_id == user.id),
-                Enrollment.status.in_([s.value for s in OPEN_ENROLLMENT_STATUSES]),
-            )
+        still_open = await self.session.scalar(
+            select(func.count()).select_from(Enrollment).where(open_enrollments(child_ids, user.id))
         )
-        if open_enrollments:
-            raise DomainError("privacy_open_enrollments", count=int(open_enrollments))
-        mine = (CertificateApplication.parent_id == user.id) | (
-            CertificateApplication.child_id.in_(child_ids)
-        )
-        # A pending application has no money or decision to keep: it goes entirely.
-        dropped = await self.session.execute(
-            delete(CertificateApplication).where(
-                mine, CertificateApplication.status == ApplicationStatus.pending
-            )
-        )
-        anonymised = await self.session.execute(
-            update(CertificateApplication)
-            .where(mine)
-            .values(
-                parent_id=None,
-                child_id=None,
-                snils_encrypted=None,
-                snils_digest=None,
-                reason=None,  # a moderator's free text may name the child
-            )
-        )
-        certificates = await self.session.execute(
-            update(Certificate)
-            .where(Certificate.child_id.in_(child_ids))
-            .values(child_id=None, snils_encrypted=None, snils_digest=None)
-        )
-        enrollments = await self.session.execute(
-            update(Enrollment)
-            .where((Enrollment.child_id.in_(child_ids)) | (Enrollment.parent_id == user.id))
-            .values(child_id=None, parent_id=None)
-        )
+        if still_open:
+            raise DomainError("privacy_open_enrollments", count=int(still_open))
+        result = await erase_children(self.session, child_ids, parent_id=user.id)
         await self.session.execute(
             delete(Notification).where(Notification.telegram_id == user.telegram_id)
         )
-        await self.session.execute(delete(Child).where(Child.parent_id == user.id))
         user.consent_version = None
         user.consent_at = None
         if user.role == Role.parent:  # staff keep the municipality they work for
             user.municipality_id = None
-        result = Deletion(
-            children=len(child_ids),
-            applications=int(dropped.rowcount or 0) + int(anonymised.rowcount or 0),  # type: ignore[attr-defined]
-            certificates=int(certificates.rowcount or 0),  # type: ignore[attr-defined]
-            enrollments=int(enrollments.rowcount or 0),  # type: ignore[attr-defined]
-        )
         AuditRepo(self.session).record(
-            user.id,
-            "privacy.delete",
-            "user",
-            user.id,
-            before={
-                "children": result.children,
-                "applications": result.applications,
-                "certificates": result.certificates,
-                "enrollments": result.enrollments,
-            },
-            after=None,
+            user.id, "privacy.delete", "user", user.id, before=result.counts(), after=None
         )
         await self.session.commit()
         return result

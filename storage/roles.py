@@ -11,6 +11,12 @@ from storage.notifications import NotificationRepo
 from storage.repo import Repo
 
 
+def require_admin(actor: User, what: str = "roles") -> None:
+    """Roles and the audit log span every municipality: administrators only."""
+    if actor.role != Role.admin:
+        raise Forbidden(what)
+
+
 class RoleRepo(Repo):
     async def set_role(
         self, actor: User, telegram_id: int, role: Role, municipality_id: int | None = None
@@ -20,8 +26,7 @@ class RoleRepo(Repo):
         The user need not have written to the bot yet: the row is created with the role, so
         the commands are ready when they first open it.
         """
-        if actor.role != Role.admin:
-            raise Forbidden("roles")
+        require_admin(actor)
         if telegram_id == actor.telegram_id:
             raise DomainError("role_self")
         if role == Role.staff:
@@ -59,8 +64,11 @@ class RoleRepo(Repo):
 
     async def team(self, actor: User) -> list[User]:
         """Everyone with a staff or admin role, for the administrator's overview."""
-        if actor.role != Role.admin:
-            raise Forbidden("roles")
+        require_admin(actor)
+        return await self.privileged()
+
+    async def privileged(self) -> list[User]:
+        """Everyone with a staff or admin role (for the bot's own start-up work, no actor)."""
         rows = await self.session.scalars(
             select(User)
             .where(User.role.in_([Role.staff.value, Role.admin.value]))
@@ -73,8 +81,7 @@ class RoleRepo(Repo):
     ) -> list[tuple[AuditEntry, int | None]]:
         """The latest audit entries with the acting user's Telegram id (None: a background job
         or a deleted user). Administrators only: entries span every municipality."""
-        if actor.role != Role.admin:
-            raise Forbidden("audit")
+        require_admin(actor, "audit")
         rows = await self.session.execute(
             select(AuditEntry, User.telegram_id)
             .outerjoin(User, User.id == AuditEntry.actor_id)

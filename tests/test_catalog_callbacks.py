@@ -12,8 +12,6 @@ from handlers.parent.catalog.callbacks import (
     DIRECTIONS,
     FORMATS,
     LEVELS,
-    MAX_ID,
-    MAX_PAGE,
     MAX_QUERY_KEY,
     PRICES,
     SOURCE_LINK,
@@ -22,6 +20,7 @@ from handlers.parent.catalog.callbacks import (
     EnrollStartCb,
     View,
 )
+from handlers.ui import MAX_ID, MAX_PAGE
 from storage.catalog import Price
 from storage.models import Direction, Level, ProgramFormat
 

@@ -262,11 +262,17 @@ async def test_certificate_screens_have_a_way_home_and_refuse_foreign_ids(
     async with tg.sessionmaker() as session:
         cert = await session.scalar(select(Certificate))
         assert cert is not None
-    reply = await stranger.press_data(f"ct:card:{cert.id}:0")
-    assert reply.answer is not None and reply.answer.show_alert
-    assert cert.number not in (reply.text or "")
-    reply = await stranger.press_data(f"ct:hist:{cert.id}:0")
-    assert reply.answer is not None and reply.answer.show_alert
+        app_child = await session.scalar(select(CertificateApplication.child_id))
+    for action in ("card", "hist"):  # real buttons' data, someone else's certificate
+        reply = await stranger.press_data(CertCb(action=action, id=cert.id).pack())
+        assert reply.answer is not None and reply.answer.show_alert, action
+        assert "Не найдено" in (reply.answer.text or ""), action  # refused, not just stale
+        assert not reply.sent and not reply.edited, action
+        assert cert.number not in stranger.last.text, action
+    assert app_child is not None
+    reply = await stranger.press_data(CertCb(action="status", id=app_child).pack())
+    assert "Не найдено" in (reply.answer.text or "")
+    assert "Иванов" not in stranger.last.text
     anna = tg.user(1001)
     reply = await anna.send("/certificate")
     assert any("Меню" in b.text for row in reply.message.inline_keyboard for b in row)

@@ -455,3 +455,35 @@ async def test_birthday_helper_is_exact() -> None:
 
     assert age_on(birthday_years_ago(5, date(2026, 3, 1)), date(2026, 3, 1)) == 5
     assert age_on(birthday_years_ago(5, date(2028, 2, 29)), date(2028, 2, 29)) == 5
+
+
+@pytest.mark.parametrize("how", ["delete_child", "privacy"])
+async def test_erasing_a_child_forgets_the_rejection_reason_in_the_audit_log(
+    store: Storage, snils_cipher: SnilsCipher, how: str
+) -> None:
+    """A moderator's free text may name the child: it goes with the child's data, while the
+    audit entry keeps who decided what and when."""
+    municipality = await make_municipality(store.session)
+    staff = await make_user(store.session, 9001, role=Role.staff, municipality_id=municipality.id)
+    parent = await make_user(store.session, 1001)
+    child = await make_child(store.session, parent, name="Иванов Пётр")
+    app = await _apply(store, snils_cipher, parent, child.id, 1, municipality.id)
+    await store.certificates.reject(staff, app.id, "Пётр Иванов: СНИЛС не его")
+    if how == "delete_child":
+        await store.families.delete_child(parent.id, child.id)
+    else:
+        await store.privacy.delete_personal_data(parent)
+    entry = await store.session.scalar(
+        select(AuditEntry)
+        .where(AuditEntry.action == "application.reject")
+        .execution_options(populate_existing=True)
+    )
+    assert entry is not None and entry.after is not None
+    assert entry.after == {"status": "rejected", "reason": None}
+    assert entry.actor_id == staff.id and entry.object_id == app.id
+    kept = await store.session.get(CertificateApplication, app.id, populate_existing=True)
+    assert kept is not None and (kept.status, kept.reason, kept.snils_encrypted) == (
+        "rejected",
+        None,
+        None,
+    )

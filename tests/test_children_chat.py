@@ -211,6 +211,9 @@ async def test_another_parents_child_cannot_be_reached_by_forged_buttons(
         assert forged.answer is not None and forged.answer.show_alert, action
         assert "Не найдено" in (forged.answer.text or ""), action
         assert not forged.sent and not forged.edited, action
+    # An id no database row can have is a stale button, not a query PostgreSQL would refuse.
+    huge = await boris.press_data(f"ch:view:{2**40}")
+    assert huge.answer is not None and "устарела" in (huge.answer.text or "")
     # No step was started by the forged "edit" presses.
     assert "Не понял" in (await boris.send("Чужая")).text
     assert await children_of(tg, anna) == [("Маша", masha.birth_date)]

@@ -22,12 +22,10 @@ from storage.models import (
     Child,
     Enrollment,
     EnrollmentStatus,
-    Group,
     Municipality,
-    Program,
-    Provider,
     User,
 )
+from tests.support.certificates import make_enrollment, make_group
 
 TODAY = date(2026, 11, 20)
 T = TypeVar("T")
@@ -208,6 +206,7 @@ def test_bad_names_are_refused(raw: str, code: str) -> None:
         ("05.09.2016", date(2016, 9, 5)),
         ("5.9.2016", date(2016, 9, 5)),
         (" 29-02-2016 ", date(2016, 2, 29)),
+        ("2016-09-05", date(2016, 9, 5)),  # ISO, as a phone's date picker may paste it
     ],
 )
 def test_birth_dates_are_parsed(raw: str, expected: date) -> None:
@@ -221,7 +220,9 @@ def test_birth_dates_are_parsed(raw: str, expected: date) -> None:
         ("29.02.2015", "birth_date_impossible"),
         ("00.01.2015", "birth_date_impossible"),
         ("12.13.2015", "birth_date_impossible"),
-        ("2015-02-01", "birth_date_format"),
+        ("2015-02-30", "birth_date_impossible"),
+        ("2015-2", "birth_date_format"),
+        ("2016/09/05", "birth_date_format"),  # year first only as ISO
         ("05.09.16", "birth_date_format"),
         ("вчера", "birth_date_format"),
     ],
@@ -315,48 +316,15 @@ async def test_delete_removes_only_that_child(store: Storage) -> None:
         await store.families.get_child(user.id, masha.id)
 
 
-async def test_delete_waits_for_open_enrollments(store: Storage) -> None:
+@pytest.mark.parametrize("status", ["submitted", "confirmed", "active", "waitlisted"])
+async def test_delete_waits_for_open_enrollments(store: Storage, status: str) -> None:
+    """Every status that still holds a seat, money or a place in line blocks the deletion."""
     user = await parent(store)
     child = await store.families.add_child(user.id, "Маша", date(2018, 5, 1), today=TODAY)
-    place = await municipality(store)
-    provider = Provider(name="ДДТ", kind="municipal", municipality_id=place.id)
-    store.session.add(provider)
-    await store.session.flush()
-    program = Program(
-        title="Робототехника",
-        direction="technical",
-        level="intro",
-        format="in_person",
-        registry_kind="general",
-        age_min=5,
-        age_max=12,
-        municipality_id=place.id,
-        provider_id=provider.id,
+    group = await make_group(store.session, await municipality(store))
+    enrollment = await make_enrollment(
+        store.session, group, status=status, child=child, parent=user
     )
-    store.session.add(program)
-    await store.session.flush()
-    group = Group(
-        program_id=program.id,
-        name="Группа 1",
-        capacity=10,
-        age_min=5,
-        age_max=12,
-        starts_on=date(2026, 9, 1),
-        ends_on=date(2027, 5, 31),
-        enrollment_opens_on=date(2026, 8, 1),
-        enrollment_closes_on=date(2026, 12, 1),
-    )
-    store.session.add(group)
-    await store.session.flush()
-    enrollment = Enrollment(
-        child_id=child.id,
-        parent_id=user.id,
-        group_id=group.id,
-        program_id=program.id,
-        status=EnrollmentStatus.submitted,
-    )
-    store.session.add(enrollment)
-    await store.session.commit()
 
     with pytest.raises(DomainError) as excinfo:
         await store.families.delete_child(user.id, child.id)

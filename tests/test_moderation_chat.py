@@ -6,6 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from bot.commands import publish_commands_on_start
+from handlers.admin.moderation import ModCb
+from handlers.callbacks import MenuCb
 from storage import Storage
 from storage.crypto import SnilsCipher
 from storage.models import (
@@ -68,11 +71,11 @@ async def test_parent_forging_moderation_buttons_and_commands_is_refused(
     await parent.send("/certificate")
     app_id = world["app_kemerovo"]
     for data in (
-        "md:page:0:0",
-        f"md:card:{app_id}:0",
-        f"md:ok:{app_id}:0",
-        f"md:no:{app_id}:0",
-        "m:queue",
+        ModCb(action="page").pack(),
+        ModCb(action="card", id=app_id).pack(),
+        ModCb(action="ok", id=app_id).pack(),
+        ModCb(action="no", id=app_id).pack(),
+        MenuCb(action="queue").pack(),
     ):
         reply = await parent.press_data(data)
         assert reply.answer is not None and reply.answer.show_alert, data
@@ -103,7 +106,8 @@ async def test_staff_cannot_act_outside_their_municipality(
     assert f"№{world['app_kemerovo']}" in reply.text
     assert f"№{world['app_yurga']} " not in reply.text
     foreign = world["app_yurga"]
-    for data in (f"md:card:{foreign}:0", f"md:ok:{foreign}:0", f"md:no:{foreign}:0"):
+    for action in ("card", "ok", "no"):
+        data = ModCb(action=action, id=foreign).pack()
         reply = await staff.press_data(data)
         assert reply.answer is not None and FORBIDDEN in (reply.answer.text or ""), data
     reply = await staff.send(f"/approve {foreign}")
@@ -136,7 +140,7 @@ async def test_admin_sees_every_municipality_and_rejects_with_a_reason(
     assert "отклонено" in reply.text and "Нет свидетельства" in reply.text
     assert await _statuses(tg) == ["pending", "rejected"]
     # pressing the stale card again explains it is decided
-    reply = await admin.press_data(f"md:ok:{world['app_yurga']}:0")
+    reply = await admin.press_data(ModCb(action="ok", id=world["app_yurga"]).pack())
     assert "уже принято решение" in (reply.answer.text or "")
     async with tg.sessionmaker() as session:
         entry = await session.scalar(select(AuditEntry))
@@ -207,8 +211,13 @@ async def test_municipality_parameters_are_shown_changed_and_audited(
         assert entry.after is not None and entry.after["period_start"] == "2026-09-01"
     reply = await admin.send(f"/municipality {world['yurga']} quota=много colour=red")
     assert "Не понял" in reply.text and "quota=много" in reply.text
+    for nonsense in ("nominal=1e400", "nominal=inf", "nominal=10.001", "period_start=31.02.2026"):
+        reply = await admin.send(f"/municipality {world['yurga']} {nonsense}")
+        assert "Не понял" in reply.text, nonsense
     reply = await admin.send(f"/municipality {world['yurga']} months=0")
     assert "допустимо от 1 до 24" in reply.text
+    reply = await admin.send(f"/municipality {10**12}")  # no such id, whatever its size
+    assert "Не найдено" in reply.text
     assert await _audit_count(tg) == 1
     # staff see their own municipality without arguments
     reply = await tg.user(7001).send("/municipality")
@@ -247,3 +256,22 @@ async def test_roles_are_granted_and_revoked_by_an_admin(
             ("staff", "parent"),
         ]
     assert await _statuses(tg) == [ApplicationStatus.pending, ApplicationStatus.pending]
+
+
+async def test_everyone_with_a_role_gets_their_menu_at_start(
+    tg: TelegramTestEnv, world: dict[str, int]
+) -> None:
+    """A menu that gains a command (e.g. /audit) reaches staff and admins on the next start."""
+    staff, admin, parent = tg.user(7001), tg.user(ADMIN), tg.user(1001)
+    async with tg.sessionmaker() as session:
+        english_staff = await session.scalar(select(User).where(User.telegram_id == 7002))
+        assert english_staff is not None
+        english_staff.language = "en"
+        await session.commit()
+    yurga_staff = tg.user(7002)
+    await publish_commands_on_start(tg.app)
+    assert {"queue", "approve", "municipality"} <= set(staff.commands())
+    assert "audit" not in staff.commands() and "role" not in staff.commands()
+    assert {"audit", "role", "queue"} <= set(admin.commands())
+    assert yurga_staff.commands()["queue"] == "Moderation queue"  # their saved language
+    assert "queue" not in parent.commands()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from aiogram import Router
+from aiogram.filters import Command
 from sqlalchemy import select
 
 from handlers.callbacks import MenuCb
-from handlers.commands import set_default_commands, set_role_commands
+from handlers.commands import commands_for, set_default_commands, set_role_commands
 from handlers.parent.onboarding import ConsentCb, MunCb
 from storage.families import CONSENT_VERSION
-from storage.models import Municipality, User
+from storage.models import Municipality, Role, User
 from tests.support.chat import ChatUser, TelegramTestEnv
 from tests.support.flows import add_municipalities, onboard, press_data_button
 
@@ -301,6 +303,7 @@ async def test_commands_menu_per_language_and_role(tg: TelegramTestEnv) -> None:
         "near",
         "children",
         "certificate",
+        "enrollments",
         "language",
         "privacy",
     ]
@@ -309,7 +312,7 @@ async def test_commands_menu_per_language_and_role(tg: TelegramTestEnv) -> None:
     assert john.commands()["children"] == "My children"
 
     await set_role_commands(tg.bot, tg.app.i18n, admin.telegram_id, "admin")
-    assert {"approve", "reject", "queue", "municipality"} <= set(admin.commands())
+    assert {"approve", "reject", "queue", "municipality", "audit", "role"} <= set(admin.commands())
     assert admin.commands()["approve"] == "Одобрить заявление"
     assert "approve" not in anna.commands()
 
@@ -317,9 +320,52 @@ async def test_commands_menu_per_language_and_role(tg: TelegramTestEnv) -> None:
     await set_role_commands(tg.bot, tg.app.i18n, staff.telegram_id, "staff")
     assert staff.commands()["queue"] == "Moderation queue"
     assert "approve" in staff.commands() and "role" not in staff.commands()
+    assert "audit" not in staff.commands()  # the audit log spans every municipality
     assert "role" in admin.commands()
 
     # Back to parent: the chat's own menus are cleared, the default applies again.
     await set_role_commands(tg.bot, tg.app.i18n, staff.telegram_id, "parent")
     assert list(staff.commands()) == parent_commands
     assert staff.commands()["menu"] == "Main menu"
+
+
+def _registered_commands(router: Router) -> set[str]:
+    """Every /command some message handler in the router tree answers."""
+    found: set[str] = set()
+    for each in router.chain_tail:
+        for handler in each.message.handlers:
+            for filter_ in handler.filters or []:
+                if isinstance(filter_.callback, Command):
+                    found.update(c for c in filter_.callback.commands if isinstance(c, str))
+    return found
+
+
+async def test_every_command_is_in_a_menu_for_the_role_that_may_use_it(
+    tg: TelegramTestEnv,
+) -> None:
+    """A command a handler answers but no "/" menu lists is a command nobody finds."""
+    i18n = tg.app.i18n
+    registered = _registered_commands(tg.app.dispatcher)
+    assert {"start", "queue", "role", "audit", "municipality"} <= registered  # the walk works
+    listed = {c.command for c in commands_for(i18n, Role.admin, "ru")}
+    aliases = {"certificates"}  # a plural spelling of /certificate, not worth a second line
+    assert registered - aliases - listed == set()
+    assert listed - registered == set()  # and no menu line without a handler
+    staff = {c.command for c in commands_for(i18n, Role.staff, "en")}
+    assert staff == listed - {"role", "audit"}
+    for locale in ("ru", "en"):
+        for command in commands_for(i18n, Role.admin, locale):
+            assert 3 <= len(command.description) <= 256, command
+
+
+async def test_names_from_the_database_are_escaped_on_every_screen(tg: TelegramTestEnv) -> None:
+    """The emulator refuses HTML Telegram would refuse: an unescaped "<" fails the test."""
+    name = "Посёлок <Тест> & Co"
+    async with tg.sessionmaker() as session:
+        session.add(Municipality(name=name))
+        await session.commit()
+    anna = tg.user()
+    menu = await onboard(anna, name)
+    assert f"Муниципалитет: {name}" in menu.text  # the picked notice and the menu line
+    again = await anna.send("/menu")
+    assert f"Муниципалитет: {name}" in again.text

@@ -20,6 +20,7 @@ async def test_round_trip_over_the_webhook(tg_webhook: TelegramTestEnv) -> None:
     assert reply.text == "Не понял сообщение. Выберите действие в /menu."
     alert = await anna.press_data("forged")
     assert alert.answer is not None and alert.answer.show_alert
+    assert "устарела" in (alert.answer.text or "")  # the stale-button answer, once
     # Delivered by POST, never polled; each POST was answered 200 after handling.
     assert not any(call.method.lower() == "getupdates" for call in tg_webhook.emulator.calls)
     info = await tg_webhook.bot.get_webhook_info()

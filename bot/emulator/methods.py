@@ -431,33 +431,25 @@ async def send_chat_action(emu: TelegramEmulator, params: Params) -> bool:
 # --- editing and deleting --------------------------------------------------------------------
 @method("editMessageText")
 async def edit_message_text(emu: TelegramEmulator, params: Params) -> dict[str, Any]:
-    chat = _target_chat(emu, params)
-    message = _bot_message(chat, params, MESSAGE_TO_EDIT_NOT_FOUND)
-    if message.kind != "text":
-        raise bad_request("there is no text in the message to edit")
-    parsed, raw = parse_text(params, "text", "parse_mode", "entities", caption=False)
-    # Without reply_markup Telegram removes the inline keyboard, as the real server does.
-    markup = parse_markup(params, inline_only=True)
-    if (
-        parsed.text == message.text
-        and parsed.entities == message.entities
-        and _markup_unchanged(message, markup)
-    ):
-        raise bad_request(MESSAGE_NOT_MODIFIED)
-    edited = emu.replace_message(
-        chat, message, text=parsed.text, html=raw, entities=parsed.entities,
-        **_inline_fields(markup),
-    )  # fmt: skip
-    return emu.message_to_api(edited)
+    return _edit_text(emu, params, kinds=("text",), field="text", caption=False)
 
 
 @method("editMessageCaption")
 async def edit_message_caption(emu: TelegramEmulator, params: Params) -> dict[str, Any]:
+    return _edit_text(emu, params, kinds=("photo", "document"), field="caption", caption=True)
+
+
+def _edit_text(
+    emu: TelegramEmulator, params: Params, *, kinds: tuple[str, ...], field: str, caption: bool
+) -> dict[str, Any]:
+    """editMessageText / editMessageCaption: the same rules on the text or the caption."""
     chat = _target_chat(emu, params)
     message = _bot_message(chat, params, MESSAGE_TO_EDIT_NOT_FOUND)
-    if message.kind not in ("photo", "document"):
-        raise bad_request("there is no caption in the message to edit")
-    parsed, raw = parse_text(params, "caption", "parse_mode", "caption_entities", caption=True)
+    if message.kind not in kinds:
+        raise bad_request(f"there is no {field} in the message to edit")
+    entities_field = "caption_entities" if caption else "entities"
+    parsed, raw = parse_text(params, field, "parse_mode", entities_field, caption=caption)
+    # Without reply_markup Telegram removes the inline keyboard, as the real server does.
     markup = parse_markup(params, inline_only=True)
     if (
         parsed.text == message.text

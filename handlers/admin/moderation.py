@@ -23,7 +23,18 @@ from handlers.callbacks import MenuCb
 from handlers.formatting import day, moment
 from handlers.notifications import application_status_name, status_name
 from handlers.refusals import refusal_text
-from handlers.ui import Id, Page, Rows, button, page_count, pager_row, refuse, show, with_home
+from handlers.ui import (
+    NOT_A_COMMAND,
+    Id,
+    Page,
+    Rows,
+    button,
+    page_count,
+    pager_row,
+    refuse,
+    show,
+    with_home,
+)
 from storage import Storage
 from storage.certificates import Decision, ModerationCard
 from storage.crypto import SnilsCipher
@@ -33,7 +44,6 @@ from storage.models import ApplicationStatus, User
 router = Router(name="admin.moderation")
 
 PAGE_SIZE = 8
-NOT_A_COMMAND = ~F.text.startswith("/")
 
 
 class ModCb(CallbackData, prefix="md"):

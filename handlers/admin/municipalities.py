@@ -11,23 +11,22 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.admin.moderation import ModCb
 from handlers.formatting import day, money
-from handlers.parent.menu import home_button
-from handlers.refusals import refusal_text
+from handlers.ui import button, with_home
 from storage import Storage
-from storage.errors import DomainError
-from storage.models import Municipality, Role, User
+from storage.calendar import parse_date
+from storage.models import Municipality, User
 
 router = Router(name="admin.municipalities")
 
@@ -67,22 +66,16 @@ def parse_value(parameter: str, raw: str) -> Any:
             return False
         raise ValueError(raw)
     if parameter == "nominal_kopecks":  # typed in rubles, kept in kopecks
-        try:
+        try:  # "inf", "1e400" and the like are no amount of money either
             rubles = Decimal(text.replace(" ", "").replace(",", "."))
+            whole_kopecks = rubles.is_finite() and rubles == rubles.quantize(Decimal("0.01"))
         except InvalidOperation:
             raise ValueError(raw) from None
-        if rubles != rubles.quantize(Decimal("0.01")):
+        if not whole_kopecks:
             raise ValueError(raw)
         return int(rubles * 100)
     if parameter == "period_start":
-        if text in NONE_WORDS:
-            return None
-        for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
-            try:
-                return datetime.strptime(text, pattern).date()
-            except ValueError:
-                continue
-        raise ValueError(raw)
+        return None if text in NONE_WORDS else parse_date(text)
     if not text.lstrip("-").isdigit():
         raise ValueError(raw)
     return int(text)
@@ -142,16 +135,7 @@ def render_municipality(m: Municipality) -> str:
 
 
 def _markup() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=_("🗂 Очередь заявлений"), callback_data=ModCb(action="page").pack()
-                )
-            ],
-            [home_button()],
-        ]
-    )
+    return with_home([[button(_("🗂 Очередь заявлений"), ModCb(action="page"))]])
 
 
 def _describe(before: dict[str, Any], after: dict[str, Any]) -> str:
@@ -169,9 +153,9 @@ def _describe(before: dict[str, Any], after: dict[str, Any]) -> str:
     return _("✅ Изменено и записано в журнал:") + "\n" + "\n".join(changes)
 
 
-async def _index(store: Storage) -> str:
+def _index(municipalities: list[Municipality]) -> str:
     lines = [_("<b>Муниципалитеты</b> (id · название)")]
-    lines += [f"{m.id} · {html.escape(m.name)}" for m in await store.municipalities.list_all()]
+    lines += [f"{m.id} · {html.escape(m.name)}" for m in municipalities]
     lines.append("")
     lines.append(_("Открыть: /municipality {id} или название.").format(id=html.escape("<id>")))
     return "\n".join(lines)
@@ -182,37 +166,32 @@ async def municipality_command(
     message: Message, command: CommandObject, state: FSMContext, store: Storage, user: User
 ) -> None:
     await state.clear()
-    if user.role not in (Role.staff, Role.admin):
-        await message.answer(refusal_text(DomainError("forbidden")))
-        return
+    # Roles and scope are checked in storage; its refusals are answered by handlers/common.py.
     tokens = (command.args or "").split()
     query_words = [token for token in tokens if "=" not in token]
     assignments = [token for token in tokens if "=" in token]
     if not query_words:
-        if user.role == Role.staff and user.municipality_id is not None:
-            query_words = [str(user.municipality_id)]
-        else:
-            await message.answer(await _index(store), reply_markup=_markup())
+        mine = await store.certificates.municipalities_in_scope(user)
+        if len(mine) != 1:  # an administrator: the list to choose from
+            await message.answer(_index(mine), reply_markup=_markup())
             return
-    try:
-        municipality = await store.certificates.municipality_for(user, " ".join(query_words))
-        if not assignments:
-            await message.answer(render_municipality(municipality), reply_markup=_markup())
-            return
-        changes, bad = parse_changes(assignments)
-        if bad:
-            await message.answer(
-                _("Не понял: {tokens}\nПример: {example}").format(
-                    tokens=html.escape(" ".join(bad)), example=html.escape(EXAMPLE)
-                )
-            )
-            return
-        municipality, before, after = await store.certificates.update_municipality(
-            user, municipality.id, changes
-        )
-    except DomainError as error:
-        await message.answer(refusal_text(error))
+        query_words = [str(mine[0].id)]
+    municipality = await store.certificates.municipality_for(user, " ".join(query_words))
+    if not assignments:
+        await message.answer(render_municipality(municipality), reply_markup=_markup())
         return
+    changes, bad = parse_changes(assignments)
+    if bad:
+        await message.answer(
+            _("Не понял: {tokens}\nПример: {example}").format(
+                tokens=html.escape(" ".join(bad)), example=html.escape(EXAMPLE)
+            ),
+            reply_markup=_markup(),
+        )
+        return
+    municipality, before, after = await store.certificates.update_municipality(
+        user, municipality.id, changes
+    )
     await message.answer(
         _describe(before, after) + "\n\n" + render_municipality(municipality),
         reply_markup=_markup(),

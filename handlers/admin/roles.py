@@ -19,17 +19,16 @@ from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
-from aiogram.types import InlineKeyboardMarkup, Message
+from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from handlers.commands import set_role_commands
 from handlers.formatting import moment
-from handlers.parent.menu import home_button
-from handlers.refusals import refusal_text
+from handlers.ui import home_markup
 from storage import Storage
-from storage.errors import DomainError
 from storage.models import Role, User
+from storage.roles import require_admin
 
 log = logging.getLogger(__name__)
 router = Router(name="admin.roles")
@@ -48,7 +47,7 @@ def usage() -> str:
     return _(
         "Как назначить роль:\n/role {id} staff {municipality} — сотрудник МОЦ муниципалитета\n"
         "/role {id} admin — администратор\n/role {id} parent — снять роль"
-    ).format(id=html.escape("<telegram id>"), municipality=html.escape("<id муниципалитета>"))
+    ).format(id=html.escape("<telegram id>"), municipality=html.escape(_("<id муниципалитета>")))
 
 
 def role_name(role: str) -> str:
@@ -79,26 +78,21 @@ async def role_command(
     i18n: I18n,
 ) -> None:
     await state.clear()
-    markup = InlineKeyboardMarkup(inline_keyboard=[[home_button()]])
+    # Refusals (no rights, oneself, an unknown municipality) are raised by storage and
+    # answered by handlers/common.py.
+    require_admin(user)  # say "no rights" before explaining the syntax
+    markup = home_markup()
     parts = (command.args or "").split()
-    try:
-        if not parts:
-            await message.answer(await _team(store, user), reply_markup=markup)
-            return
-        role = ROLE_WORDS.get(parts[1].lower()) if len(parts) >= 2 else None
-        if not parts[0].isdigit() or role is None or len(parts) > 3:
-            if user.role != Role.admin:  # say "no rights" before explaining the syntax
-                raise DomainError("forbidden")
-            await message.answer(usage())
-            return
-        municipality_id = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else None
-        if len(parts) == 3 and municipality_id is None:
-            await message.answer(usage())
-            return
-        changed = await store.roles.set_role(user, int(parts[0]), role, municipality_id)
-    except DomainError as error:
-        await message.answer(refusal_text(error))
+    if not parts:
+        await message.answer(await _team(store, user), reply_markup=markup)
         return
+    role = ROLE_WORDS.get(parts[1].lower()) if len(parts) >= 2 else None
+    municipality_id = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else None
+    well_formed = parts[0].isdigit() and role is not None and len(parts) <= 3
+    if not well_formed or (len(parts) == 3 and municipality_id is None):
+        await message.answer(usage(), reply_markup=markup)
+        return
+    changed = await store.roles.set_role(user, int(parts[0]), role, municipality_id)
     text = _("✅ {id}: {role}").format(id=changed.telegram_id, role=role_name(changed.role))
     if changed.role == Role.staff:
         text += " · " + _("муниципалитет {id}").format(id=changed.municipality_id)
@@ -128,11 +122,7 @@ def _compact(values: dict[str, Any] | None) -> str:
 @router.message(Command("audit"))
 async def audit_command(message: Message, state: FSMContext, store: Storage, user: User) -> None:
     await state.clear()
-    try:
-        entries = await store.roles.audit_log(user, limit=AUDIT_LIMIT)
-    except DomainError as error:
-        await message.answer(refusal_text(error))
-        return
+    entries = await store.roles.audit_log(user, limit=AUDIT_LIMIT)  # admins only
     lines = [_("<b>Журнал изменений</b> (последние {count})").format(count=len(entries))]
     if not entries:
         lines.append(_("Записей пока нет."))
@@ -144,6 +134,4 @@ async def audit_command(message: Message, state: FSMContext, store: Storage, use
             f"{html.escape(entry.action)} {html.escape(entry.object_type)} #{entry.object_id}"
         )
         lines.append(f"{_compact(entry.before)} → {_compact(entry.after)}")
-    await message.answer(
-        "\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=[[home_button()]])
-    )
+    await message.answer("\n".join(lines), reply_markup=home_markup())

@@ -17,35 +17,44 @@ from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from handlers.callbacks import MenuCb
-from handlers.formatting import day, moment, money
+from handlers.formatting import day, day_of, moment, money
 from handlers.notifications import movement_line, status_explained, status_name
 from handlers.parent.children import ChildCb
-from handlers.parent.menu import home_button, refuse, show
+from handlers.parent.onboarding import MUNICIPALITIES_PER_PAGE
 from handlers.refusals import refusal_text
+from handlers.ui import (
+    NOT_A_COMMAND,
+    Id,
+    Page,
+    Rows,
+    alert,
+    button,
+    page_count,
+    pager_row,
+    refuse,
+    show,
+    with_home,
+)
 from storage import Storage
 from storage.calendar import age_on, today
 from storage.certificates import ChildCertificate
 from storage.crypto import SnilsCipher
 from storage.errors import DomainError
-from storage.models import ApplicationStatus, Certificate, User
+from storage.models import ApplicationStatus, Certificate, CertificateStatus, User
 from storage.snils import mask_snils, parse_snils
 
 log = logging.getLogger(__name__)
 router = Router(name="parent.certificates")
 
-MUNICIPALITIES_PER_PAGE = 8
 MOVEMENTS_PER_PAGE = 6
-NOT_A_COMMAND = ~F.text.startswith("/")
-# Refusals about the typed СНИЛС itself: the parent types it again.
-RETYPE_CODES = frozenset({"snils_format", "snils_invalid", "snils_checksum"})
 
 
-class CertCb(CallbackData, prefix="ct"):
+class CertCb(CallbackData, prefix="cr"):
     """action: list / status / apply / ok / mun / mpage / send / cancel / card / hist.
 
     ``id``: a child (status, apply, ok), a municipality (mun) or a certificate (card, hist).
@@ -54,8 +63,8 @@ class CertCb(CallbackData, prefix="ct"):
     """
 
     action: str
-    id: int = 0
-    page: int = 0
+    id: Id = 0
+    page: Page = 0
     fresh: bool = False
 
 
@@ -80,12 +89,11 @@ class Apply(StatesGroup):
 
 def _keyboard(rows: list[list[tuple[str, CallbackData]]]) -> InlineKeyboardMarkup:
     """Rows of (text, callback data) plus the "🏠 Меню" row."""
-    inline = [
-        [InlineKeyboardButton(text=text, callback_data=data.pack()) for text, data in row]
-        for row in rows
-    ]
-    inline.append([home_button()])
-    return InlineKeyboardMarkup(inline_keyboard=inline)
+    return with_home([[button(text, data) for text, data in row] for row in rows])
+
+
+def _cancel_keyboard() -> InlineKeyboardMarkup:
+    return _keyboard([[(_("✖️ Отмена"), CertCb(action="cancel"))]])
 
 
 # --- "My certificates" -----------------------------------------------------------------------
@@ -105,7 +113,7 @@ def _child_summary(entry: ChildCertificate) -> str:
     app = entry.application
     if app is not None and app.status == ApplicationStatus.pending:
         line = _("⏳ Заявление №{id} от {date} на рассмотрении").format(
-            id=app.id, date=day(app.created_at.date())
+            id=app.id, date=day_of(app.created_at)
         )
     elif app is not None and app.status == ApplicationStatus.rejected:
         line = _("❌ Заявление №{id} отклонено: {reason}").format(
@@ -117,7 +125,7 @@ def _child_summary(entry: ChildCertificate) -> str:
 
 
 def _short_status(status: str) -> str:
-    return _("ПФ") if status == "funded" else _("учёта")
+    return _("сертификат ПФ") if status == CertificateStatus.funded else _("сертификат учёта")
 
 
 async def render_overview(store: Storage, user: User) -> tuple[str, InlineKeyboardMarkup]:
@@ -194,17 +202,10 @@ async def back_to_list(
 
 @router.callback_query(CertCb.filter(F.action == "status"))
 async def application_status(
-    query: CallbackQuery,
-    callback_data: CertCb,
-    store: Storage,
-    user: User,
-    callback_answer: CallbackAnswer,
+    query: CallbackQuery, callback_data: CertCb, store: Storage, user: User
 ) -> None:
-    try:
-        entry = await store.certificates.child_status(user, callback_data.id)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
+    # A forged or foreign child id raises NotFound: the press's alert says so.
+    entry = await store.certificates.child_status(user, callback_data.id)
     app = entry.application
     if entry.certificate is not None:
         await _show_card(query, store, user, entry.certificate)
@@ -256,7 +257,7 @@ async def _refuse_or_redirect(
             )
             callback_answer.text = refusal_text(error)
             await application_status(
-                query, CertCb(action="status", id=app.child_id or 0), store, user, callback_answer
+                query, CertCb(action="status", id=app.child_id or 0), store, user
             )
             return
     except DomainError as other:  # gone in between: say so instead
@@ -329,7 +330,7 @@ async def apply_child_confirmed(
         return
     await state.set_state(Apply.snils)
     await state.set_data({"child_id": child.id})
-    await show(query, _snils_prompt(), _keyboard([[(_("✖️ Отмена"), CertCb(action="cancel"))]]))
+    await show(query, _snils_prompt(), _cancel_keyboard())
 
 
 async def _forget_message(message: Message) -> None:
@@ -352,11 +353,10 @@ async def apply_snils_typed(
     await _forget_message(message)
     data = await state.get_data()
     child_id = int(data.get("child_id", 0))
-    cancel = _keyboard([[(_("✖️ Отмена"), CertCb(action="cancel"))]])
     try:
         digits = parse_snils(typed)
-    except DomainError as error:
-        await message.answer(refusal_text(error), reply_markup=cancel)
+    except DomainError as error:  # a typo: the step stays, the parent types it again
+        await message.answer(refusal_text(error), reply_markup=_cancel_keyboard())
         return
     try:
         await store.certificates.check_can_apply(user, child_id)
@@ -390,7 +390,7 @@ def _duplicate_markup(error: DomainError) -> InlineKeyboardMarkup:
 async def apply_snils_not_text(message: Message) -> None:
     await message.answer(
         _("Пришлите СНИЛС текстом: 11 цифр, например 112-233-445 95."),
-        reply_markup=_keyboard([[(_("✖️ Отмена"), CertCb(action="cancel"))]]),
+        reply_markup=_cancel_keyboard(),
     )
 
 
@@ -401,28 +401,22 @@ async def _municipality_picker(
     store: Storage, user: User, page: int
 ) -> tuple[str, InlineKeyboardMarkup]:
     found = await store.municipalities.page(page, MUNICIPALITIES_PER_PAGE)
-    rows: list[list[tuple[str, CallbackData]]] = []
+    rows: Rows = []
     if user.municipality_id is not None and found.page == 0:
         home = await store.municipalities.get(user.municipality_id)
-        rows.append([("📍 " + home.name, CertCb(action="mun", id=home.id))])
+        rows.append([button("📍 " + home.name, CertCb(action="mun", id=home.id))])
     rows.extend(
-        [(m.name, CertCb(action="mun", id=m.id))]
+        [button(m.name, CertCb(action="mun", id=m.id))]
         for m in found.items
         if m.id != user.municipality_id or found.page != 0
     )
-    nav: list[tuple[str, CallbackData]] = []
-    if found.page > 0:
-        nav.append(("◀️", CertCb(action="mpage", page=found.page - 1)))
-    if found.page + 1 < found.pages:
-        nav.append(("▶️", CertCb(action="mpage", page=found.page + 1)))
-    if nav:
-        rows.append(nav)
-    rows.append([(_("✖️ Отмена"), CertCb(action="cancel"))])
+    rows.append(pager_row(found.page, found.pages, lambda p: CertCb(action="mpage", page=p)))
+    rows.append([button(_("✖️ Отмена"), CertCb(action="cancel"))])
     text = _(
         "<b>Заявление на сертификат</b> · шаг 3 из 3\n"
         "Где живёт ребёнок? Выберите муниципалитет (страница {page} из {pages})."
     ).format(page=found.page + 1, pages=found.pages)
-    return text, _keyboard(rows)
+    return text, with_home([row for row in rows if row])
 
 
 @router.callback_query(CertCb.filter(F.action == "mpage"), StateFilter(Apply.municipality))
@@ -437,7 +431,7 @@ async def apply_municipality_page(
 async def apply_waiting_for_a_button(message: Message) -> None:
     await message.answer(
         _("Выберите вариант кнопкой под сообщением выше или нажмите «Отмена»."),
-        reply_markup=_keyboard([[(_("✖️ Отмена"), CertCb(action="cancel"))]]),
+        reply_markup=_cancel_keyboard(),
     )
 
 
@@ -523,8 +517,7 @@ async def apply_step_expired(
 ) -> None:
     """A button of an application that is no longer being filled (old message, restart)."""
     await state.clear()
-    callback_answer.text = _("Это заявление уже не заполняется. Начните заново.")
-    callback_answer.show_alert = True
+    alert(callback_answer, _("Это заявление уже не заполняется. Начните заново."))
     await show_overview(query, store, user)
 
 
@@ -563,40 +556,23 @@ async def _show_card(
 
 @router.callback_query(CertCb.filter(F.action == "card"))
 async def certificate_card(
-    query: CallbackQuery,
-    callback_data: CertCb,
-    state: FSMContext,
-    store: Storage,
-    user: User,
-    callback_answer: CallbackAnswer,
+    query: CallbackQuery, callback_data: CertCb, state: FSMContext, store: Storage, user: User
 ) -> None:
     await state.clear()
-    try:
-        cert = await store.certificates.certificate_for_parent(user, callback_data.id)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
+    cert = await store.certificates.certificate_for_parent(user, callback_data.id)
     await _show_card(query, store, user, cert, fresh=callback_data.fresh)
 
 
 @router.callback_query(CertCb.filter(F.action == "hist"))
 async def certificate_history(
-    query: CallbackQuery,
-    callback_data: CertCb,
-    store: Storage,
-    user: User,
-    callback_answer: CallbackAnswer,
+    query: CallbackQuery, callback_data: CertCb, store: Storage, user: User
 ) -> None:
     page = max(0, callback_data.page)
-    try:
-        cert = await store.certificates.certificate_for_parent(user, callback_data.id)
-        movements, total = await store.certificates.movements(
-            user, cert.id, offset=page * MOVEMENTS_PER_PAGE, limit=MOVEMENTS_PER_PAGE
-        )
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
-    pages = max(1, -(-total // MOVEMENTS_PER_PAGE))
+    cert = await store.certificates.certificate_for_parent(user, callback_data.id)
+    movements, total = await store.certificates.movements(
+        user, cert.id, offset=page * MOVEMENTS_PER_PAGE, limit=MOVEMENTS_PER_PAGE
+    )
+    pages = page_count(total, MOVEMENTS_PER_PAGE)
     lines = [
         _("<b>Движение средств</b> · сертификат № {number}").format(number=cert.number),
         _("Остаток: {balance} · в резерве: {reserved}").format(
@@ -621,11 +597,6 @@ async def certificate_history(
     if pages > 1:
         lines.append("")
         lines.append(_("Страница {page} из {pages}").format(page=page + 1, pages=pages))
-    nav: list[tuple[str, CallbackData]] = []
-    if page > 0:
-        nav.append(("◀️", CertCb(action="hist", id=cert.id, page=page - 1)))
-    if page + 1 < pages:
-        nav.append(("▶️", CertCb(action="hist", id=cert.id, page=page + 1)))
-    rows = [nav] if nav else []
-    rows.append([(_("🎫 К сертификату"), CertCb(action="card", id=cert.id))])
-    await show(query, "\n".join(lines), _keyboard(rows))
+    nav = pager_row(page, pages, lambda p: CertCb(action="hist", id=cert.id, page=p))
+    back = [button(_("🎫 К сертификату"), CertCb(action="card", id=cert.id))]
+    await show(query, "\n".join(lines), with_home([nav, back] if nav else [back]))

@@ -16,15 +16,14 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.callbacks import MenuCb
 from handlers.formatting import day
-from handlers.parent.menu import home_button, refuse, show
 from handlers.parent.onboarding import ConsentCb, consent_details, consent_keyboard
 from handlers.refusals import refusal_text
+from handlers.ui import NOT_A_COMMAND, Id, button, home_button, show, with_home
 from storage import Storage
 from storage.calendar import age_on, today
 from storage.errors import DomainError
@@ -33,8 +32,6 @@ from storage.models import Child, User
 
 router = Router(name="parent.children")
 
-# Commands pass through a step untouched, so other areas' commands still work mid-step.
-NOT_A_COMMAND = ~F.text.startswith("/")
 
 # Refusals that the parent fixes by typing again; any other one ends the step.
 RETYPE_CODES = frozenset(
@@ -54,7 +51,7 @@ class ChildCb(CallbackData, prefix="ch"):
     """action: list / view / add / name / birth / del / delok; id: the child (0 for none)."""
 
     action: str
-    id: int = 0
+    id: Id = 0
 
 
 class ChildForm(StatesGroup):
@@ -120,9 +117,8 @@ def render_card(child: Child, notice: str | None = None) -> tuple[str, InlineKey
 
 
 def cancel_markup(back: ChildCb) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    kb.button(text=_("✖️ Отмена"), callback_data=back)
-    return kb.as_markup()
+    """Under a typing step: leave it (back to ``back``) or go to the menu."""
+    return with_home([[button(_("✖️ Отмена"), back)]])
 
 
 async def show_section(
@@ -151,17 +147,9 @@ async def children_menu(
 
 @router.callback_query(ConsentCb.filter((F.then == "kids") & (F.answer == "yes")))
 async def consent_from_children(
-    query: CallbackQuery,
-    callback_data: ConsentCb,
-    callback_answer: CallbackAnswer,
-    store: Storage,
-    user: User,
+    query: CallbackQuery, callback_data: ConsentCb, store: Storage, user: User
 ) -> None:
-    try:
-        await store.families.give_consent(user.id, callback_data.v)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
+    await store.families.give_consent(user.id, callback_data.v)  # outdated text: refused
     await show_section(query, store, user, notice=_("✅ Спасибо, согласие сохранено."))
 
 
@@ -175,19 +163,11 @@ async def children_list(
 
 @router.callback_query(ChildCb.filter(F.action == "view"))
 async def child_view(
-    query: CallbackQuery,
-    callback_data: ChildCb,
-    callback_answer: CallbackAnswer,
-    state: FSMContext,
-    store: Storage,
-    user: User,
+    query: CallbackQuery, callback_data: ChildCb, state: FSMContext, store: Storage, user: User
 ) -> None:
     await state.clear()
-    try:
-        child = await store.families.get_child(user.id, callback_data.id)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
+    # Another parent's (or a forged) id raises NotFound: the press's alert says so.
+    child = await store.families.get_child(user.id, callback_data.id)
     await show(query, *render_card(child))
 
 
@@ -195,19 +175,11 @@ async def child_view(
 
 
 @router.callback_query(ChildCb.filter(F.action == "add"))
-async def add_start(
-    query: CallbackQuery,
-    callback_answer: CallbackAnswer,
-    state: FSMContext,
-    store: Storage,
-    user: User,
-) -> None:
+async def add_start(query: CallbackQuery, state: FSMContext, store: Storage, user: User) -> None:
     if not has_consent(user):
         await show_section(query, store, user)
         return
-    if await store.families.count_children(user.id) >= MAX_CHILDREN:
-        refuse(callback_answer, DomainError("children_limit", max=MAX_CHILDREN))
-        return
+    await store.families.check_room_for_child(user.id)  # the limit: the press's alert says so
     await state.set_state(ChildForm.name)
     await state.set_data({})
     await show(
@@ -255,18 +227,9 @@ async def add_birth(message: Message, state: FSMContext, store: Storage, user: U
 
 @router.callback_query(ChildCb.filter(F.action.in_({"name", "birth"})))
 async def edit_start(
-    query: CallbackQuery,
-    callback_data: ChildCb,
-    callback_answer: CallbackAnswer,
-    state: FSMContext,
-    store: Storage,
-    user: User,
+    query: CallbackQuery, callback_data: ChildCb, state: FSMContext, store: Storage, user: User
 ) -> None:
-    try:
-        child = await store.families.get_child(user.id, callback_data.id)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
+    child = await store.families.get_child(user.id, callback_data.id)
     if not has_consent(user):
         await show_section(query, store, user)
         return
@@ -354,40 +317,28 @@ async def refused_step(
 
 @router.callback_query(ChildCb.filter(F.action == "del"))
 async def delete_ask(
-    query: CallbackQuery,
-    callback_data: ChildCb,
-    callback_answer: CallbackAnswer,
-    state: FSMContext,
-    store: Storage,
-    user: User,
+    query: CallbackQuery, callback_data: ChildCb, state: FSMContext, store: Storage, user: User
 ) -> None:
     await state.clear()
-    try:
-        child = await store.families.get_child(user.id, callback_data.id)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
-    kb = InlineKeyboardBuilder()
-    kb.button(text=_("🗑 Да, удалить"), callback_data=ChildCb(action="delok", id=child.id))
-    kb.button(text=_("✖️ Отмена"), callback_data=ChildCb(action="view", id=child.id))
-    kb.adjust(2)
+    child = await store.families.get_child(user.id, callback_data.id)
+    markup = with_home(
+        [
+            [
+                button(_("🗑 Да, удалить"), ChildCb(action="delok", id=child.id)),
+                button(_("✖️ Отмена"), ChildCb(action="view", id=child.id)),
+            ]
+        ]
+    )
     text = _("Удалить данные ребёнка «{name}»? Это нельзя отменить.").format(
         name=html.escape(child.full_name)
     )
-    await show(query, text, kb.as_markup())
+    await show(query, text, markup)
 
 
 @router.callback_query(ChildCb.filter(F.action == "delok"))
 async def delete_confirmed(
-    query: CallbackQuery,
-    callback_data: ChildCb,
-    callback_answer: CallbackAnswer,
-    store: Storage,
-    user: User,
+    query: CallbackQuery, callback_data: ChildCb, store: Storage, user: User
 ) -> None:
-    try:
-        await store.families.delete_child(user.id, callback_data.id)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
+    # Gone already (a double tap) or an open enrollment: the press's alert explains.
+    await store.families.delete_child(user.id, callback_data.id)
     await show_section(query, store, user, notice=_("🗑 Данные ребёнка удалены."))

@@ -1,78 +1,30 @@
 """The main menu: one tap away from every screen (``/menu`` and the "🏠 Меню" button).
 
 Other areas handle their own MenuCb actions; this router answers only ``home`` here.
-Helpers used across the parent screens live here too: ``home_button``, ``show`` (edit the
-pressed message in place or send a new one) and ``refuse`` (a refusal as the press's alert).
+``home_button``, ``show`` and ``refuse`` live in handlers/ui.py and are re-exported here for
+the modules that import them from this one.
 """
 
 from __future__ import annotations
 
+import html
+
 from aiogram import F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import (
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-)
-from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.callbacks import MenuCb
-from handlers.refusals import refusal_text
+from handlers.ui import home_button, refuse, same_markup, show
 from storage import Storage
-from storage.errors import DomainError
 from storage.families import has_consent
 from storage.models import Role, User
 
+__all__ = ["home_button", "menu_keyboard", "refuse", "render_menu", "same_markup", "show"]
+
 router = Router(name="parent.menu")
-
-
-def home_button() -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=_("🏠 Меню"), callback_data=MenuCb(action="home").pack())
-
-
-async def show(
-    target: Message | CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    """Navigate: edit the pressed message in place; answer a typed message with a new one."""
-    if isinstance(target, Message):
-        await target.answer(text, reply_markup=markup)
-        return
-    message = target.message
-    # Only a text message can become another screen; a photo or a location stays as it is.
-    if isinstance(message, Message) and message.text is not None:
-        if message.html_text == text and same_markup(message.reply_markup, markup):
-            return  # the same screen pressed again: Telegram would refuse an identical edit
-        try:
-            await message.edit_text(text, reply_markup=markup)
-            return
-        except TelegramBadRequest as error:
-            if "not modified" in str(error):  # pressed twice before the first edit landed
-                return
-            # Too old to edit (48 h) or gone: fall through and send a fresh one.
-    if target.bot is not None:
-        await target.bot.send_message(target.from_user.id, text, reply_markup=markup)
-
-
-def same_markup(shown: InlineKeyboardMarkup | None, new: InlineKeyboardMarkup | None) -> bool:
-    """Compare what the user sees with what would be sent (builders add unset extras)."""
-
-    def rows(markup: InlineKeyboardMarkup | None) -> list[list[dict[str, object]]]:
-        if markup is None:
-            return []
-        return [[b.model_dump(exclude_none=True) for b in row] for row in markup.inline_keyboard]
-
-    return rows(shown) == rows(new)
-
-
-def refuse(callback_answer: CallbackAnswer, error: DomainError) -> None:
-    """Say "why not" in the press's own answer (a second answer would be rejected)."""
-    callback_answer.text = refusal_text(error)
-    callback_answer.show_alert = True
 
 
 async def render_menu(
@@ -82,7 +34,7 @@ async def render_menu(
     lines.append(_("<b>Главное меню</b>"))
     if user.municipality_id is not None:
         municipality = await store.municipalities.get(user.municipality_id)
-        lines.append(_("Муниципалитет: {name}").format(name=municipality.name))
+        lines.append(_("Муниципалитет: {name}").format(name=html.escape(municipality.name)))
     else:
         lines.append(_("Муниципалитет не выбран."))
     if not has_consent(user):

@@ -16,8 +16,7 @@ from aiogram.filters import Command, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -25,9 +24,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from handlers.callbacks import MenuCb
 from handlers.commands import set_role_commands
 from handlers.parent import menu
-from handlers.parent.menu import home_button, refuse, show, show_menu
+from handlers.parent.menu import show_menu
+from handlers.ui import NOT_A_COMMAND, Id, Page, button, home_button, pager_row, show
 from storage import Storage
-from storage.errors import DomainError
 from storage.families import CONSENT_VERSION, has_consent
 from storage.models import User
 
@@ -54,8 +53,8 @@ class MunCb(CallbackData, prefix="mu"):
     """action: page (browse or search results) / all (drop the search) / pick."""
 
     action: str
-    page: int = 0
-    id: int = 0
+    page: Page = 0
+    id: Id = 0
 
 
 class LangCb(CallbackData, prefix="lg"):
@@ -64,10 +63,6 @@ class LangCb(CallbackData, prefix="lg"):
 
 class Onboarding(StatesGroup):
     municipality = State()  # the picker is open: typed text searches municipalities
-
-
-def button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
 # --- texts ---------------------------------------------------------------------------------
@@ -146,18 +141,10 @@ async def consent_more(query: CallbackQuery, callback_data: ConsentCb) -> None:
 
 @router.callback_query(ConsentCb.filter((F.then == "onb") & (F.answer == "yes")))
 async def consent_yes(
-    query: CallbackQuery,
-    callback_data: ConsentCb,
-    callback_answer: CallbackAnswer,
-    state: FSMContext,
-    store: Storage,
-    user: User,
+    query: CallbackQuery, callback_data: ConsentCb, state: FSMContext, store: Storage, user: User
 ) -> None:
-    try:
-        await store.families.give_consent(user.id, callback_data.v)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
+    # An older consent text's button raises consent_outdated: the press's alert explains.
+    await store.families.give_consent(user.id, callback_data.v)
     await after_consent(query, state, store, user, _("✅ Спасибо, согласие сохранено."))
 
 
@@ -226,12 +213,7 @@ async def open_picker(
     for municipality in result.items:
         kb.button(text=municipality.name, callback_data=MunCb(action="pick", id=municipality.id))
     kb.adjust(1)
-    nav = []
-    if result.page > 0:
-        nav.append(button("◀️", MunCb(action="page", page=result.page - 1)))
-    if result.page + 1 < result.pages:
-        nav.append(button("▶️", MunCb(action="page", page=result.page + 1)))
-    if nav:
+    if nav := pager_row(result.page, result.pages, lambda p: MunCb(action="page", page=p)):
         kb.row(*nav)
     if query:
         kb.row(button(_("📋 Весь список"), MunCb(action="all")))
@@ -255,25 +237,17 @@ async def picker_page(
 
 @router.callback_query(MunCb.filter(F.action == "pick"))
 async def picker_pick(
-    query: CallbackQuery,
-    callback_data: MunCb,
-    callback_answer: CallbackAnswer,
-    state: FSMContext,
-    store: Storage,
-    user: User,
+    query: CallbackQuery, callback_data: MunCb, state: FSMContext, store: Storage, user: User
 ) -> None:
-    try:
-        await store.families.set_municipality(user.id, callback_data.id)
-        municipality = await store.municipalities.get(callback_data.id)
-    except DomainError as error:  # a forged id, or a municipality gone since
-        refuse(callback_answer, error)
-        return
+    # A forged id, or a municipality gone since, raises NotFound: the press's alert says so.
+    await store.families.set_municipality(user.id, callback_data.id)
+    municipality = await store.municipalities.get(callback_data.id)
     await state.clear()
     notice = _("✅ Муниципалитет: {name}").format(name=html.escape(municipality.name))
     await show_menu(query, store, user, notice=notice)
 
 
-@router.message(Onboarding.municipality, F.text, ~F.text.startswith("/"))
+@router.message(Onboarding.municipality, F.text, NOT_A_COMMAND)
 async def picker_search(message: Message, state: FSMContext, store: Storage) -> None:
     text = " ".join((message.text or "").split())
     if len(text) > SEARCH_MAX_LEN:
@@ -286,7 +260,7 @@ async def picker_search(message: Message, state: FSMContext, store: Storage) -> 
     await open_picker(message, state, store, query=text)
 
 
-@router.message(Onboarding.municipality, ~F.text.startswith("/"))
+@router.message(Onboarding.municipality, NOT_A_COMMAND)
 async def picker_not_text(message: Message) -> None:
     """A sticker or photo while the picker waits: say what is expected, stay here."""
     await message.answer(
@@ -324,17 +298,12 @@ async def language_menu(query: CallbackQuery) -> None:
 async def language_pick(
     query: CallbackQuery,
     callback_data: LangCb,
-    callback_answer: CallbackAnswer,
     store: Storage,
     user: User,
     i18n: I18n,
     bot: Bot,
 ) -> None:
-    try:
-        await store.families.set_language(user.id, callback_data.code)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
+    await store.families.set_language(user.id, callback_data.code)  # unsupported: refused
     # The rest of this update still runs in the old locale: render the answer in the new one.
     with i18n.use_locale(callback_data.code):
         notice = _("Язык: русский") if callback_data.code == "ru" else _("Язык: английский")

@@ -13,16 +13,15 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.callbacks import MenuCb
-from handlers.formatting import day, moment
-from handlers.parent.menu import home_button, refuse, show
+from handlers.formatting import day, day_of, moment
+from handlers.notifications import application_status_name
+from handlers.ui import button, home_markup, show, with_home
 from storage import Storage
 from storage.crypto import SnilsCipher
-from storage.errors import DomainError
 from storage.models import User
 from storage.privacy import PersonalData
 
@@ -36,15 +35,7 @@ class PrivacyCb(CallbackData, prefix="pv"):
 
 
 def _button(text: str, action: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=PrivacyCb(action=action).pack())
-
-
-def _application_status(status: str) -> str:
-    return {
-        "pending": _("на рассмотрении"),
-        "approved": _("одобрено"),
-        "rejected": _("отклонено"),
-    }.get(status, status)
+    return button(text, PrivacyCb(action=action))
 
 
 def render_personal_data(data: PersonalData) -> str:
@@ -81,8 +72,8 @@ def render_personal_data(data: PersonalData) -> str:
             lines.append(
                 _("  Заявление №{id} от {date}: {status}; СНИЛС {snils}").format(
                     id=app.id,
-                    date=day(app.created_at.date()),
-                    status=_application_status(app.status),
+                    date=day_of(app.created_at),
+                    status=application_status_name(app.status),
                     snils=app.snils_masked or "—",
                 )
             )
@@ -102,9 +93,7 @@ async def show_personal_data(
     target: Message | CallbackQuery, store: Storage, user: User, cipher: SnilsCipher
 ) -> None:
     data = await store.privacy.personal_data(user, cipher)
-    markup = InlineKeyboardMarkup(
-        inline_keyboard=[[_button(_("🗑 Удалить мои данные"), "ask")], [home_button()]]
-    )
+    markup = with_home([[_button(_("🗑 Удалить мои данные"), "ask")]])
     await show(target, render_personal_data(data), markup)
 
 
@@ -132,30 +121,19 @@ async def privacy_ask(query: CallbackQuery) -> None:
         "Будут удалены дети, СНИЛС, заявления на сертификат и согласие. Отменить это нельзя. "
         "Открытые заявки на программы сначала отмените в «Мои заявки»."
     )
-    markup = InlineKeyboardMarkup(
-        inline_keyboard=[
-            [_button(_("🗑 Да, удалить"), "delete")],
-            [_button(_("◀️ Не удалять"), "show")],
-            [home_button()],
-        ]
+    markup = with_home(
+        [[_button(_("🗑 Да, удалить"), "delete")], [_button(_("◀️ Не удалять"), "show")]]
     )
     await show(query, text, markup)
 
 
 @router.callback_query(PrivacyCb.filter(F.action == "delete"))
 async def privacy_delete(
-    query: CallbackQuery,
-    state: FSMContext,
-    store: Storage,
-    user: User,
-    callback_answer: CallbackAnswer,
+    query: CallbackQuery, state: FSMContext, store: Storage, user: User
 ) -> None:
     await state.clear()
-    try:
-        deleted = await store.privacy.delete_personal_data(user)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
+    # Refused while an enrollment is open: the press's alert explains (nothing is deleted).
+    deleted = await store.privacy.delete_personal_data(user)
     text = _(
         "✅ Данные удалены: детей — {children}, заявлений — {applications}. "
         "Сертификатов обезличено: {certificates}.\n"
@@ -165,4 +143,4 @@ async def privacy_delete(
         applications=deleted.applications,
         certificates=deleted.certificates,
     )
-    await show(query, text, InlineKeyboardMarkup(inline_keyboard=[[home_button()]]))
+    await show(query, text, home_markup())

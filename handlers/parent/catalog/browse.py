@@ -13,7 +13,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.callbacks import MenuCb
 from handlers.parent.catalog.callbacks import AGE_MAX, AGE_MIN, CatalogCb, CatalogStates, View
-from handlers.parent.catalog.common import alert, ask_municipality, show_screen
+from handlers.parent.catalog.common import ask_municipality, present, show_screen
 from handlers.parent.catalog.views import (
     AGE_LIST_KEY,
     NeedMunicipality,
@@ -25,6 +25,7 @@ from handlers.parent.catalog.views import (
     list_screen,
     program_gone_text,
 )
+from handlers.ui import NOT_A_COMMAND, alert
 from storage import Storage
 from storage.models import User
 
@@ -80,7 +81,7 @@ async def choose_age(
     await show_screen(query, screen)
 
 
-@router.message(CatalogStates.age, F.text, ~F.text.startswith("/"))
+@router.message(CatalogStates.age, F.text, NOT_A_COMMAND)
 async def typed_age(message: Message, state: FSMContext, store: Storage, user: User) -> None:
     age = parse_age(message.text or "")
     if age is None:
@@ -98,7 +99,7 @@ async def typed_age(message: Message, state: FSMContext, store: Storage, user: U
     await send_list(message, state, store, user, cb)
 
 
-@router.message(CatalogStates.age, ~F.text.startswith("/"))
+@router.message(CatalogStates.age, NOT_A_COMMAND)
 async def age_not_text(message: Message) -> None:
     """A sticker, photo or voice where an age is expected: say what is needed, stay here."""
     await message.answer(_("Напишите возраст числом от 5 до 17, например: 9"))
@@ -108,15 +109,7 @@ async def send_list(
     message: Message, state: FSMContext, store: Storage, user: User, cb: CatalogCb
 ) -> None:
     """A list as a new message (after typed input: a user's message cannot be edited)."""
-    try:
-        screen = await list_screen(store, user, state, cb)
-    except NeedMunicipality:
-        await ask_municipality(message, state, store)
-        return
-    except Stale as stale:
-        await message.answer(stale.text)
-        return
-    await show_screen(message, screen)
+    await present(message, state, store, list_screen(store, user, state, cb))
 
 
 @router.callback_query(CatalogCb.filter(F.view == View.list))
@@ -130,15 +123,8 @@ async def show_list(
 ) -> None:
     if await state.get_state() == CatalogStates.age.state:
         await state.set_state(None)  # the age was picked with a button
-    try:
-        screen = await list_screen(store, user, state, callback_data)
-    except NeedMunicipality:
-        await ask_municipality(query, state, store)
-        return
-    except Stale as stale:
-        alert(callback_answer, stale.text)
-        return
-    await show_screen(query, screen)
+    screen = list_screen(store, user, state, callback_data)
+    await present(query, state, store, screen, callback_answer)
 
 
 @router.callback_query(CatalogCb.filter(F.view == View.filters))
@@ -150,15 +136,8 @@ async def show_filters(
     store: Storage,
     user: User,
 ) -> None:
-    try:
-        screen = await filters_screen(store, user, state, callback_data)
-    except NeedMunicipality:
-        await ask_municipality(query, state, store)
-        return
-    except Stale as stale:
-        alert(callback_answer, stale.text)
-        return
-    await show_screen(query, screen)
+    screen = filters_screen(store, user, state, callback_data)
+    await present(query, state, store, screen, callback_answer)
 
 
 @router.callback_query(CatalogCb.filter(F.view == View.card))

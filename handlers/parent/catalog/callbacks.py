@@ -17,7 +17,9 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 from pydantic import Field
 
+from handlers.ui import MAX_ID, Id, Page
 from storage.catalog import CatalogQuery, Price
+from storage.certificates import ELIGIBLE_AGE_MAX, ELIGIBLE_AGE_MIN
 from storage.models import Direction, Level, ProgramFormat
 
 # Index + 1 of a direction is its ``source`` number (the order is the glossary's).
@@ -31,10 +33,8 @@ SOURCE_SEARCH = 0  # a free-text search; the text is in FSM data under ``query``
 SOURCE_NEAR = 7  # "near me"; the location is in FSM data
 SOURCE_LINK = 9  # a card opened by a deep link: no list to go back to
 
-AGE_MIN = 5  # supplementary education serves children 5–17 (DESIGN.md §3 rule 1)
-AGE_MAX = 17
-MAX_ID = 2**31 - 1
-MAX_PAGE = 9_999
+# Supplementary education serves children 5–17 (DESIGN.md §3 rule 1).
+AGE_MIN, AGE_MAX = ELIGIBLE_AGE_MIN, ELIGIBLE_AGE_MAX
 MAX_QUERY_KEY = 9_999
 
 
@@ -58,12 +58,12 @@ class CatalogCb(CallbackData, prefix="ct"):
     source: Annotated[int, Field(ge=0, le=9)]
     query: Annotated[int, Field(ge=0, le=MAX_QUERY_KEY)] = 0
     age: Annotated[int, Field(ge=0, le=AGE_MAX)] = 0
-    page: Annotated[int, Field(ge=0, le=MAX_PAGE)] = 0
+    page: Page = 0
     price: Annotated[int, Field(ge=0, lt=len(PRICES))] = 0
     fmt: Annotated[int, Field(ge=0, lt=len(FORMATS))] = 0
     level: Annotated[int, Field(ge=0, lt=len(LEVELS))] = 0
     adapted: bool = False
-    program: Annotated[int, Field(ge=0, le=MAX_ID)] = 0
+    program: Id = 0
 
     @property
     def direction(self) -> Direction | None:

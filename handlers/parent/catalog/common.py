@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from handlers.parent.catalog.views import Screen
-from handlers.parent.menu import show
+from handlers.parent.catalog.views import NeedMunicipality, Screen, Stale
 from handlers.parent.onboarding import open_picker
+from handlers.ui import alert, show
 from storage import Storage
 
 
@@ -26,7 +28,27 @@ async def ask_municipality(
     await open_picker(target, state, store, notice=notice)
 
 
-def alert(callback_answer: CallbackAnswer, text: str) -> None:
-    """Answer the press with an alert; the screen stays as it was."""
-    callback_answer.text = text
-    callback_answer.show_alert = True
+async def present(
+    target: Message | CallbackQuery,
+    state: FSMContext,
+    store: Storage,
+    screen: Awaitable[Screen],
+    callback_answer: CallbackAnswer | None = None,
+) -> None:
+    """Build and show a list screen, or say why it cannot be shown.
+
+    No municipality yet: the picker comes first. A stale or forged press: the press's alert
+    (``callback_answer``) or, after typed input, a message; the screen on show stays.
+    """
+    try:
+        built = await screen
+    except NeedMunicipality:
+        await ask_municipality(target, state, store)
+        return
+    except Stale as stale:
+        if callback_answer is not None:
+            alert(callback_answer, stale.text)
+        elif isinstance(target, Message):
+            await target.answer(stale.text)
+        return
+    await show_screen(target, built)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -37,15 +36,11 @@ from handlers.parent.catalog.texts import (
     price_filter_name,
     shorten,
 )
-from handlers.parent.menu import home_button
+from handlers.ui import Rows, button, home_button, pager_row
 from storage.catalog import CatalogPage, GroupInfo, ProgramCard
 from storage.models import Direction
 
-Rows = list[list[InlineKeyboardButton]]
-
-
-def button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
+__all__ = ["GROUP_BUTTONS", "button", "menu_row", "program_card_keyboard"]
 
 
 def menu_row() -> list[InlineKeyboardButton]:
@@ -99,13 +94,7 @@ def list_keyboard(
         rows.append(
             [button(button_title(first + offset, row, suffix), cb.to(View.card, program=row.id))]
         )
-    if page.pages > 1:
-        nav = []
-        if page.has_prev:
-            nav.append(button("◀️", cb.to(View.list, page=page.page - 1)))
-        nav.append(button(f"{page.page + 1}/{page.pages}", cb.to(View.list)))
-        if page.has_next:
-            nav.append(button("▶️", cb.to(View.list, page=page.page + 1)))
+    if nav := pager_row(page.page, page.pages, lambda p: cb.to(View.list, page=p), counter=True):
         rows.append(nav)
     filters = _("⚙️ Фильтры")
     if cb.active_filters:

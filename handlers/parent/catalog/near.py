@@ -13,10 +13,11 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.callbacks import MenuCb
 from handlers.parent.catalog.callbacks import SOURCE_NEAR, CatalogCb, CatalogStates, View
-from handlers.parent.catalog.common import show_screen
+from handlers.parent.catalog.common import present
 from handlers.parent.catalog.keyboards import cancel_label, location_request_keyboard
-from handlers.parent.catalog.views import Stale, list_screen, remember_location
+from handlers.parent.catalog.views import list_screen, remember_location
 from handlers.parent.menu import show_menu
+from handlers.ui import NOT_A_COMMAND
 from storage import Storage
 from storage.models import User
 
@@ -56,17 +57,11 @@ async def got_location(message: Message, state: FSMContext, store: Storage, user
     await state.set_state(None)
     await remember_location(state, message.location.latitude, message.location.longitude)
     await message.answer(_("📍 Ищу рядом с вами…"), reply_markup=ReplyKeyboardRemove())
-    try:
-        screen = await list_screen(
-            store, user, state, CatalogCb(view=View.list, source=SOURCE_NEAR)
-        )
-    except Stale as stale:
-        await message.answer(stale.text)
-        return
-    await show_screen(message, screen)
+    near_list = CatalogCb(view=View.list, source=SOURCE_NEAR)
+    await present(message, state, store, list_screen(store, user, state, near_list))
 
 
-@router.message(CatalogStates.near, F.text, ~F.text.startswith("/"))
+@router.message(CatalogStates.near, F.text, NOT_A_COMMAND)
 async def near_text(message: Message, state: FSMContext, store: Storage, user: User) -> None:
     if message.text == cancel_label():
         await state.set_state(None)
@@ -76,7 +71,7 @@ async def near_text(message: Message, state: FSMContext, store: Storage, user: U
     await message.answer(request_text(), reply_markup=location_request_keyboard())
 
 
-@router.message(CatalogStates.near, ~F.text.startswith("/"))
+@router.message(CatalogStates.near, NOT_A_COMMAND)
 async def near_not_location(message: Message) -> None:
     """A sticker or photo while a location is expected: repeat the request."""
     await message.answer(request_text(), reply_markup=location_request_keyboard())

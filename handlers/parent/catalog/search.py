@@ -14,17 +14,16 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.callbacks import MenuCb
 from handlers.parent.catalog.callbacks import SOURCE_SEARCH, CatalogCb, CatalogStates, View
-from handlers.parent.catalog.common import ask_municipality, show_screen
+from handlers.parent.catalog.common import ask_municipality, present
 from handlers.parent.catalog.keyboards import button, menu_row
 from handlers.parent.catalog.views import (
     QUERY_MAX_LENGTH,
-    NeedMunicipality,
-    Stale,
     clean_query,
     list_screen,
     remember_query,
 )
 from handlers.parent.menu import show
+from handlers.ui import NOT_A_COMMAND
 from storage import Storage
 from storage.catalog import search_words
 from storage.models import User
@@ -74,12 +73,12 @@ async def search_menu(query: CallbackQuery, state: FSMContext, store: Storage, u
     await open_search(query, state, store, user)
 
 
-@router.message(CatalogStates.search, F.text, ~F.text.startswith("/"))
+@router.message(CatalogStates.search, F.text, NOT_A_COMMAND)
 async def search_text(message: Message, state: FSMContext, store: Storage, user: User) -> None:
     await run_search(message, state, store, user, message.text or "")
 
 
-@router.message(CatalogStates.search, ~F.text.startswith("/"))
+@router.message(CatalogStates.search, NOT_A_COMMAND)
 async def search_not_text(message: Message) -> None:
     """A sticker, photo or voice in the search: say what is expected, keep waiting."""
     await message.answer(_("Напишите запрос словами, например: шахматы"))
@@ -99,12 +98,4 @@ async def run_search(
         return
     key = await remember_query(state, text)
     cb = CatalogCb(view=View.list, source=SOURCE_SEARCH, query=key)
-    try:
-        screen = await list_screen(store, user, state, cb)
-    except NeedMunicipality:
-        await ask_municipality(message, state, store)
-        return
-    except Stale as stale:
-        await message.answer(stale.text)
-        return
-    await show_screen(message, screen)
+    await present(message, state, store, list_screen(store, user, state, cb))

@@ -15,7 +15,7 @@ from babel.units import format_unit
 
 from handlers.formatting import current_locale, day, money
 from handlers.parent.catalog.callbacks import FORMATS, LEVELS, PRICES, CatalogCb
-from storage.catalog import GroupInfo, ProgramCard, ProgramRow, SlotInfo
+from storage.catalog import GroupInfo, ProgramCard, ProgramRow, SlotInfo, is_free
 from storage.models import Direction, Level, ProgramFormat, ProviderKind, Registry
 
 TELEGRAM_TEXT_LIMIT = 4096
@@ -128,10 +128,6 @@ def age_range(age_min: int, age_max: int) -> str:
 
 def age_line(age: int) -> str:
     return _("Возраст: {age}").format(age=age) if age else _("Любой возраст")
-
-
-def is_free(registry: Registry, cost_kopecks: int) -> bool:
-    return registry.budget_funded and cost_kopecks == 0
 
 
 def cost_short(row: ProgramRow) -> str:
