@@ -66,8 +66,11 @@ class NotificationRepo(Repo):
         return list(rows.all())
 
     async def mark_sent(self, notification_id: int) -> None:
+        """Done: the parameters (names, programs, amounts) are dropped, the fact is kept."""
         await self.session.execute(
-            update(Notification).where(Notification.id == notification_id).values(sent_at=utcnow())
+            update(Notification)
+            .where(Notification.id == notification_id)
+            .values(sent_at=utcnow(), params={})
         )
         await self.session.commit()
 
@@ -76,7 +79,7 @@ class NotificationRepo(Repo):
         await self.session.execute(
             update(Notification)
             .where(Notification.id == notification_id)
-            .values(error=error[:500], claimed_until=None, attempts=MAX_ATTEMPTS)
+            .values(error=error[:500], claimed_until=None, attempts=MAX_ATTEMPTS, params={})
         )
         await self.session.commit()
 

@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import Storage
-from storage.models import AuditEntry, Role, User
+from storage.models import AuditEntry, Notification, Role, User
 
 
 async def test_sqlite_runs_in_wal_with_foreign_keys(engine: AsyncEngine) -> None:
@@ -58,3 +58,18 @@ async def test_audit_entry_is_written_with_the_change(store: Storage) -> None:
     await store.session.commit()
     entries = (await store.session.scalars(select(AuditEntry))).all()
     assert [(e.action, e.before, e.after) for e in entries] == [("test.change", {"a": 1}, {"a": 2})]
+
+
+async def test_outbox_claims_once_and_forgets_personal_data_when_sent(store: Storage) -> None:
+    store.notifications.enqueue(77, "test", child_name="Маша")
+    await store.session.commit()
+    first = await store.notifications.claim_due("w1")
+    second = await store.notifications.claim_due("w2")  # the lease keeps w1's row from w2
+    assert [n.params for n in first] == [{"child_name": "Маша"}]
+    assert second == []
+    sent_id = first[0].id
+    await store.notifications.mark_sent(sent_id)
+    store.session.expire_all()
+    row = await store.session.get(Notification, sent_id)
+    assert row is not None and row.sent_at is not None and row.params == {}
+    assert await store.notifications.claim_due("w2") == []
