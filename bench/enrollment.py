@@ -79,6 +79,12 @@ class Run:
     seconds: float
     latencies_ms: list[float]
     statements: int = 0  # SQL statements sent during the timed part
+    cpu_seconds: float = 0.0  # this process's CPU time (all threads) during the timed part
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        """Steadier than requests/s on a shared machine: other load does not count."""
+        return self.cpu_seconds * 1000 / self.requests if self.requests else 0.0
 
     @property
     def statements_per_request(self) -> float:
@@ -249,8 +255,9 @@ def count_statements(engine: AsyncEngine) -> Iterator[list[int]]:
 
 async def run_workers(
     jobs: list[Callable[[], Awaitable[None]]], concurrency: int
-) -> tuple[float, list[float]]:
-    """Run every job with ``concurrency`` workers; wall seconds and per-job latencies (ms)."""
+) -> tuple[float, float, list[float]]:
+    """Run every job with ``concurrency`` workers; wall seconds, CPU seconds and per-job
+    latencies (ms)."""
     queue: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
     for job in jobs:
         queue.put_nowait(job)
@@ -263,9 +270,9 @@ async def run_workers(
             await job()
             latencies.append((time.perf_counter() - started) * 1000)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))), timeout=600)
-    return time.perf_counter() - started, latencies
+    return time.perf_counter() - started, time.process_time() - cpu, latencies
 
 
 async def enrollment_run(
@@ -300,9 +307,9 @@ async def enrollment_run(
     chosen = [rng.choice(group_ids) for _ in families]
     jobs = [job(p, c, g) for (p, c), g in zip(families, chosen, strict=True)]
     with count_statements(engine) as counted:
-        seconds, latencies = await run_workers(jobs, concurrency)
+        seconds, cpu, latencies = await run_workers(jobs, concurrency)
     await verify(sessionmaker, chosen, capacity)
-    return Run(backend, scenario, requests, seconds, latencies, counted[0])
+    return Run(backend, scenario, requests, seconds, latencies, counted[0], cpu)
 
 
 async def verify(
@@ -342,8 +349,8 @@ async def insert_floor(
         return write
 
     with count_statements(engine) as counted:
-        seconds, latencies = await run_workers([job(n) for n in range(requests)], concurrency)
-    return Run(backend, "floor: single-row insert", requests, seconds, latencies, counted[0])
+        seconds, cpu, latencies = await run_workers([job(n) for n in range(requests)], concurrency)
+    return Run(backend, "floor: single-row insert", requests, seconds, latencies, counted[0], cpu)
 
 
 async def bench_backend(url: str, backend: str, args: argparse.Namespace) -> list[Run]:
@@ -381,8 +388,9 @@ def report(runs: list[Run], args: argparse.Namespace) -> str:
         f"{os.cpu_count()} CPU · {args.requests} requests · concurrency {args.concurrency} · "
         f"spread over {args.groups} groups",
         "",
-        "| database | workload | requests/s | p50 ms | p95 ms | SQL per request | ratio to floor |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| database | workload | requests/s | p50 ms | p95 ms | SQL per request "
+        "| CPU ms per request | ratio to floor |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
         floor = floors[run.backend]
@@ -390,7 +398,7 @@ def report(runs: list[Run], args: argparse.Namespace) -> str:
         lines.append(
             f"| {run.backend} | {run.scenario} | {run.per_second:,.0f} | "
             f"{statistics.median(run.latencies_ms):.1f} | {run.percentile(0.95):.1f} | "
-            f"{run.statements_per_request:.1f} | {ratio:.2f} |"
+            f"{run.statements_per_request:.1f} | {run.cpu_ms_per_request:.1f} | {ratio:.2f} |"
         )
     return "\n".join(lines)
 

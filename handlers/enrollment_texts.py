@@ -11,16 +11,18 @@ import html
 from datetime import date, datetime, time
 from typing import Any
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_time
 
 from handlers.callbacks import MenuCb
 from handlers.formatting import current_locale, day, moment, money
-from handlers.notifications import home_button, register, register_keyboard
+from handlers.notifications import register, register_keyboard
 from handlers.parent.catalog.callbacks import EnrollStartCb
 from handlers.parent.catalog.texts import schedule_text, weekday_names
 from handlers.refusals import REFUSALS
+from handlers.ui import button, with_home
 from storage.enrollments import Clash, EnrollmentQuote, EnrollmentView
 from storage.models import EnrollmentStatus, Registry
 
@@ -64,6 +66,19 @@ def status_line(view: EnrollmentView) -> str:
     if view.has_offer:
         return "🔔 " + _("освободилось место — ждём вашего ответа")
     return f"{STATUS_ICONS[view.status]} {status_name(view.status)}"
+
+
+def reason_text(reason: str | None) -> str:
+    """Why a request was closed: the system's reason codes in words, an operator's text as
+    typed (escaped)."""
+    system = {
+        "offer_expired": lambda: _("Время на ответ истекло, место перешло следующему в очереди."),
+        "offer_declined": lambda: _("Вы отказались от предложенного места."),
+        "group_ended": lambda: _("Занятия группы закончились, заявка закрыта."),
+    }
+    if reason in system:
+        return system[reason]()
+    return html.escape(reason or "—")
 
 
 def documents_text(due: date | None, certificate_number: str | None) -> str:
@@ -127,13 +142,11 @@ def next_step(view: EnrollmentView) -> str:
         return _("Ребёнок обучается. Программа бесплатная: оплачивается из бюджета.")
     if status is S.rejected:
         return _("Причина: {reason}\nМожно выбрать другую группу в каталоге.").format(
-            reason=html.escape(view.reason or "—")
+            reason=reason_text(view.reason)
         )
     if status is S.cancelled:
-        if view.reason == "offer_expired":
-            return _("Время на ответ истекло, место перешло следующему в очереди.")
-        if view.reason == "offer_declined":
-            return _("Вы отказались от предложенного места.")
+        if view.reason:
+            return reason_text(view.reason)
         return _("Заявка отменена. Место и деньги сертификата освобождены.")
     if status is S.withdrawn:
         return _("Обучение прекращено. Несписанный резерв вернулся на сертификат.")
@@ -303,11 +316,10 @@ def _status_notice(params: dict[str, Any]) -> str:
             documents_text(date.fromisoformat(due) if due else None, params.get("certificate"))
         )
     elif status == S.rejected:
-        lines.append(
-            _("Причина: {reason}").format(reason=html.escape(str(params.get("reason") or "—")))
-        )
-    elif status == S.cancelled and params.get("reason") == "offer_expired":
-        lines.append(_("Время на ответ истекло, место перешло следующему в очереди."))
+        reason = params.get("reason")
+        lines.append(_("Причина: {reason}").format(reason=reason_text(str(reason or "—"))))
+    elif status == S.cancelled and params.get("reason"):
+        lines.append(reason_text(str(params["reason"])))
     elif status == S.active:
         lines.append(_("Договор подписан — ребёнок обучается."))
     elif status == S.submitted:
@@ -333,56 +345,37 @@ def _window_notice(params: dict[str, Any]) -> str:
     )
 
 
-def _open_button(enrollment_id: int) -> InlineKeyboardButton:
+def _card_data(action: str, enrollment_id: int) -> CallbackData:
+    # Imported here: handlers.parent.enrollments imports this module.
     from handlers.parent.enrollments import EnrCb
 
-    return InlineKeyboardButton(
-        text=_("📝 Открыть заявку"),
-        callback_data=EnrCb(action="view", id=enrollment_id).pack(),
-    )
+    return EnrCb(action=action, id=enrollment_id)
 
 
 @register_keyboard("enrollment_status")
 def _status_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
-    rows = [[_open_button(int(params["enrollment_id"]))]] if params.get("enrollment_id") else []
-    rows.append([home_button()])
-    return InlineKeyboardMarkup(inline_keyboard=rows)
+    enrollment_id = int(params.get("enrollment_id") or 0)
+    if not enrollment_id:
+        return with_home([])
+    return with_home([[button(_("📝 Открыть заявку"), _card_data("view", enrollment_id))]])
 
 
 @register_keyboard("enrollment_offer")
 def _offer_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
-    from handlers.parent.enrollments import EnrCb
-
     enrollment_id = int(params["enrollment_id"])
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=_("✅ Занять место"),
-                    callback_data=EnrCb(action="accept", id=enrollment_id).pack(),
-                )
-            ],
-            [_open_button(enrollment_id)],
-            [home_button()],
+    return with_home(
+        [
+            [button(_("✅ Занять место"), _card_data("accept", enrollment_id))],
+            [button(_("📝 Открыть заявку"), _card_data("view", enrollment_id))],
         ]
     )
 
 
 @register_keyboard("enrollment_window_open")
 def _window_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=_("📝 Записаться"),
-                    callback_data=EnrollStartCb(group_id=int(params["group_id"])).pack(),
-                )
-            ],
-            [
-                InlineKeyboardButton(
-                    text=_("📝 Мои заявки"), callback_data=MenuCb(action="enrollments").pack()
-                )
-            ],
-            [home_button()],
+    return with_home(
+        [
+            [button(_("📝 Записаться"), EnrollStartCb(group_id=int(params["group_id"])))],
+            [button(_("📝 Мои заявки"), MenuCb(action="enrollments"))],
         ]
     )

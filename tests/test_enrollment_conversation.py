@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.workers.enrollment_jobs import run_once
 from bot.workers.notifications import deliver_pending
@@ -15,7 +15,7 @@ from handlers.parent.catalog.links import program_link_payload
 from handlers.parent.enrollments import EnrCb
 from storage import Storage
 from storage.calendar import today
-from storage.models import Enrollment, EnrollmentStatus, Registry, Role
+from storage.models import Enrollment, EnrollmentStatus, MoneyMovement, Registry, Role
 from storage.models.enrollments import EnrollmentWindowWatch
 from tests.support import enrollments as build
 from tests.support.chat import ChatUser, TelegramTestEnv
@@ -141,19 +141,33 @@ async def test_forged_buttons_are_refused(tg: TelegramTestEnv) -> None:
     enrollment = await only_enrollment(tg)
 
     await boris.send("/menu")
-    for forged in (
-        EnrCb(action="kid", group=group.id, child=owner.child.id),
-        EnrCb(action="go", group=group.id, child=owner.child.id),
-        EnrCb(action="view", id=enrollment.id),
-        EnrCb(action="cancelok", id=enrollment.id),
-        EnrQCb(action="ok", id=enrollment.id),
-        EnrollStartCb(group_id=999_999),
+    screen = boris.last.text
+    not_found, no_rights = "Не найдено или уже недоступно.", "Недостаточно прав"
+    for forged, why in (
+        (EnrCb(action="kid", group=group.id, child=owner.child.id), not_found),
+        (EnrCb(action="go", group=group.id, child=owner.child.id), not_found),
+        (EnrCb(action="watch", group=group.id, child=owner.child.id), not_found),
+        (EnrCb(action="view", id=enrollment.id), not_found),
+        (EnrCb(action="cancel", id=enrollment.id), not_found),
+        (EnrCb(action="cancelok", id=enrollment.id), not_found),
+        (EnrCb(action="wdok", id=enrollment.id), not_found),
+        (EnrCb(action="accept", id=enrollment.id), not_found),
+        (EnrQCb(action="ok", id=enrollment.id), no_rights),
+        (EnrQCb(action="no", id=enrollment.id), no_rights),
+        (EnrQCb(action="list"), no_rights),
+        (EnrollStartCb(group_id=999_999), not_found),
+        # Out-of-range numbers never reach the database: the button is just stale.
+        ("en:view:99999999999:0:0:0", "устарела"),
     ):
-        reply = await boris.press_data(forged.pack())
+        data = forged if isinstance(forged, str) else forged.pack()
+        reply = await boris.press_data(data)
+        # The refusal itself, not the generic alert a crashed handler would get.
         assert reply.answer is not None and reply.answer.show_alert, forged
-    # Out-of-range numbers never reach the database.
-    await boris.press_data("en:view:99999999999:0:0:0")
+        assert why in (reply.answer.text or ""), (forged, reply.answer.text)
+        assert boris.last.text == screen  # nothing of Anna's was shown
     assert await status_of(tg, enrollment.id) == S.submitted
+    async with tg.sessionmaker() as session:
+        assert (await session.scalars(select(EnrollmentWindowWatch))).all() == []
     assert other.child.id != owner.child.id
 
 
@@ -310,3 +324,51 @@ async def test_withdrawing_from_an_active_enrollment(tg: TelegramTestEnv) -> Non
     assert (cert.balance_kopecks, cert.reserved_kopecks) == (20_000 * RUB, 0)
     await deliver(tg)
     assert any("Резерв возвращён" in m.text for m in anna.messages)
+
+
+async def test_a_stale_operator_card_shows_where_the_request_stands(tg: TelegramTestEnv) -> None:
+    """Two operators on one request: the slower press is refused with the reason, and its
+    card is redrawn with the request's current state instead of applying anything twice."""
+    _, enrollment_id = await submitted_request(tg, 2013)
+    staff = tg.user(3001)
+    await staff.send("/queue_enrollments")
+    card = await staff.press(f"№{enrollment_id}")
+    stale = card.message
+    assert "✅ Подтвердить" in stale.buttons()
+    await staff.send(f"/confirm {enrollment_id}")  # decided elsewhere meanwhile
+
+    late = await staff.press("✅ Подтвердить", message=stale)
+    assert late.answer is not None and late.answer.show_alert
+    assert "уже подтверждена" in (late.answer.text or "")
+    redrawn = late.message
+    assert "📝 Договор подписан" in redrawn.buttons()
+    assert "✅ Подтвердить" not in redrawn.buttons()
+    illegal = await staff.send(f"/finish {enrollment_id}")  # confirmed → finished: no
+    assert "недоступно" in illegal.text
+    await staff.send(f"/reject_enrollment {enrollment_id} Не принесли документы")
+    no = await staff.press("❌ Отклонить", message=redrawn)
+    assert no.answer is not None and "недоступно" in (no.answer.text or "")
+    assert "отклонена" in no.message.text and "Не принесли документы" in no.message.text
+    async with tg.sessionmaker() as session:
+        reserves = await session.scalar(
+            select(func.count(MoneyMovement.id)).where(MoneyMovement.kind == "reserve")
+        )
+    assert reserves == 1
+    assert await status_of(tg, enrollment_id) == S.rejected
+
+
+async def test_a_request_closed_with_its_group_says_why(tg: TelegramTestEnv) -> None:
+    async with tg.sessionmaker() as session:
+        where = await build.municipality(session)
+        group = await build.group(session, where, title="Лепка", registry=Registry.general)
+        fam = await build.family(session, where, telegram_id=2040)
+        view = await Storage(session).enrollments.submit(fam.user, fam.child.id, group.id)
+    anna = tg.user(2040)
+    await anna.send("/menu")
+    report = await run_once(tg.sessionmaker, today=group.ends_on + timedelta(days=1))
+    assert report.enrollments_closed == 1
+    assert await deliver(tg) == 1
+    assert "Занятия группы закончились" in anna.last.text
+    card = await anna.press("📝 Открыть заявку")
+    assert f"№{view.id}" in card.text and "Занятия группы закончились" in card.text
+    assert "✖️ Отменить заявку" not in card.message.buttons()

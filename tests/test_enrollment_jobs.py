@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.workers.enrollment_jobs import JobReport, run_once
@@ -16,6 +16,7 @@ from storage.enrollments import EnrollmentView
 from storage.errors import DomainError
 from storage.models import (
     EnrollmentStatus,
+    Group,
     MoneyMovement,
     Notification,
     Registry,
@@ -264,3 +265,92 @@ async def test_enrollments_end_with_their_group(store: Storage) -> None:
         select(Notification.params).where(Notification.kind == "enrollment_status")
     )
     assert [n["status"] for n in statuses][-1] == "finished"
+
+
+async def test_seats_added_later_go_to_the_waiting_list_in_turn(store: Storage) -> None:
+    """The navigator raises a full group's capacity (rule 9): those already waiting get the
+    new seats, in order, before anyone who comes later."""
+    where = await build.municipality(store.session)
+    group = await build.group(store.session, where, capacity=1, registry=Registry.general)
+    fams = [await build.family(store.session, where) for _ in range(4)]
+    views = [await store.enrollments.submit(f.user, f.child.id, group.id) for f in fams[:3]]
+    assert [v.status for v in views] == [S.submitted, S.waitlisted, S.waitlisted]
+    await store.session.execute(
+        update(Group).where(Group.id == group.id).values(capacity=2)  # a navigator sync
+    )
+    await store.session.commit()
+
+    # A newcomer sees no free seat and queues behind those already waiting.
+    quote = await store.enrollments.check(fams[3].user, fams[3].child.id, group.id)
+    assert quote.will_wait and quote.free_seats == 0 and quote.waitlist_ahead == 2
+    late = await store.enrollments.submit(fams[3].user, fams[3].child.id, group.id)
+    assert late.status is S.waitlisted and late.waitlist_position == 3
+
+    assert await store.enrollments.offer_free_seats() == 1
+    assert await store.enrollments.offer_free_seats() == 0  # once
+    first_in_line = await store.enrollments.get_for_parent(fams[1].user, views[1].id)
+    assert first_in_line.has_offer
+    behind = await store.enrollments.get_for_parent(fams[2].user, views[2].id)
+    assert not behind.has_offer and behind.waitlist_position == 1
+    assert await build.assert_seats_consistent(store.session, group.id) == 2
+    offers = await store.session.scalars(
+        select(Notification.telegram_id).where(Notification.kind == "enrollment_offer")
+    )
+    assert list(offers) == [fams[1].user.telegram_id]
+
+
+async def test_requests_that_never_started_close_with_their_group(store: Storage) -> None:
+    """Nothing stays held once the group is over: submitted and confirmed requests are
+    rejected, waiting ones cancelled, money and seats released, parents told why."""
+    start = date(2031, 1, 15)
+    where = await build.municipality(store.session)
+    group = await build.group(
+        store.session,
+        where,
+        cost=9_000 * RUB,
+        capacity=2,
+        starts_on=start,
+        ends_on=date(2031, 3, 20),
+        opens_on=start - timedelta(days=30),
+        closes_on=start,
+        age_min=5,
+        age_max=17,
+    )
+    fams = [await build.family(store.session, where, balance=9_000 * RUB) for _ in range(3)]
+    admin = await build.parent(store.session, role=Role.admin)
+    day = start - timedelta(days=1)
+    confirmed, submitted, waiting = [
+        await store.enrollments.submit(f.user, f.child.id, group.id, today=day) for f in fams
+    ]
+    await store.enrollments.confirm(admin, confirmed.id)
+    assert waiting.status is S.waitlisted
+
+    assert await store.enrollments.finish_ended(today=date(2031, 3, 20)) == 0
+    assert await store.enrollments.finish_ended(today=date(2031, 3, 21)) == 3
+    assert await store.enrollments.finish_ended(today=date(2031, 3, 21)) == 0
+    closed = [
+        await store.enrollments.get_for_parent(f.user, v.id)
+        for f, v in zip(fams, (confirmed, submitted, waiting), strict=True)
+    ]
+    assert [(v.status, v.reason) for v in closed] == [
+        (S.rejected, "group_ended"),
+        (S.rejected, "group_ended"),
+        (S.cancelled, "group_ended"),
+    ]
+    cert = await build.certificate_of(store.session, fams[0].child.id)
+    assert (cert.balance_kopecks, cert.reserved_kopecks) == (9_000 * RUB, 0)
+    await build.assert_money_invariant(store.session)
+    assert await build.assert_seats_consistent(store.session, group.id) == 0
+    statuses = await store.session.scalars(
+        select(Notification.params).where(Notification.kind == "enrollment_status")
+    )
+    assert [(n["status"], n["reason"]) for n in statuses][-3:] == [
+        ("rejected", "group_ended"),
+        ("rejected", "group_ended"),
+        ("cancelled", "group_ended"),
+    ]
+    # A seat of a group that is over is offered to nobody.
+    offers = await store.session.scalars(
+        select(Notification.id).where(Notification.kind == "enrollment_offer")
+    )
+    assert list(offers) == []

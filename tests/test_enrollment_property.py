@@ -136,6 +136,19 @@ async def check_invariants(
     enrollments = (
         await session.scalars(select(Enrollment).where(Enrollment.group_id.in_(group_ids)))
     ).all()
+    # Each enrollment's movements by kind, in one query (this runs after every step).
+    flows: dict[tuple[int | None, str], int] = {
+        (enrollment_id, kind): int(total)
+        for enrollment_id, kind, total in (
+            await session.execute(
+                select(
+                    MoneyMovement.enrollment_id,
+                    MoneyMovement.kind,
+                    func.sum(MoneyMovement.amount_kopecks),
+                ).group_by(MoneyMovement.enrollment_id, MoneyMovement.kind)
+            )
+        ).all()
+    }
     for enrollment in enrollments:
         status = S(enrollment.status)
         before = seen.get(enrollment.id)
@@ -144,16 +157,10 @@ async def check_invariants(
             status,
         )
         seen[enrollment.id] = status
-        flows = dict(
-            (
-                await session.execute(
-                    select(MoneyMovement.kind, func.sum(MoneyMovement.amount_kopecks))
-                    .where(MoneyMovement.enrollment_id == enrollment.id)
-                    .group_by(MoneyMovement.kind)
-                )
-            ).all()
+        held = sum(
+            sign * flows.get((enrollment.id, kind), 0)
+            for kind, sign in (("reserve", 1), ("charge", -1), ("release", -1))
         )
-        held = flows.get("reserve", 0) - flows.get("charge", 0) - flows.get("release", 0)
         assert held == enrollment.reserved_kopecks >= 0
         if status not in (S.confirmed, S.active):
             assert enrollment.reserved_kopecks == 0

@@ -7,17 +7,31 @@ asyncio.gather, exactly as concurrent updates reach the bot. Runs on SQLite and 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import astuple
 from datetime import timedelta
 from typing import TypeVar
 
+import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.workers.enrollment_jobs import JobReport, run_once
 from storage import Storage
+from storage.base import utcnow
+from storage.calendar import today
+from storage.db import create_engine, create_session_factory
 from storage.enrollments import EnrollmentView
 from storage.errors import DomainError
-from storage.models import Enrollment, EnrollmentStatus, MoneyMovement, Role, User
+from storage.models import (
+    Enrollment,
+    EnrollmentStatus,
+    MoneyMovement,
+    Notification,
+    Registry,
+    Role,
+    User,
+)
 from tests.support import enrollments as build
 from tests.support.enrollments import RUB
 
@@ -236,3 +250,100 @@ async def test_accepting_an_offer_races_its_expiry(store: Storage, sessionmaker:
         assert expired == 1 and final.status is S.cancelled
         assert accepted.code in {"enroll_no_offer", "enroll_transition"}
     assert await build.assert_seats_consistent(store.session, group.id) == 1
+
+
+# --- two bot instances: correctness comes from the database, not from in-process locks ------
+
+
+@pytest.fixture
+async def other_instance(database_url: str, engine: AsyncEngine) -> AsyncIterator[Maker]:
+    """A second engine on the same database: another process, as far as any in-process lock
+    (storage.enrollments' SQLite writer queue) can tell."""
+    second = create_engine(database_url)
+    try:
+        yield create_session_factory(second)
+    finally:
+        await second.dispose()
+
+
+async def test_two_instances_sell_each_seat_once(
+    store: Storage, sessionmaker: Maker, other_instance: Maker
+) -> None:
+    where = await build.municipality(store.session)
+    group = await build.group(store.session, where, capacity=3, cost=9_000 * RUB)
+    families = [await build.family(store.session, where, balance=9_000 * RUB) for _ in range(12)]
+    instances = (sessionmaker, other_instance)
+    results = await asyncio.gather(
+        *(
+            as_user(
+                instances[n % 2],
+                fam.user.id,
+                lambda s, u, child_id=fam.child.id: s.enrollments.submit(u, child_id, group.id),
+            )
+            for n, fam in enumerate(families)
+        )
+    )
+    statuses = sorted(str(r.status) for r in results if isinstance(r, EnrollmentView))
+    assert statuses == ["submitted"] * 3 + ["waitlisted"] * 9
+    assert await build.assert_seats_consistent(store.session, group.id) == 3
+    waiting = await store.session.scalars(
+        select(Enrollment.id).where(Enrollment.status == S.waitlisted).order_by(Enrollment.id)
+    )
+    owners = {r.id: fam.user for r, fam in zip(results, families, strict=True)}  # type: ignore[union-attr]
+    places = [
+        (await store.enrollments.get_for_parent(owners[i], i)).waitlist_position for i in waiting
+    ]
+    assert places == list(range(1, 10))
+
+
+async def test_two_instances_run_each_job_once(
+    store: Storage, sessionmaker: Maker, other_instance: Maker
+) -> None:
+    """Both instances' workers wake at the same moment: every charge, lapse, offer and notice
+    happens once."""
+    where = await build.municipality(store.session, offer_hours=1)
+    paid = await build.group(store.session, where, cost=9_000 * RUB, months=9)
+    admin = await build.parent(store.session, role=Role.admin)
+    studying = await build.family(store.session, where)
+    view = await store.enrollments.submit(studying.user, studying.child.id, paid.id)
+    await store.enrollments.confirm(admin, view.id)
+    await store.enrollments.activate(admin, view.id)
+
+    full = await build.group(store.session, where, capacity=1, registry=Registry.general)
+    line = [await build.family(store.session, where) for _ in range(3)]
+    held = await store.enrollments.submit(line[0].user, line[0].child.id, full.id)
+    for fam in line[1:]:
+        await store.enrollments.submit(fam.user, fam.child.id, full.id)
+    await store.enrollments.cancel(line[0].user, held.id)  # offered to line[1], lapses below
+
+    opens = today() + timedelta(days=3)
+    later = await build.group(
+        store.session, where, opens_on=opens, closes_on=opens + timedelta(days=30)
+    )
+    for fam in line:
+        await store.enrollments.watch_window(fam.user, fam.child.id, later.id)
+
+    when = utcnow() + timedelta(hours=2)
+    day = paid.starts_on + timedelta(days=3)
+    first, second = await asyncio.gather(
+        run_once(sessionmaker, now=when, today=day),
+        run_once(other_instance, now=when, today=day),
+    )
+    total = [a + b for a, b in zip(astuple(first), astuple(second), strict=True)]
+    assert total == list(
+        astuple(JobReport(offers_expired=1, windows_announced=3, months_charged=1))
+    )
+    charges = await store.session.scalar(
+        select(func.count(MoneyMovement.id)).where(MoneyMovement.kind == "charge")
+    )
+    assert charges == 1
+    offers = await store.session.scalars(
+        select(Notification.telegram_id).where(Notification.kind == "enrollment_offer")
+    )
+    assert list(offers) == [line[1].user.telegram_id, line[2].user.telegram_id]
+    notices = await store.session.scalar(
+        select(func.count(Notification.id)).where(Notification.kind == "enrollment_window_open")
+    )
+    assert notices == 3
+    await build.assert_money_invariant(store.session)
+    assert await build.assert_seats_consistent(store.session, full.id) == 1

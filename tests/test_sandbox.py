@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.emulator import TINY_PNG, TelegramEmulator
 from bot.sandbox import NotLoopbackError, start_sandbox
+from bot.sandbox import web as sandbox_web
 from bot.sandbox.markup import entities_to_html, safe_url
 from bot.sandbox.personas import DEFAULT_PERSONAS, STAFF_MUNICIPALITY, LocationPreset
 from bot.sandbox.runner import loopback_host, sandbox_database_url
@@ -498,6 +499,24 @@ async def test_event_stream_of_one_persona_leaves_out_the_others(chat: WebChat) 
         (await everyone.next("message", _bot_message))["persona"],
     }
     assert seen == {"anna", "igor"}
+
+
+async def test_a_browser_that_stops_reading_is_cut_off_not_buffered(
+    chat: WebChat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A frozen tab must not make the server queue events without bound: its stream ends,
+    and the page's EventSource reconnects and loads the chat afresh."""
+    monkeypatch.setattr(sandbox_web, "MAX_QUEUED_EVENTS", 5)
+    stalled = await chat.events("anna")
+    # Published back to back, the stream's handler gets no turn to send any of them.
+    for seq in range(6):
+        chat.web._publish(sandbox_web.Outgoing("anna", "typing", seq, {"action": "typing"}))
+    assert not chat.web._streams
+    rest = await asyncio.wait_for(stalled.response.content.read(), TIMEOUT)
+    assert b"event:" not in rest  # the backlog was dropped, the response ended
+    fresh = await chat.events("anna")  # a reconnect is served as usual
+    await chat.post("/api/chat/anna/send", {"text": "/echo снова"})
+    assert (await fresh.next("message", _bot_message))["message"]["html"] == "снова"
 
 
 # --- loopback only ---------------------------------------------------------------------------------

@@ -32,6 +32,9 @@ BOT_API_PREFIX = "/telegram"
 MAX_TEXT = 4096  # what a Telegram client lets one send in a message
 MAX_JSON_BYTES = 64 * 1024  # the web chat's own requests are small
 HEARTBEAT_SECONDS = 15.0
+# Events queued for one browser that has stopped reading (a frozen tab): past this its stream
+# is ended instead of growing without bound; EventSource reconnects and reloads the chat.
+MAX_QUEUED_EVENTS = 1000
 # No inline script, no foreign origin: even a slip in the markup code could not run anything.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -305,12 +308,23 @@ class SandboxWeb:
         return self.emulator.commands_for(persona.telegram_id, persona.language_code)
 
     def _publish(self, item: Outgoing) -> None:
-        for queue in self._streams:
-            queue.put_nowait(item)
+        for queue in list(self._streams):
+            if queue.qsize() >= MAX_QUEUED_EVENTS:
+                self._end_stream(queue)
+            else:
+                queue.put_nowait(item)
 
     async def _close_streams(self, app: web.Application) -> None:
-        for queue in self._streams:
-            queue.put_nowait(None)
+        for queue in list(self._streams):
+            self._end_stream(queue)
+
+    def _end_stream(self, queue: asyncio.Queue[Outgoing | None]) -> None:
+        """Stop feeding a stream and tell its handler to finish now: what it has not sent is
+        dropped (a browser that reconnects loads the chat afresh)."""
+        self._streams.discard(queue)
+        while not queue.empty():
+            queue.get_nowait()
+        queue.put_nowait(None)
 
     def _persona(self, request: web.Request) -> Persona:
         persona = self.personas.get(request.match_info["persona"])

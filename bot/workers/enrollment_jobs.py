@@ -1,6 +1,7 @@
-"""Enrollment upkeep beside the dispatcher: lapsed seat offers pass to the next in line,
-"tell me when it opens" notices go out, each active paid enrollment is charged once a month, and
-enrollments whose group has ended are finished (the unspent reserve goes back).
+"""Enrollment upkeep beside the dispatcher: lapsed seat offers pass to the next in line, seats
+that appeared (the navigator raised a capacity) are offered to the waiting list, "tell me when
+it opens" notices go out, each active paid enrollment is charged once a month, and requests
+whose group has ended are closed (active ones finished, the unspent reserve goes back).
 
 Every step is idempotent and claims its rows with conditional UPDATEs (storage/enrollments.py),
 so a restart, a second pass or a second bot instance never charges or notifies twice.
@@ -31,7 +32,8 @@ class JobReport:
     offers_expired: int
     windows_announced: int
     months_charged: int
-    enrollments_finished: int = 0
+    enrollments_closed: int = 0
+    seats_offered: int = 0
 
 
 async def run_once(
@@ -44,10 +46,11 @@ async def run_once(
     async with sessionmaker() as session:
         enrollments = Storage(session).enrollments
         expired = await enrollments.expire_offers(now=now)
+        offered = await enrollments.offer_free_seats(now=now, today=today)
         announced = await enrollments.notify_open_windows(today=today)
         charged = await enrollments.charge_month(today=today)
-        finished = await enrollments.finish_ended(today=today)
-    return JobReport(expired, announced, charged, finished)
+        closed = await enrollments.finish_ended(today=today)
+    return JobReport(expired, announced, charged, closed, offered)
 
 
 async def run_enrollment_jobs(app: App, interval: float = INTERVAL_SECONDS) -> None:

@@ -8,7 +8,6 @@ transitions (DESIGN.md rule 8) are refused by storage with a reason, never appli
 from __future__ import annotations
 
 import html
-from typing import Annotated
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
@@ -18,13 +17,12 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
-from pydantic import Field
 
 from handlers import enrollment_texts as texts
 from handlers.callbacks import MenuCb
 from handlers.formatting import day, moment, money
-from handlers.parent.menu import home_button, refuse, show
 from handlers.refusals import refusal_text
+from handlers.ui import NOT_A_COMMAND, Id, Page, Rows, button, pager_row, show, with_home
 from storage import Storage
 from storage.enrollments import TRANSITIONS, EnrollmentView
 from storage.errors import DomainError
@@ -33,33 +31,23 @@ from storage.models import EnrollmentStatus, User
 router = Router(name="admin.enrollments")
 
 S = EnrollmentStatus
-NOT_A_COMMAND = ~F.text.startswith("/")
-MAX_ID = 2**31 - 1
 
 
 class EnrQCb(CallbackData, prefix="eq"):
     """action: list / view / ok (confirm) / no (reject: ask the reason) / act / fin."""
 
     action: str
-    id: Annotated[int, Field(ge=0, le=MAX_ID)] = 0
-    page: Annotated[int, Field(ge=0, le=9_999)] = 0
+    id: Id = 0
+    page: Page = 0
 
 
 class RejectingEnrollment(StatesGroup):
     reason = State()  # waiting for the reason; data: enrollment_id, page
 
 
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
-
-
-def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[*rows, [home_button()]])
-
-
 def enrollment_queue_button() -> InlineKeyboardButton:
     """The /queue screen's way into this tab (certificate applications are the other one)."""
-    return _button(_("📝 Заявки на зачисление"), EnrQCb(action="list"))
+    return button(_("📝 Заявки на зачисление"), EnrQCb(action="list"))
 
 
 # --- the tab ----------------------------------------------------------------------------------
@@ -80,7 +68,7 @@ async def render_enrollment_queue(
     ]
     if not result.items:
         lines.append(_("Очередь пуста. 🎉"))
-    rows: list[list[InlineKeyboardButton]] = []
+    rows: Rows = []
     for view in result.items:
         lines.append(
             _("№{id} · {when} · «{program}», {group}").format(
@@ -92,50 +80,31 @@ async def render_enrollment_queue(
         )
         rows.append(
             [
-                _button(
+                button(
                     _("№{id} · {program}").format(id=view.id, program=view.program_title[:40]),
                     EnrQCb(action="view", id=view.id, page=result.page),
                 )
             ]
         )
-    nav = []
-    if result.page > 0:
-        nav.append(_button("◀️", EnrQCb(action="list", page=result.page - 1)))
-    if result.page + 1 < result.pages:
-        nav.append(_button("▶️", EnrQCb(action="list", page=result.page + 1)))
+    nav = pager_row(result.page, result.pages, lambda to: EnrQCb(action="list", page=to))
     if nav:
         rows.append(nav)
-    rows.append([_button(_("🗂 Заявления на сертификат"), MenuCb(action="queue"))])
-    return "\n".join(lines), _markup(rows)
+    rows.append([button(_("🗂 Заявления на сертификат"), MenuCb(action="queue"))])
+    return "\n".join(lines), with_home(rows)
 
 
 @router.message(Command("queue_enrollments"))
 async def queue_command(message: Message, state: FSMContext, store: Storage, user: User) -> None:
     await state.clear()
-    try:
-        text, markup = await render_enrollment_queue(store, user, 0)
-    except DomainError as error:
-        await message.answer(refusal_text(error))
-        return
-    await message.answer(text, reply_markup=markup)
+    await show(message, *await render_enrollment_queue(store, user, 0))
 
 
 @router.callback_query(EnrQCb.filter(F.action == "list"))
 async def queue_page(
-    query: CallbackQuery,
-    callback_data: EnrQCb,
-    state: FSMContext,
-    store: Storage,
-    user: User,
-    callback_answer: CallbackAnswer,
+    query: CallbackQuery, callback_data: EnrQCb, state: FSMContext, store: Storage, user: User
 ) -> None:
     await state.clear()
-    try:
-        text, markup = await render_enrollment_queue(store, user, callback_data.page)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
-    await show(query, text, markup)
+    await show(query, *await render_enrollment_queue(store, user, callback_data.page))
 
 
 # --- one enrollment -----------------------------------------------------------------------------
@@ -161,28 +130,26 @@ def operator_card(view: EnrollmentView) -> str:
     if view.documents_due:
         lines.append(_("Документы до: {date}").format(date=day(view.documents_due)))
     if view.reason and view.status in (S.rejected, S.cancelled):
-        lines.append(_("Причина: {reason}").format(reason=html.escape(view.reason)))
+        lines.append(_("Причина: {reason}").format(reason=texts.reason_text(view.reason)))
     return "\n".join(lines)
 
 
 def card_markup(view: EnrollmentView, page: int) -> InlineKeyboardMarkup:
-    rows: list[list[InlineKeyboardButton]] = []
+    rows: Rows = []
     if view.status is S.submitted:
         rows.append(
             [
-                _button(_("✅ Подтвердить"), EnrQCb(action="ok", id=view.id, page=page)),
-                _button(_("❌ Отклонить"), EnrQCb(action="no", id=view.id, page=page)),
+                button(_("✅ Подтвердить"), EnrQCb(action="ok", id=view.id, page=page)),
+                button(_("❌ Отклонить"), EnrQCb(action="no", id=view.id, page=page)),
             ]
         )
     elif view.status is S.confirmed:
-        rows.append(
-            [_button(_("📝 Договор подписан"), EnrQCb(action="act", id=view.id, page=page))]
-        )
-        rows.append([_button(_("❌ Отклонить"), EnrQCb(action="no", id=view.id, page=page))])
+        rows.append([button(_("📝 Договор подписан"), EnrQCb(action="act", id=view.id, page=page))])
+        rows.append([button(_("❌ Отклонить"), EnrQCb(action="no", id=view.id, page=page))])
     elif view.status is S.active:
-        rows.append([_button(_("🎓 Завершить"), EnrQCb(action="fin", id=view.id, page=page))])
-    rows.append([_button(_("◀️ Очередь"), EnrQCb(action="list", page=page))])
-    return _markup(rows)
+        rows.append([button(_("🎓 Завершить"), EnrQCb(action="fin", id=view.id, page=page))])
+    rows.append([button(_("◀️ Очередь"), EnrQCb(action="list", page=page))])
+    return with_home(rows)
 
 
 async def _show_card(
@@ -194,20 +161,24 @@ async def _show_card(
 
 @router.callback_query(EnrQCb.filter(F.action == "view"))
 async def enrollment_card(
-    query: CallbackQuery,
-    callback_data: EnrQCb,
-    state: FSMContext,
-    store: Storage,
-    user: User,
-    callback_answer: CallbackAnswer,
+    query: CallbackQuery, callback_data: EnrQCb, state: FSMContext, store: Storage, user: User
 ) -> None:
     await state.clear()
-    try:
-        view = await store.enrollments.get_for_operator(user, callback_data.id)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
+    view = await store.enrollments.get_for_operator(user, callback_data.id)
     await _show_card(query, view, callback_data.page)
+
+
+async def _overtaken(
+    query: CallbackQuery,
+    callback_answer: CallbackAnswer,
+    error: DomainError,
+    current: EnrollmentView,
+    page: int,
+) -> None:
+    """Someone decided first: say why not in an alert, and show where the request stands."""
+    callback_answer.text = refusal_text(error)
+    callback_answer.show_alert = True
+    await _show_card(query, current, page)
 
 
 def done_text(view: EnrollmentView) -> str:
@@ -224,7 +195,7 @@ def done_text(view: EnrollmentView) -> str:
     if view.status is S.finished:
         return _("🎓 Заявка №{id}: обучение завершено.").format(id=view.id)
     return _("❌ Заявка №{id} отклонена. Причина: {reason}").format(
-        id=view.id, reason=html.escape(view.reason or "")
+        id=view.id, reason=texts.reason_text(view.reason)
     )
 
 
@@ -246,10 +217,10 @@ async def decide_pressed(
     try:
         view = await action(user, callback_data.id)
     except DomainError as error:
-        refuse(callback_answer, error)
-        if error.code == "enroll_transition":  # someone was faster: show where it stands
-            current = await store.enrollments.get_for_operator(user, callback_data.id)
-            await _show_card(query, current, callback_data.page)
+        if error.code != "enroll_transition":
+            raise
+        current = await store.enrollments.get_for_operator(user, callback_data.id)
+        await _overtaken(query, callback_answer, error, current, callback_data.page)
         return
     callback_answer.text = _("Готово")
     await _show_card(query, view, callback_data.page, notice=done_text(view))
@@ -264,23 +235,16 @@ async def reject_pressed(
     user: User,
     callback_answer: CallbackAnswer,
 ) -> None:
-    try:
-        view = await store.enrollments.get_for_operator(user, callback_data.id)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
+    view = await store.enrollments.get_for_operator(user, callback_data.id)
     if S.rejected not in TRANSITIONS[view.status]:
-        refuse(
-            callback_answer,
-            DomainError("enroll_transition", current=view.status, target="rejected"),
-        )
-        await _show_card(query, view, callback_data.page)
+        error = DomainError("enroll_transition", current=view.status, target=S.rejected)
+        await _overtaken(query, callback_answer, error, view, callback_data.page)
         return
     await state.set_state(RejectingEnrollment.reason)
     await state.set_data({"enrollment_id": view.id, "page": callback_data.page})
     prompt = _("✍️ Напишите причину отказа одним сообщением — её получит родитель.")
-    cancel = _markup(
-        [[_button(_("✖️ Отмена"), EnrQCb(action="view", id=view.id, page=callback_data.page))]]
+    cancel = with_home(
+        [[button(_("✖️ Отмена"), EnrQCb(action="view", id=view.id, page=callback_data.page))]]
     )
     await show(query, f"{operator_card(view)}\n\n{prompt}", cancel)
 
@@ -298,8 +262,8 @@ async def reject_reason_typed(
         await message.answer(refusal_text(error))
         return
     await state.clear()
-    back = _markup(
-        [[_button(_("◀️ Очередь"), EnrQCb(action="list", page=int(data.get("page", 0))))]]
+    back = with_home(
+        [[button(_("◀️ Очередь"), EnrQCb(action="list", page=int(data.get("page", 0))))]]
     )
     await message.answer(done_text(view), reply_markup=back)
 
@@ -312,9 +276,13 @@ async def reject_reason_not_text(message: Message) -> None:
 # --- commands -----------------------------------------------------------------------------------
 
 
-def parse_id(raw: str | None) -> int | None:
-    token = raw.split(maxsplit=1)[0].lstrip("№#") if raw and raw.strip() else ""
-    return int(token) if token.isdigit() and len(token) < 10 else None
+def parse_args(raw: str | None) -> tuple[int | None, str]:
+    """``"12 Группа расформирована"`` → (12, "Группа расформирована"); the id is None unless
+    it is a plain number of at most 9 digits (so it fits the database's integers)."""
+    parts = (raw or "").split(maxsplit=1)
+    token = parts[0].lstrip("№#") if parts else ""
+    enrollment_id = int(token) if token.isdigit() and len(token) < 10 else None
+    return enrollment_id, parts[1].strip() if len(parts) == 2 else ""
 
 
 def _usage(command: str) -> str:
@@ -334,7 +302,7 @@ async def decide_command(
     message: Message, command: CommandObject, state: FSMContext, store: Storage, user: User
 ) -> None:
     await state.clear()
-    enrollment_id = parse_id(command.args)
+    enrollment_id, _rest = parse_args(command.args)
     if enrollment_id is None:
         await message.answer(_usage(command.command))
         return
@@ -343,11 +311,7 @@ async def decide_command(
         "activate": store.enrollments.activate,
         "finish": store.enrollments.finish,
     }[command.command]
-    try:
-        view = await action(user, enrollment_id)
-    except DomainError as error:
-        await message.answer(refusal_text(error))
-        return
+    view = await action(user, enrollment_id)  # a refusal is answered by handlers/common.py
     await message.answer(done_text(view))
 
 
@@ -356,15 +320,9 @@ async def reject_command(
     message: Message, command: CommandObject, state: FSMContext, store: Storage, user: User
 ) -> None:
     await state.clear()
-    enrollment_id = parse_id(command.args)
-    parts = (command.args or "").split(maxsplit=1)
-    reason = parts[1] if len(parts) == 2 else ""
-    if enrollment_id is None or not reason.strip():
+    enrollment_id, reason = parse_args(command.args)
+    if enrollment_id is None or not reason:
         await message.answer(_usage("reject_enrollment"))
         return
-    try:
-        view = await store.enrollments.reject(user, enrollment_id, reason)
-    except DomainError as error:
-        await message.answer(refusal_text(error))
-        return
+    view = await store.enrollments.reject(user, enrollment_id, reason)
     await message.answer(done_text(view))

@@ -3,13 +3,14 @@
 From the card's "📝 Записаться" (``EnrollStartCb``): choose a child (skipped when there is one),
 see the check's verdict and what it will cost the certificate, confirm. A refusal says why and
 offers the next step ("tell me when it opens", the certificate, my enrollments). Every press
-goes back to storage with the acting parent, so a forged or stale id reaches nothing.
+goes back to storage with the acting parent, so a forged or stale id reaches nothing: storage
+raises "not found", and ``CallbackRefusalMiddleware`` turns a raised refusal into the press's
+one alert (so handlers here only catch the refusals that get a screen of their own).
 """
 
 from __future__ import annotations
 
 import html
-from typing import Annotated
 
 from aiogram import F, Router
 from aiogram.filters import Command
@@ -17,26 +18,27 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
-from pydantic import Field
 
 from handlers import enrollment_texts as texts
 from handlers.callbacks import MenuCb
 from handlers.parent.catalog.callbacks import SOURCE_LINK, CatalogCb, EnrollStartCb, View
-from handlers.parent.menu import home_button, refuse, show
 from handlers.refusals import refusal_text
+from handlers.ui import Id, Page, Rows, button, page_count, pager_row, show, with_home
 from storage import Storage
 from storage.calendar import age_on, today
 from storage.enrollments import EnrollmentView, GroupBrief
 from storage.errors import DomainError
-from storage.models import User
+from storage.models import EnrollmentStatus, User
 
 router = Router(name="parent.enrollments")
 
 PAGE_SIZE = 6
-MAX_ID = 2**31 - 1
-Id = Annotated[int, Field(ge=0, le=MAX_ID)]
-# Refusals that mean "this button points at nothing of yours": an alert, the screen stays.
-ALERT_CODES = frozenset({"not_found", "forbidden", "enroll_already", "enroll_transition"})
+# Refusals that mean "this button points at nothing you may use": an alert, the screen stays.
+ALERT_CODES = frozenset({"not_found", "forbidden", "enroll_transition"})
+# Refusals of the check that get a screen with the next step.
+CERTIFICATE_CODES = frozenset(
+    {"enroll_certificate_missing", "enroll_needs_funded", "enroll_balance"}
+)
 
 
 class EnrCb(CallbackData, prefix="en"):
@@ -47,25 +49,23 @@ class EnrCb(CallbackData, prefix="en"):
     id: Id = 0
     group: Id = 0
     child: Id = 0
-    page: Annotated[int, Field(ge=0, le=9_999)] = 0
-
-
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
-
-
-def _markup(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[*rows, [home_button()]])
+    page: Page = 0
 
 
 def _program_button(program_id: int) -> InlineKeyboardButton:
-    return _button(
+    return button(
         _("◀️ К программе"), CatalogCb(view=View.card, source=SOURCE_LINK, program=program_id)
     )
 
 
 def _my_enrollments_button() -> InlineKeyboardButton:
-    return _button(_("📝 Мои заявки"), EnrCb(action="list"))
+    return button(_("📝 Мои заявки"), EnrCb(action="list"))
+
+
+def _request_title(brief: GroupBrief) -> str:
+    return _("<b>Запись в «{program}»</b>, {group}").format(
+        program=html.escape(brief.program_title), group=html.escape(brief.group_name)
+    )
 
 
 # --- from the card to a request ---------------------------------------------------------------
@@ -73,118 +73,86 @@ def _my_enrollments_button() -> InlineKeyboardButton:
 
 @router.callback_query(EnrollStartCb.filter())
 async def start_enrollment(
-    query: CallbackQuery,
-    callback_data: EnrollStartCb,
-    store: Storage,
-    user: User,
-    callback_answer: CallbackAnswer,
+    query: CallbackQuery, callback_data: EnrollStartCb, store: Storage, user: User
 ) -> None:
-    try:
-        brief = await store.enrollments.describe_group(callback_data.group_id)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
+    brief = await store.enrollments.describe_group(callback_data.group_id)
     children = await store.families.list_children(user.id)
     if not children:
         await show(
             query,
             _("Чтобы записать ребёнка, сначала добавьте его в «Мои дети»."),
-            _markup(
-                [_button(_("👶 Мои дети"), MenuCb(action="children"))],
-                [_program_button(brief.program_id)],
+            with_home(
+                [
+                    [button(_("👶 Мои дети"), MenuCb(action="children"))],
+                    [_program_button(brief.program_id)],
+                ]
             ),
         )
         return
     if len(children) == 1:
-        await _show_quote(query, store, user, children[0].id, brief, callback_answer)
+        await _show_quote(query, store, user, children[0].id, brief)
         return
-    rows = [
+    day = today()
+    rows: Rows = [
         [
-            _button(
+            button(
                 _("{name}, {age} лет").format(
-                    name=child.full_name, age=age_on(child.birth_date, today())
+                    name=child.full_name, age=age_on(child.birth_date, day)
                 ),
                 EnrCb(action="kid", group=brief.group_id, child=child.id),
             )
         ]
         for child in children
     ]
-    text = _("<b>Запись в «{program}»</b>, {group}\nКого записываем?").format(
-        program=html.escape(brief.program_title), group=html.escape(brief.group_name)
-    )
-    await show(query, text, _markup(*rows, [_program_button(brief.program_id)]))
+    rows.append([_program_button(brief.program_id)])
+    await show(query, _request_title(brief) + "\n" + _("Кого записываем?"), with_home(rows))
 
 
 @router.callback_query(EnrCb.filter(F.action == "kid"))
 async def quote_for_child(
-    query: CallbackQuery,
-    callback_data: EnrCb,
-    store: Storage,
-    user: User,
-    callback_answer: CallbackAnswer,
+    query: CallbackQuery, callback_data: EnrCb, store: Storage, user: User
 ) -> None:
-    try:
-        brief = await store.enrollments.describe_group(callback_data.group)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
-    await _show_quote(query, store, user, callback_data.child, brief, callback_answer)
+    brief = await store.enrollments.describe_group(callback_data.group)
+    await _show_quote(query, store, user, callback_data.child, brief)
 
 
 async def _show_quote(
-    query: CallbackQuery,
-    store: Storage,
-    user: User,
-    child_id: int,
-    brief: GroupBrief,
-    callback_answer: CallbackAnswer,
+    query: CallbackQuery, store: Storage, user: User, child_id: int, brief: GroupBrief
 ) -> None:
     try:
         quote = await store.enrollments.check(user, child_id, brief.group_id)
     except DomainError as error:
-        await _show_refusal(query, error, brief, child_id, callback_answer)
+        await _show_refusal(query, error, brief, child_id)
         return
     confirm = _("🕒 Встать в лист ожидания") if quote.will_wait else _("✅ Записаться")
     await show(
         query,
         texts.quote_text(quote),
-        _markup(
-            [_button(confirm, EnrCb(action="go", group=brief.group_id, child=child_id))],
-            [_program_button(brief.program_id)],
+        with_home(
+            [
+                [button(confirm, EnrCb(action="go", group=brief.group_id, child=child_id))],
+                [_program_button(brief.program_id)],
+            ]
         ),
     )
 
 
 async def _show_refusal(
-    query: CallbackQuery,
-    error: DomainError,
-    brief: GroupBrief,
-    child_id: int,
-    callback_answer: CallbackAnswer,
+    query: CallbackQuery, error: DomainError, brief: GroupBrief, child_id: int
 ) -> None:
     """Why not, and the next step: a notice when the window opens, the certificate, …"""
-    if error.code in ALERT_CODES and error.code != "enroll_already":
-        refuse(callback_answer, error)
-        return
-    rows: list[list[InlineKeyboardButton]] = []
+    if error.code in ALERT_CODES:
+        raise error  # a stale or forged button: the middleware answers with an alert
+    rows: Rows = []
     if error.code == "enroll_window_not_open":
-        rows.append(
-            [
-                _button(
-                    _("🔔 Сообщить, когда откроется"),
-                    EnrCb(action="watch", group=brief.group_id, child=child_id),
-                )
-            ]
-        )
-    elif error.code in {"enroll_certificate_missing", "enroll_needs_funded", "enroll_balance"}:
-        rows.append([_button(_("🎫 Сертификаты"), MenuCb(action="certs"))])
+        watch = EnrCb(action="watch", group=brief.group_id, child=child_id)
+        rows.append([button(_("🔔 Сообщить, когда откроется"), watch)])
+    elif error.code in CERTIFICATE_CODES:
+        rows.append([button(_("🎫 Сертификаты"), MenuCb(action="certs"))])
     elif error.code in {"enroll_already", "enroll_budget_limit"}:
         rows.append([_my_enrollments_button()])
     rows.append([_program_button(brief.program_id)])
-    title = _("<b>Запись в «{program}»</b>, {group}").format(
-        program=html.escape(brief.program_title), group=html.escape(brief.group_name)
-    )
-    await show(query, f"{title}\n\n🚫 {refusal_text(error)}", _markup(*rows))
+    await show(query, f"{_request_title(brief)}\n\n🚫 {refusal_text(error)}", with_home(rows))
 
 
 @router.callback_query(EnrCb.filter(F.action == "go"))
@@ -196,19 +164,14 @@ async def submit_request(
     callback_answer: CallbackAnswer,
 ) -> None:
     try:
-        brief = await store.enrollments.describe_group(callback_data.group)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
-    try:
         view = await store.enrollments.submit(user, callback_data.child, callback_data.group)
     except DomainError as error:
-        if error.code in ALERT_CODES:  # e.g. a double tap: the first one already filed it
-            refuse(callback_answer, error)
-            return
-        await _show_refusal(query, error, brief, callback_data.child, callback_answer)
+        if error.code == "enroll_already":  # e.g. a double tap: the first one filed it
+            raise
+        brief = await store.enrollments.describe_group(callback_data.group)
+        await _show_refusal(query, error, brief, callback_data.child)
         return
-    if view.status == "waitlisted":
+    if view.status is EnrollmentStatus.waitlisted:
         headline = _("🕒 Вы в листе ожидания.")
     else:
         headline = _("📨 Заявка подана.")
@@ -216,7 +179,7 @@ async def submit_request(
     await show(
         query,
         f"{headline}\n\n{texts.enrollment_card(view)}",
-        _markup([_my_enrollments_button()]),
+        with_home([[_my_enrollments_button()]]),
     )
 
 
@@ -228,17 +191,13 @@ async def watch_window(
     user: User,
     callback_answer: CallbackAnswer,
 ) -> None:
-    try:
-        brief = await store.enrollments.describe_group(callback_data.group)
-        await store.enrollments.watch_window(user, callback_data.child, callback_data.group)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
+    brief = await store.enrollments.describe_group(callback_data.group)
+    await store.enrollments.watch_window(user, callback_data.child, callback_data.group)
     text = _("🔔 Напомним, когда откроется запись в «{program}», {group}.").format(
         program=html.escape(brief.program_title), group=html.escape(brief.group_name)
     )
     callback_answer.text = _("Напомним")
-    await show(query, text, _markup([_program_button(brief.program_id)]))
+    await show(query, text, with_home([[_program_button(brief.program_id)]]))
 
 
 # --- "Мои заявки" -----------------------------------------------------------------------------
@@ -246,22 +205,19 @@ async def watch_window(
 
 @router.message(Command("enrollments"))
 async def enrollments_command(message: Message, store: Storage, user: User) -> None:
-    text, markup = await _list_screen(store, user, 0)
-    await show(message, text, markup)
+    await show(message, *await _list_screen(store, user, 0))
 
 
 @router.callback_query(MenuCb.filter(F.action == "enrollments"))
 async def enrollments_menu(query: CallbackQuery, store: Storage, user: User) -> None:
-    text, markup = await _list_screen(store, user, 0)
-    await show(query, text, markup)
+    await show(query, *await _list_screen(store, user, 0))
 
 
 @router.callback_query(EnrCb.filter(F.action == "list"))
 async def enrollments_page(
     query: CallbackQuery, callback_data: EnrCb, store: Storage, user: User
 ) -> None:
-    text, markup = await _list_screen(store, user, callback_data.page)
-    await show(query, text, markup)
+    await show(query, *await _list_screen(store, user, callback_data.page))
 
 
 async def _list_screen(store: Storage, user: User, page: int) -> tuple[str, InlineKeyboardMarkup]:
@@ -271,9 +227,9 @@ async def _list_screen(store: Storage, user: User, page: int) -> tuple[str, Inli
             _(
                 "<b>Мои заявки</b>\nЗаявок пока нет. Выберите кружок в каталоге и нажмите «Записаться»."
             ),
-            _markup([_button(_("📚 Каталог"), MenuCb(action="catalog"))]),
+            with_home([[button(_("📚 Каталог"), MenuCb(action="catalog"))]]),
         )
-    pages = max(1, -(-len(views) // PAGE_SIZE))
+    pages = page_count(len(views), PAGE_SIZE)
     page = min(page, pages - 1)
     shown = views[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     lines = [_("<b>Мои заявки</b>")]
@@ -293,9 +249,9 @@ async def _list_screen(store: Storage, user: User, page: int) -> tuple[str, Inli
         )
     lines.append("")
     lines.append(_("Нажмите на заявку, чтобы узнать, что дальше."))
-    rows = [
+    rows: Rows = [
         [
-            _button(
+            button(
                 _("№{id} {icon} {program}").format(
                     id=view.id,
                     icon="🔔" if view.has_offer else texts.STATUS_ICONS[view.status],
@@ -306,28 +262,23 @@ async def _list_screen(store: Storage, user: User, page: int) -> tuple[str, Inli
         ]
         for view in shown
     ]
-    if pages > 1:
-        nav = []
-        if page > 0:
-            nav.append(_button("◀️", EnrCb(action="list", page=page - 1)))
-        nav.append(_button(f"{page + 1}/{pages}", EnrCb(action="list", page=page)))
-        if page + 1 < pages:
-            nav.append(_button("▶️", EnrCb(action="list", page=page + 1)))
+    nav = pager_row(page, pages, lambda to: EnrCb(action="list", page=to), counter=True)
+    if nav:
         rows.append(nav)
-    return "\n".join(lines), _markup(*rows)
+    return "\n".join(lines), with_home(rows)
 
 
 def _card_markup(view: EnrollmentView, page: int) -> InlineKeyboardMarkup:
-    rows: list[list[InlineKeyboardButton]] = []
+    rows: Rows = []
     if view.has_offer:
-        rows.append([_button(_("✅ Занять место"), EnrCb(action="accept", id=view.id))])
-        rows.append([_button(_("✖️ Отказаться от места"), EnrCb(action="cancel", id=view.id))])
+        rows.append([button(_("✅ Занять место"), EnrCb(action="accept", id=view.id))])
+        rows.append([button(_("✖️ Отказаться от места"), EnrCb(action="cancel", id=view.id))])
     elif view.can_cancel:
-        rows.append([_button(_("✖️ Отменить заявку"), EnrCb(action="cancel", id=view.id))])
+        rows.append([button(_("✖️ Отменить заявку"), EnrCb(action="cancel", id=view.id))])
     if view.can_withdraw:
-        rows.append([_button(_("⏹ Прекратить обучение"), EnrCb(action="wd", id=view.id))])
-    rows.append([_button(_("◀️ Мои заявки"), EnrCb(action="list", page=page))])
-    return _markup(*rows)
+        rows.append([button(_("⏹ Прекратить обучение"), EnrCb(action="wd", id=view.id))])
+    rows.append([button(_("◀️ Мои заявки"), EnrCb(action="list", page=page))])
+    return with_home(rows)
 
 
 async def _show_card(
@@ -341,56 +292,38 @@ async def _show_card(
 
 @router.callback_query(EnrCb.filter(F.action == "view"))
 async def enrollment_card(
-    query: CallbackQuery,
-    callback_data: EnrCb,
-    store: Storage,
-    user: User,
-    callback_answer: CallbackAnswer,
+    query: CallbackQuery, callback_data: EnrCb, store: Storage, user: User
 ) -> None:
-    try:
-        view = await store.enrollments.get_for_parent(user, callback_data.id)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
+    view = await store.enrollments.get_for_parent(user, callback_data.id)
     await _show_card(query, view, callback_data.page)
 
 
 @router.callback_query(EnrCb.filter(F.action.in_({"cancel", "wd"})))
 async def ask_to_confirm(
-    query: CallbackQuery,
-    callback_data: EnrCb,
-    store: Storage,
-    user: User,
-    callback_answer: CallbackAnswer,
+    query: CallbackQuery, callback_data: EnrCb, store: Storage, user: User
 ) -> None:
     """Leaving is not undone by a tap: ask once more, saying what will happen."""
-    try:
-        view = await store.enrollments.get_for_parent(user, callback_data.id)
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
+    view = await store.enrollments.get_for_parent(user, callback_data.id)
     if callback_data.action == "wd":
         question = _(
             "Прекратить обучение по заявке №{id}? Место освободится, несписанный резерв вернётся "
             "на сертификат."
         )
-        yes = _("Да, прекратить")
-        action = "wdok"
+        yes, action = _("Да, прекратить"), "wdok"
     elif view.has_offer:
         question = _("Отказаться от места по заявке №{id}? Оно перейдёт следующему в очереди.")
-        yes = _("Да, отказаться")
-        action = "cancelok"
+        yes, action = _("Да, отказаться"), "cancelok"
     else:
         question = _("Отменить заявку №{id}? Место и резерв сертификата освободятся.")
-        yes = _("Да, отменить")
-        action = "cancelok"
-    text = f"{texts.enrollment_title(view)}\n\n{question.format(id=view.id)}"
+        yes, action = _("Да, отменить"), "cancelok"
     await show(
         query,
-        text,
-        _markup(
-            [_button(yes, EnrCb(action=action, id=view.id))],
-            [_button(_("◀️ Назад"), EnrCb(action="view", id=view.id))],
+        f"{texts.enrollment_title(view)}\n\n{question.format(id=view.id)}",
+        with_home(
+            [
+                [button(yes, EnrCb(action=action, id=view.id))],
+                [button(_("◀️ Назад"), EnrCb(action="view", id=view.id))],
+            ]
         ),
     )
 
@@ -404,18 +337,14 @@ async def change_enrollment(
     callback_answer: CallbackAnswer,
 ) -> None:
     enrollments = store.enrollments
-    try:
-        if callback_data.action == "cancelok":
-            view = await enrollments.cancel(user, callback_data.id)
-            notice = _("Заявка отменена.")
-        elif callback_data.action == "wdok":
-            view = await enrollments.withdraw(user, callback_data.id)
-            notice = _("Обучение прекращено.")
-        else:
-            view = await enrollments.accept_offer(user, callback_data.id)
-            notice = _("🎉 Место ваше! Заявка передана учреждению на подтверждение.")
-    except DomainError as error:
-        refuse(callback_answer, error)
-        return
+    if callback_data.action == "cancelok":
+        view = await enrollments.cancel(user, callback_data.id)
+        notice = _("Заявка отменена.")
+    elif callback_data.action == "wdok":
+        view = await enrollments.withdraw(user, callback_data.id)
+        notice = _("Обучение прекращено.")
+    else:
+        view = await enrollments.accept_offer(user, callback_data.id)
+        notice = _("🎉 Место ваше! Заявка передана учреждению на подтверждение.")
     callback_answer.text = notice
     await _show_card(query, view, notice=notice)

@@ -10,9 +10,7 @@ from datetime import date, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.base import utcnow
 from storage.calendar import today
-from storage.families import CONSENT_VERSION
 from storage.models import (
     Certificate,
     CertificateStatus,
@@ -27,16 +25,14 @@ from storage.models import (
     ScheduleSlot,
     User,
 )
+from tests.support.certificates import birthday_years_ago, make_municipality, make_user
 
 _serial = itertools.count(1)
 RUB = 100  # kopecks
 
 
 def years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 Feb
-        return day.replace(year=day.year - years, day=28)
+    return birthday_years_ago(years, on=day)
 
 
 async def municipality(
@@ -46,16 +42,10 @@ async def municipality(
     documents_days: int = 5,
     offer_hours: int = 24,
 ) -> Municipality:
-    row = Municipality(
-        name=f"Округ {next(_serial)}",
-        financing_enabled=True,
-        funded_quota=100,
-        nominal_kopecks=20_000 * RUB,
-        budget_program_limit=budget_limit,
-        documents_days=documents_days,
-        waitlist_offer_hours=offer_hours,
-    )
-    session.add(row)
+    row = await make_municipality(session, f"Округ {next(_serial)}", quota=100)
+    row.budget_program_limit = budget_limit
+    row.documents_days = documents_days
+    row.waitlist_offer_hours = offer_hours
     await session.commit()
     return row
 
@@ -128,16 +118,9 @@ async def parent(
     telegram_id: int | None = None,
 ) -> User:
     """A user who consented (children are stored only under consent)."""
-    user = User(
-        telegram_id=telegram_id or 10_000 + next(_serial),
-        role=role,
-        municipality_id=municipality_id,
-        consent_version=CONSENT_VERSION,
-        consent_at=utcnow(),
+    return await make_user(
+        session, telegram_id or 10_000 + next(_serial), role=role, municipality_id=municipality_id
     )
-    session.add(user)
-    await session.commit()
-    return user
 
 
 async def child(
@@ -222,17 +205,20 @@ async def assert_money_invariant(session: AsyncSession) -> None:
 
 async def assert_seats_consistent(session: AsyncSession, group_id: int) -> int:
     """seats_taken equals the seat holders: submitted, confirmed, active, offered."""
-    seats = await session.scalar(
-        select(Group.seats_taken)
-        .where(Group.id == group_id)
-        .execution_options(populate_existing=True)
-    )
-    holders = await session.scalar(
-        select(func.count(Enrollment.id)).where(
+    holders = (
+        select(func.count(Enrollment.id))
+        .where(
             Enrollment.group_id == group_id,
             (Enrollment.status.in_(("submitted", "confirmed", "active")))
             | ((Enrollment.status == "waitlisted") & Enrollment.offer_expires_at.is_not(None)),
         )
+        .scalar_subquery()
     )
-    assert seats == holders
+    row = (
+        await session.execute(
+            select(Group.seats_taken, Group.capacity, holders).where(Group.id == group_id)
+        )
+    ).one()
+    seats, capacity, holding = row
+    assert seats == holding <= capacity
     return int(seats or 0)
