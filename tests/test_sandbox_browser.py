@@ -27,7 +27,7 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
 START_TIMEOUT = 90.0  # migrations and the demo region on a slow CI box
-WAIT = 20.0  # the longest a screen may take to change
+WAIT = 30.0  # generous: CI boxes are 2 shared cores
 
 _missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
 pytestmark = [
