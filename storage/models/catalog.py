@@ -139,9 +139,7 @@ class ProgramWord(Base):
         ForeignKey("municipalities.id", ondelete="CASCADE"), primary_key=True
     )
     word: Mapped[str] = mapped_column(
-        String(SEARCH_WORD_MAX).with_variant(
-            String(SEARCH_WORD_MAX, collation="C"), "postgresql"
-        ),
+        String(SEARCH_WORD_MAX).with_variant(String(SEARCH_WORD_MAX, collation="C"), "postgresql"),
         primary_key=True,
     )
     program_id: Mapped[int] = mapped_column(
