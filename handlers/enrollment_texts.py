@@ -68,12 +68,17 @@ def status_line(view: EnrollmentView) -> str:
     return f"{STATUS_ICONS[view.status]} {status_name(view.status)}"
 
 
-def reason_text(reason: str | None) -> str:
+def reason_text(reason: str | None, *, for_operator: bool = False) -> str:
     """Why a request was closed: the system's reason codes in words, an operator's text as
-    typed (escaped)."""
+    typed (escaped). The parent reads "you declined"; the operator's card names the parent."""
+    declined = (
+        _("Родитель отказался от предложенного места.")
+        if for_operator
+        else _("Вы отказались от предложенного места.")
+    )
     system = {
         "offer_expired": lambda: _("Время на ответ истекло, место перешло следующему в очереди."),
-        "offer_declined": lambda: _("Вы отказались от предложенного места."),
+        "offer_declined": lambda: declined,
         "group_ended": lambda: _("Занятия группы закончились, заявка закрыта."),
     }
     if reason in system:

@@ -6,6 +6,8 @@ it without pulling in the parent routers (and their import cycles).
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable, Sequence
 from typing import Annotated
 
@@ -34,6 +36,29 @@ MAX_ID = 2**31 - 1
 MAX_PAGE = 9_999
 Id = Annotated[int, Field(ge=0, le=MAX_ID)]
 Page = Annotated[int, Field(ge=0, le=MAX_PAGE)]
+MAX_TELEGRAM_ID = 2**63 - 1  # the BigInteger column that keeps Telegram user ids
+
+
+def parse_id(token: str, *, maximum: int = MAX_ID) -> int | None:
+    """An id a person typed in a command ("12", "№12", "#12"), or None.
+
+    Only ASCII digits count ("²".isdigit() is true, yet int() refuses it), and only up to
+    ``maximum``, so a mistyped or forged id never reaches a query the database would refuse.
+    """
+    digits = token.strip().lstrip("№#")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > len(str(maximum)):
+        return None  # the length check also keeps int() away from huge strings
+    value = int(digits)
+    return value if value <= maximum else None
+
+
+def id_and_rest(args: str | None) -> tuple[int | None, str]:
+    """A command's arguments as (the id, the rest): ``"12 Группа расформирована"`` →
+    ``(12, "Группа расформирована")``; the id is None when the first word is not one."""
+    parts = (args or "").split(maxsplit=1)
+    if not parts:
+        return None, ""
+    return parse_id(parts[0]), parts[1].strip() if len(parts) == 2 else ""
 
 
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:
@@ -98,6 +123,74 @@ async def show(
             # Too old to edit (48 h) or gone: fall through and send a fresh one.
     if target.bot is not None:
         await target.bot.send_message(target.from_user.id, text, reply_markup=markup)
+
+
+# --- Telegram's text limit ---------------------------------------------------------------------
+
+TELEGRAM_TEXT_LIMIT = 4096  # counted by Telegram in UTF-16 units of the text the HTML shows
+_HTML_PART = re.compile(r"<[^<>]*>|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[a-zA-Z]+);|[^<&]+|[<&]")
+_TAG_NAME = re.compile(r"</?\s*([a-zA-Z][\w-]*)")
+_TELEGRAM_ENTITIES = frozenset({"&lt;", "&gt;", "&amp;", "&quot;"})
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _is_tag(part: str) -> bool:
+    return len(part) > 1 and part.startswith("<") and part.endswith(">")
+
+
+def _shown(part: str) -> str:
+    """What one piece of the HTML shows: nothing for a tag, the character of an entity."""
+    if _is_tag(part):
+        return ""
+    if part in _TELEGRAM_ENTITIES or part.startswith("&#"):
+        return html.unescape(part)
+    return part  # text, or an entity Telegram does not know (shown as written)
+
+
+def telegram_length(text: str) -> int:
+    """The length Telegram holds against its limit for an HTML text."""
+    return sum(_units(_shown(part)) for part in _HTML_PART.findall(text))
+
+
+def fit_html(text: str, limit: int = TELEGRAM_TEXT_LIMIT, tail: str = "…") -> str:
+    """The text, or as much of it as fits ``limit`` followed by ``tail``.
+
+    Cuts only between characters of the shown text, never inside a tag or an entity, and
+    closes the tags still open at the cut, so the result is valid HTML for Telegram.
+    """
+    if telegram_length(text) <= limit:
+        return text
+    room = limit - _units(tail)
+    kept: list[str] = []
+    still_open: list[str] = []
+    for part in _HTML_PART.findall(text):
+        if _is_tag(part):  # takes no room; remember what it opens and closes
+            name = _TAG_NAME.match(part)
+            tag = name.group(1).lower() if name else ""
+            if part.startswith("</"):
+                if still_open and still_open[-1] == tag:
+                    still_open.pop()
+            elif tag and not part.endswith("/>"):
+                still_open.append(tag)
+            kept.append(part)
+            continue
+        size = _units(_shown(part))
+        if size <= room:
+            kept.append(part)
+            room -= size
+            continue
+        if not part.startswith("&"):  # plain text: keep the characters that fit
+            end = 0
+            while end < len(part) and _units(part[end]) <= room:
+                room -= _units(part[end])
+                end += 1
+            kept.append(part[:end])
+        break  # an entity is kept whole or not at all
+    closing = "".join(f"</{name}>" for name in reversed(still_open))
+    return "".join(kept) + tail + closing
 
 
 def same_markup(shown: InlineKeyboardMarkup | None, new: InlineKeyboardMarkup | None) -> bool:

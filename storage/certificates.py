@@ -432,10 +432,10 @@ class CertificateRepo(Repo):
     ) -> ModerationCard:
         scope = moderation_scope(actor)
         app = await self.session.get(CertificateApplication, application_id, populate_existing=True)
-        if app is None:
+        # Another municipality's application is "not found", like a missing one: staff
+        # cannot learn which ids exist outside their scope.
+        if app is None or (scope is not None and app.municipality_id != scope):
             raise NotFound("application")
-        if scope is not None and app.municipality_id != scope:
-            raise Forbidden("municipality")
         municipality = await self.session.get(Municipality, app.municipality_id)
         child = await self.session.get(Child, app.child_id) if app.child_id else None
         parent = await self.session.get(User, app.parent_id) if app.parent_id else None
@@ -597,10 +597,8 @@ class CertificateRepo(Repo):
             app = await self.session.get(
                 CertificateApplication, application_id, populate_existing=True
             )
-            if app is None:
-                raise NotFound("application")
-            if scope is not None and app.municipality_id != scope:
-                raise Forbidden("municipality")
+            if app is None or (scope is not None and app.municipality_id != scope):
+                raise NotFound("application")  # out of scope reads as missing (no id probing)
             raise DomainError("application_decided", status=app.status)
         app = await self.session.get(CertificateApplication, application_id, populate_existing=True)
         assert app is not None
@@ -733,7 +731,7 @@ class CertificateRepo(Repo):
         scope = moderation_scope(actor)
         found: Municipality | None
         text = query.strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             # An id beyond the integer column's range cannot exist (and PostgreSQL refuses it).
             found = (
                 await self.session.get(Municipality, int(text), populate_existing=True)
@@ -742,6 +740,8 @@ class CertificateRepo(Repo):
             )
         else:
             matches = await MunicipalityRepo(self.session).search(text)
+            if scope is not None:  # staff choose among what they may open
+                matches = [m for m in matches if m.id == scope]
             exact = [m for m in matches if fold(m.name) == fold(text)]
             if len(exact) == 1 or len(matches) == 1:
                 found = (exact or matches)[0]
@@ -751,10 +751,8 @@ class CertificateRepo(Repo):
                 )
             else:
                 found = None
-        if found is None:
-            raise NotFound("municipality")
-        if scope is not None and found.id != scope:
-            raise Forbidden("municipality")
+        if found is None or (scope is not None and found.id != scope):
+            raise NotFound("municipality")  # another one's id reads as missing (no probing)
         return found
 
     async def update_municipality(

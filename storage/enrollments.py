@@ -27,6 +27,8 @@ locked"). Every state read that a decision depends on is read again after the lo
 Within one process, SQLite writers also queue on an asyncio lock held until their transaction
 ends (``_begin_write``): an optimisation only (waiting there is free, while SQLite's busy handler
 sleeps in growing steps); correctness comes from the database's locks and conditional UPDATEs.
+Erasing a child's data (storage/privacy.py) takes the same certificate locks first, through
+``EnrollmentRepo.lock_certificate``, so it never interleaves with a submission.
 
 Seats: a seat is held by ``submitted``, ``confirmed`` and ``active`` requests and by a
 ``waitlisted`` one that is being offered a freed seat (``offer_expires_at`` set). When a holder
@@ -387,7 +389,7 @@ class EnrollmentRepo(Repo):
         self._check_fixed_rules(ctx, day)
         assert ctx.certificate is not None
         parent_id = parent.id
-        cert = await self._lock_certificate(ctx.certificate.id)
+        cert = await self.lock_certificate(ctx.certificate.id)
         try:
             if cert.child_id != ctx.child.id:  # the child's data was erased a moment ago
                 raise NotFound("child")
@@ -503,7 +505,7 @@ class EnrollmentRepo(Repo):
         ctx = await self._context(parent, enrollment.child_id or 0, enrollment.group_id)
         if ctx.certificate is None:
             raise DomainError("enroll_certificate_missing")
-        cert = await self._lock_certificate(ctx.certificate.id)
+        cert = await self.lock_certificate(ctx.certificate.id)
         await self._touch_group(enrollment.group_id)
         try:
             if cert.child_id != ctx.child.id:
@@ -1150,7 +1152,7 @@ class EnrollmentRepo(Repo):
         )
         if certificate_id is None:
             return False
-        cert = await self._lock_certificate(certificate_id)
+        cert = await self.lock_certificate(certificate_id)
         enrollment = await self._reload(enrollment_id)
         done = await self.session.scalar(
             select(MoneyMovement.id).where(
@@ -1220,8 +1222,12 @@ class EnrollmentRepo(Repo):
         """SQLite: the first write of a transaction holds the database's only write lock."""
         return self.session.get_bind().dialect.name == "sqlite"
 
-    async def _lock_certificate(self, certificate_id: int) -> Certificate:
-        """Lock the certificate's row by writing it, and read it afresh under the lock."""
+    async def lock_certificate(self, certificate_id: int) -> Certificate:
+        """Lock the certificate's row by writing it, and read it afresh under the lock.
+
+        Public for the other units of work that must not interleave with a submission
+        (storage/privacy.py erasing a child): they take this lock first, like every path here.
+        """
         await self._begin_write()
         touch = (
             update(Certificate)
@@ -1254,7 +1260,7 @@ class EnrollmentRepo(Repo):
         if enrollment.certificate_id is None:
             await self._touch_group(enrollment.group_id)
             return None
-        return await self._lock_certificate(enrollment.certificate_id)
+        return await self.lock_certificate(enrollment.certificate_id)
 
     async def _load(self, enrollment_id: int, *conditions: ColumnElement[bool]) -> Enrollment:
         """The enrollment as the database has it now; "not found" unless ``conditions`` hold

@@ -20,7 +20,7 @@ from storage.calendar import NotADate, age_on, parse_date
 from storage.calendar import today as region_today
 from storage.errors import DomainError, NotFound
 from storage.models import Child, Enrollment, Municipality, Role, User
-from storage.privacy import erase_children, open_enrollments
+from storage.privacy import erase_children, lock_certificates, open_enrollments
 from storage.repo import Repo
 
 # Bump when the consent text changes: everyone is asked again before child data is touched.
@@ -235,14 +235,19 @@ class FamilyRepo(Repo):
     # --- helpers -------------------------------------------------------------------------------
 
     async def _refuse_open_enrollments(self, children: list[Child]) -> None:
-        """A child whose enrollment still holds a seat or money cannot simply vanish."""
+        """A child whose enrollment still holds a seat or money cannot simply vanish.
+
+        Checked under the certificates' locks, kept until the erasure commits, so that no
+        submission lands in between (see storage/privacy.py).
+        """
+        child_ids = [child.id for child in children]
+        await lock_certificates(self.session, child_ids)
         busy = await self.session.scalar(
-            select(Enrollment.child_id)
-            .where(open_enrollments([child.id for child in children]))
-            .limit(1)
+            select(Enrollment.child_id).where(open_enrollments(child_ids)).limit(1)
         )
         for child in children:
             if child.id == busy:
+                await self.session.commit()  # nothing changed: just let the locks go
                 raise DomainError("child_has_enrollments", name=child.full_name)
 
     async def _consenting_user(self, user_id: int) -> User:

@@ -8,7 +8,11 @@ status, money, municipality and birth year, an enrollment its program and status
 figures stay right.
 
 ``erase_children`` is the one place that erases a child; storage/families.py uses it too (one
-child deleted, or consent withdrawn).
+child deleted, or consent withdrawn). Every caller first takes the children's certificate locks
+(``lock_certificates``) and only then checks that no enrollment is open: a submission locks the
+certificate too, so it either lands before the check (and the erasure is refused) or finds the
+child gone. The order (certificate, then the enrollment rows) is the one storage/enrollments.py
+documents, so the two never deadlock on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import AuditRepo
 from storage.crypto import SnilsCipher
+from storage.enrollments import EnrollmentRepo
 from storage.errors import DomainError
 from storage.models import (
     ApplicationStatus,
@@ -49,6 +54,20 @@ def open_enrollments(child_ids: list[int], parent_id: int | None = None) -> Colu
     if parent_id is not None:
         owner = owner | (Enrollment.parent_id == parent_id)
     return owner & Enrollment.status.in_(LIVE_STATUSES)
+
+
+async def lock_certificates(session: AsyncSession, child_ids: list[int]) -> None:
+    """Hold the children's certificates, as a submission does, until the transaction ends.
+
+    Lowest id first, so two erasures of one family cannot wait on each other. A submission
+    needs a certificate, so with these held none can land for these children.
+    """
+    certificate_ids = await session.scalars(
+        select(Certificate.id).where(Certificate.child_id.in_(child_ids)).order_by(Certificate.id)
+    )
+    enrollments = EnrollmentRepo(session)
+    for certificate_id in certificate_ids.all():
+        await enrollments.lock_certificate(certificate_id)
 
 
 @dataclass(frozen=True)
@@ -108,7 +127,8 @@ async def erase_children(
     Certificates, decided applications and enrollments keep their anonymous accounting but lose
     the link to the child, the СНИЛС and any moderator's free text; a pending application has
     nothing worth keeping and goes entirely. With ``parent_id`` the parent's own links go too
-    (applications and enrollments they filed). The caller checks ``open_enrollments`` first.
+    (applications and enrollments they filed). The caller takes ``lock_certificates`` and then
+    checks ``open_enrollments`` first.
     """
     owned = CertificateApplication.child_id.in_(child_ids)
     if parent_id is not None:
@@ -227,10 +247,13 @@ class PrivacyRepo(Repo):
         child_ids = list(
             (await self.session.scalars(select(Child.id).where(Child.parent_id == user.id))).all()
         )
+        await lock_certificates(self.session, child_ids)
+        # Counted under the locks: a submission that got there first is seen here.
         still_open = await self.session.scalar(
             select(func.count()).select_from(Enrollment).where(open_enrollments(child_ids, user.id))
         )
         if still_open:
+            await self.session.commit()  # nothing changed: just let the locks go
             raise DomainError("privacy_open_enrollments", count=int(still_open))
         result = await erase_children(self.session, child_ids, parent_id=user.id)
         await self.session.execute(

@@ -355,14 +355,17 @@ async def test_moderation_is_scoped_to_the_role_and_municipality(
             await store.certificates.queue(actor)
         with pytest.raises(DomainError, match="forbidden"):
             await store.certificates.approve(actor, apps[1].id)
-    with pytest.raises(DomainError, match="forbidden"):
+    # Another municipality's application reads exactly like a missing one: no id probing.
+    with pytest.raises(DomainError, match="not_found"):
         await store.certificates.approve(staff, apps[0].id)
-    with pytest.raises(DomainError, match="forbidden"):
+    with pytest.raises(DomainError, match="not_found"):
         await store.certificates.reject(staff, apps[0].id, "чужой")
-    with pytest.raises(DomainError, match="forbidden"):
+    with pytest.raises(DomainError, match="not_found"):
         await store.certificates.moderation_card(staff, apps[0].id, snils_cipher)
     with pytest.raises(DomainError, match="not_found"):
         await store.certificates.approve(admin, 999_999)
+    with pytest.raises(DomainError, match="not_found"):
+        await store.certificates.approve(staff, 999_999)
     card = await store.certificates.moderation_card(staff, apps[1].id, snils_cipher)
     assert card.snils_masked == "***-***-" + snils_for(1)[6:9] + " " + snils_for(1)[9:]
     await store.session.refresh(apps[0])
@@ -424,8 +427,14 @@ async def test_municipality_parameters_change_with_an_audit_entry(store: Storage
             await store.certificates.update_municipality(admin, kemerovo.id, changes)
         assert caught.value.code == code
     other = await make_municipality(store.session, "Юрга")
-    with pytest.raises(DomainError, match="forbidden"):
+    for query in (str(other.id), "Юрга", "999999"):  # another's id or name reads as missing
+        with pytest.raises(DomainError, match="not_found"):
+            await store.certificates.municipality_for(staff, query)
+    with pytest.raises(DomainError, match="not_found"):
         await store.certificates.update_municipality(staff, other.id, {"funded_quota": 1})
+    assert (await store.certificates.municipality_for(staff, "Кемеров")).id == kemerovo.id
+    with pytest.raises(DomainError, match="not_found"):  # a digit to isdigit(), not to int()
+        await store.certificates.municipality_for(admin, "²")
     assert await store.session.scalar(select(func.count(AuditEntry.id))) == 1
 
 

@@ -25,7 +25,7 @@ from storage.models import (
     Municipality,
     User,
 )
-from tests.support.certificates import make_enrollment, make_group
+from tests.support import enrollments as build
 
 TODAY = date(2026, 11, 20)
 T = TypeVar("T")
@@ -321,8 +321,8 @@ async def test_delete_waits_for_open_enrollments(store: Storage, status: str) ->
     """Every status that still holds a seat, money or a place in line blocks the deletion."""
     user = await parent(store)
     child = await store.families.add_child(user.id, "Маша", date(2018, 5, 1), today=TODAY)
-    group = await make_group(store.session, await municipality(store))
-    enrollment = await make_enrollment(
+    group = await build.group(store.session, await municipality(store))
+    enrollment = await build.enrollment(
         store.session, group, status=status, child=child, parent=user
     )
 

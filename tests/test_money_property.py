@@ -23,13 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage import money
 from storage.errors import DomainError
 from storage.models import Certificate, MoneyMovement, Notification
-from tests.support.certificates import (
-    make_child,
-    make_enrollment,
-    make_group,
-    make_municipality,
-    make_user,
-)
+from tests.support import enrollments as build
+from tests.support.certificates import make_child, make_municipality, make_user
 
 ENROLLMENTS = 3
 # An amount in kopecks, or ALL: "everything available" (the balance for a reserve, the reserve
@@ -53,9 +48,9 @@ async def world(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, Any
     async with sessionmaker() as session:
         municipality = await make_municipality(session)
         parent = await make_user(session, 1001)
-        group = await make_group(session, municipality)
+        group = await build.group(session, municipality)
         enrollments = [
-            await make_enrollment(session, group, status="active") for _ in range(ENROLLMENTS)
+            await build.enrollment(session, group, status="active") for _ in range(ENROLLMENTS)
         ]
         return {
             "municipality_id": municipality.id,

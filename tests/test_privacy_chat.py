@@ -21,14 +21,8 @@ from storage.models import (
     User,
 )
 from storage.snils import mask_snils
-from tests.support.certificates import (
-    make_child,
-    make_enrollment,
-    make_group,
-    make_municipality,
-    make_user,
-    snils_for,
-)
+from tests.support import enrollments as build
+from tests.support.certificates import make_child, make_municipality, make_user, snils_for
 from tests.support.chat import TelegramTestEnv
 
 
@@ -48,8 +42,8 @@ async def _family_with_history(tg: TelegramTestEnv) -> dict[str, int]:
         cert = (await store.certificates.approve(admin, app.id)).certificate
         assert cert is not None
         await store.certificates.apply(parent, anna.id, snils_for(2), municipality.id, cipher)
-        group = await make_group(session, municipality)
-        finished = await make_enrollment(
+        group = await build.group(session, municipality)
+        finished = await build.enrollment(
             session, group, status="finished", child=peter, parent=parent, certificate_id=cert.id
         )
         return {
@@ -145,7 +139,7 @@ async def test_deletion_waits_for_open_enrollments(tg: TelegramTestEnv) -> None:
         child = await session.get(Child, ids["peter"])
         parent = await session.scalar(select(User).where(User.telegram_id == 1001))
         assert group is not None and child is not None and parent is not None
-        await make_enrollment(session, group, status="active", child=child, parent=parent)
+        await build.enrollment(session, group, status="active", child=child, parent=parent)
     user = tg.user(1001)
     await user.send("/privacy")
     await user.press("Удалить мои данные")

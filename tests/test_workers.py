@@ -29,14 +29,8 @@ from storage.models import (
     Role,
 )
 from storage.notifications import MAX_ATTEMPTS, NotificationRepo
-from tests.support.certificates import (
-    make_child,
-    make_enrollment,
-    make_group,
-    make_municipality,
-    make_user,
-    snils_for,
-)
+from tests.support import enrollments as build
+from tests.support.certificates import make_child, make_municipality, make_user, snils_for
 from tests.support.chat import TelegramTestEnv
 
 
@@ -171,8 +165,8 @@ async def test_unused_funded_certificates_become_accounting_once(
         (await session.get(Certificate, used)).last_used_at = utcnow() - timedelta(days=2)  # type: ignore[union-attr]
         (await session.get(Certificate, recent)).issued_at = utcnow() - timedelta(days=29)  # type: ignore[union-attr]
         await session.commit()
-        group = await make_group(session, municipality)
-        await make_enrollment(session, group, status="submitted", certificate_id=enrolled)
+        group = await build.group(session, municipality)
+        await build.enrollment(session, group, status="submitted", certificate_id=enrolled)
         before = await session.scalar(select(func.count(Notification.id)))
 
     assert await downgrade_once(sessionmaker) == 1

@@ -22,7 +22,17 @@ from handlers import enrollment_texts as texts
 from handlers.callbacks import MenuCb
 from handlers.formatting import day, moment, money
 from handlers.refusals import refusal_text
-from handlers.ui import NOT_A_COMMAND, Id, Page, Rows, button, pager_row, show, with_home
+from handlers.ui import (
+    NOT_A_COMMAND,
+    Id,
+    Page,
+    Rows,
+    button,
+    id_and_rest,
+    pager_row,
+    show,
+    with_home,
+)
 from storage import Storage
 from storage.enrollments import TRANSITIONS, EnrollmentView
 from storage.errors import DomainError
@@ -130,7 +140,9 @@ def operator_card(view: EnrollmentView) -> str:
     if view.documents_due:
         lines.append(_("Документы до: {date}").format(date=day(view.documents_due)))
     if view.reason and view.status in (S.rejected, S.cancelled):
-        lines.append(_("Причина: {reason}").format(reason=texts.reason_text(view.reason)))
+        lines.append(
+            _("Причина: {reason}").format(reason=texts.reason_text(view.reason, for_operator=True))
+        )
     return "\n".join(lines)
 
 
@@ -195,7 +207,7 @@ def done_text(view: EnrollmentView) -> str:
     if view.status is S.finished:
         return _("🎓 Заявка №{id}: обучение завершено.").format(id=view.id)
     return _("❌ Заявка №{id} отклонена. Причина: {reason}").format(
-        id=view.id, reason=texts.reason_text(view.reason)
+        id=view.id, reason=texts.reason_text(view.reason, for_operator=True)
     )
 
 
@@ -276,15 +288,6 @@ async def reject_reason_not_text(message: Message) -> None:
 # --- commands -----------------------------------------------------------------------------------
 
 
-def parse_args(raw: str | None) -> tuple[int | None, str]:
-    """``"12 Группа расформирована"`` → (12, "Группа расформирована"); the id is None unless
-    it is a plain number of at most 9 digits (so it fits the database's integers)."""
-    parts = (raw or "").split(maxsplit=1)
-    token = parts[0].lstrip("№#") if parts else ""
-    enrollment_id = int(token) if token.isdigit() and len(token) < 10 else None
-    return enrollment_id, parts[1].strip() if len(parts) == 2 else ""
-
-
 def _usage(command: str) -> str:
     number = html.escape(_("<номер заявки>"))
     if command == "reject_enrollment":
@@ -302,7 +305,7 @@ async def decide_command(
     message: Message, command: CommandObject, state: FSMContext, store: Storage, user: User
 ) -> None:
     await state.clear()
-    enrollment_id, _rest = parse_args(command.args)
+    enrollment_id, _rest = id_and_rest(command.args)
     if enrollment_id is None:
         await message.answer(_usage(command.command))
         return
@@ -320,7 +323,7 @@ async def reject_command(
     message: Message, command: CommandObject, state: FSMContext, store: Storage, user: User
 ) -> None:
     await state.clear()
-    enrollment_id, reason = parse_args(command.args)
+    enrollment_id, reason = id_and_rest(command.args)
     if enrollment_id is None or not reason:
         await message.answer(_usage("reject_enrollment"))
         return

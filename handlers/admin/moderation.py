@@ -29,6 +29,7 @@ from handlers.ui import (
     Page,
     Rows,
     button,
+    id_and_rest,
     page_count,
     pager_row,
     refuse,
@@ -307,18 +308,12 @@ def _number() -> str:
     return html.escape(_("<номер заявления>"))
 
 
-def _parse_id(raw: str | None) -> int | None:
-    token = (raw or "").split(maxsplit=1)[0] if raw and raw.strip() else ""
-    token = token.lstrip("№#")
-    return int(token) if token.isdigit() and len(token) < 10 else None
-
-
 @router.message(Command("approve"))
 async def approve_command(
     message: Message, command: CommandObject, state: FSMContext, store: Storage, user: User
 ) -> None:
     await state.clear()
-    application_id = _parse_id(command.args)
+    application_id, _rest = id_and_rest(command.args)
     if application_id is None:
         await message.answer(
             _("Как одобрить: /approve {number}, например /approve 12").format(number=_number())
@@ -333,10 +328,8 @@ async def reject_command(
     message: Message, command: CommandObject, state: FSMContext, store: Storage, user: User
 ) -> None:
     await state.clear()
-    application_id = _parse_id(command.args)
-    parts = (command.args or "").split(maxsplit=1)
-    reason = parts[1] if len(parts) == 2 else ""
-    if application_id is None or not reason.strip():
+    application_id, reason = id_and_rest(command.args)
+    if application_id is None or not reason:
         await message.answer(
             _(
                 "Как отклонить: /reject {number} {reason}, например "

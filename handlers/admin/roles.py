@@ -25,7 +25,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.commands import set_role_commands
 from handlers.formatting import moment
-from handlers.ui import home_markup
+from handlers.ui import MAX_TELEGRAM_ID, home_markup, parse_id
 from storage import Storage
 from storage.models import Role, User
 from storage.roles import require_admin
@@ -86,13 +86,14 @@ async def role_command(
     if not parts:
         await message.answer(await _team(store, user), reply_markup=markup)
         return
+    telegram_id = parse_id(parts[0], maximum=MAX_TELEGRAM_ID)
     role = ROLE_WORDS.get(parts[1].lower()) if len(parts) >= 2 else None
-    municipality_id = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else None
-    well_formed = parts[0].isdigit() and role is not None and len(parts) <= 3
+    municipality_id = parse_id(parts[2]) if len(parts) == 3 else None
+    well_formed = telegram_id is not None and role is not None and len(parts) <= 3
     if not well_formed or (len(parts) == 3 and municipality_id is None):
         await message.answer(usage(), reply_markup=markup)
         return
-    changed = await store.roles.set_role(user, int(parts[0]), role, municipality_id)
+    changed = await store.roles.set_role(user, telegram_id, role, municipality_id)
     text = _("✅ {id}: {role}").format(id=changed.telegram_id, role=role_name(changed.role))
     if changed.role == Role.staff:
         text += " · " + _("муниципалитет {id}").format(id=changed.municipality_id)

@@ -42,7 +42,7 @@ from handlers.ui import (
 )
 from storage import Storage
 from storage.calendar import age_on, today
-from storage.certificates import ChildCertificate
+from storage.certificates import ELIGIBLE_AGE_MAX, ELIGIBLE_AGE_MIN, ChildCertificate
 from storage.crypto import SnilsCipher
 from storage.errors import DomainError
 from storage.models import ApplicationStatus, Certificate, CertificateStatus, User
@@ -133,9 +133,9 @@ async def render_overview(store: Storage, user: User) -> tuple[str, InlineKeyboa
     if not entries:
         text = _(
             "<b>🎫 Сертификаты</b>\n"
-            "Сертификат дополнительного образования выдаётся детям от 5 до 17 лет. "
+            "Сертификат дополнительного образования выдаётся детям от {low} до {high} лет. "
             "Сначала добавьте ребёнка в «Мои дети»."
-        )
+        ).format(low=ELIGIBLE_AGE_MIN, high=ELIGIBLE_AGE_MAX)
         return text, _keyboard([[(_("👶 Мои дети"), MenuCb(action="children"))]])
     lines = [_("<b>🎫 Сертификаты</b>")]
     rows: list[list[tuple[str, CallbackData]]] = []

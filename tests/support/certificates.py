@@ -1,7 +1,8 @@
 """Builders for the certificate tests: a municipality, a consenting parent, a child, a moderator.
 
 Rows are inserted directly (not through the onboarding flow) so a test can make a child of any
-age, e.g. one who turned 18 after being added.
+age, e.g. one who turned 18 after being added. Groups and enrollments are built by
+tests/support/enrollments.py (``group``, ``enrollment``).
 """
 
 from __future__ import annotations
@@ -13,16 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.base import utcnow
 from storage.calendar import today
 from storage.families import CONSENT_VERSION
-from storage.models import (
-    Child,
-    Enrollment,
-    Group,
-    Municipality,
-    Program,
-    Provider,
-    Role,
-    User,
-)
+from storage.models import Child, Municipality, Role, User
 from storage.snils import control_number
 
 
@@ -102,62 +94,3 @@ async def make_child(
     session.add(child)
     await session.commit()
     return child
-
-
-async def make_group(session: AsyncSession, municipality: Municipality) -> Group:
-    """A certified program with one group, for enrollments that use a certificate."""
-    provider = Provider(
-        name="Дом детского творчества", kind="municipal", municipality_id=municipality.id
-    )
-    session.add(provider)
-    await session.flush()
-    program = Program(
-        title="Робототехника",
-        direction="technical",
-        level="basic",
-        format="in_person",
-        registry_kind="certified",
-        age_min=5,
-        age_max=17,
-        municipality_id=municipality.id,
-        provider_id=provider.id,
-        cost_kopecks=900_000,
-    )
-    session.add(program)
-    await session.flush()
-    group = Group(
-        program_id=program.id,
-        name="Группа 1",
-        capacity=30,
-        age_min=5,
-        age_max=17,
-        starts_on=date(2026, 9, 1),
-        ends_on=date(2027, 5, 31),
-        enrollment_opens_on=date(2026, 6, 1),
-        enrollment_closes_on=date(2026, 9, 15),
-    )
-    session.add(group)
-    await session.commit()
-    return group
-
-
-async def make_enrollment(
-    session: AsyncSession,
-    group: Group,
-    *,
-    status: str,
-    child: Child | None = None,
-    parent: User | None = None,
-    certificate_id: int | None = None,
-) -> Enrollment:
-    enrollment = Enrollment(
-        group_id=group.id,
-        program_id=group.program_id,
-        child_id=child.id if child else None,
-        parent_id=parent.id if parent else None,
-        certificate_id=certificate_id,
-        status=status,
-    )
-    session.add(enrollment)
-    await session.commit()
-    return enrollment

@@ -16,6 +16,7 @@ from storage.models import (
     CertificateStatus,
     Child,
     Enrollment,
+    EnrollmentStatus,
     Group,
     Municipality,
     Program,
@@ -154,6 +155,30 @@ async def child(
                 balance_kopecks=balance if funded else 0,
             )
         )
+    await session.commit()
+    return row
+
+
+async def enrollment(
+    session: AsyncSession,
+    group: Group,
+    *,
+    status: EnrollmentStatus | str,
+    child: Child | None = None,
+    parent: User | None = None,
+    certificate_id: int | None = None,
+) -> Enrollment:
+    """A request inserted as it is, with no rule checked and no seat taken: for tests of what
+    other code (erasure, jobs, money) does with an enrollment in a given status."""
+    row = Enrollment(
+        group_id=group.id,
+        program_id=group.program_id,
+        child_id=child.id if child else None,
+        parent_id=parent.id if parent else None,
+        certificate_id=certificate_id,
+        status=str(status),
+    )
+    session.add(row)
     await session.commit()
     return row
 

@@ -81,14 +81,24 @@ async def choose_age(
     await show_screen(query, screen)
 
 
+def age_hint() -> str:
+    return _("Напишите возраст числом от {low} до {high}, например: 9").format(
+        low=AGE_MIN, high=AGE_MAX
+    )
+
+
 @router.message(CatalogStates.age, F.text, NOT_A_COMMAND)
 async def typed_age(message: Message, state: FSMContext, store: Storage, user: User) -> None:
     age = parse_age(message.text or "")
     if age is None:
-        await message.answer(_("Напишите возраст числом от 5 до 17, например: 9"))
+        await message.answer(age_hint())
         return
     if not AGE_MIN <= age <= AGE_MAX:
-        await message.answer(_("Программы — для детей от 5 до 17 лет. Напишите число от 5 до 17."))
+        await message.answer(
+            _(
+                "Программы — для детей от {low} до {high} лет. Напишите число от {low} до {high}."
+            ).format(low=AGE_MIN, high=AGE_MAX)
+        )
         return
     packed = (await state.get_data()).get(AGE_LIST_KEY)
     await state.set_state(None)
@@ -102,7 +112,7 @@ async def typed_age(message: Message, state: FSMContext, store: Storage, user: U
 @router.message(CatalogStates.age, NOT_A_COMMAND)
 async def age_not_text(message: Message) -> None:
     """A sticker, photo or voice where an age is expected: say what is needed, stay here."""
-    await message.answer(_("Напишите возраст числом от 5 до 17, например: 9"))
+    await message.answer(age_hint())
 
 
 async def send_list(

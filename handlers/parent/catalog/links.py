@@ -14,9 +14,10 @@ from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.callbacks import MenuCb
-from handlers.parent.catalog.callbacks import MAX_ID, SOURCE_LINK, CatalogCb, View
+from handlers.parent.catalog.callbacks import SOURCE_LINK, CatalogCb, View
 from handlers.parent.catalog.keyboards import button, menu_row
 from handlers.parent.catalog.views import card_screen, program_gone_text
+from handlers.ui import parse_id
 from storage import Storage
 
 router = Router(name="parent.catalog.links")
@@ -35,10 +36,9 @@ async def program_link(
 ) -> None:
     await state.set_state(None)
     raw = PROGRAM_PAYLOAD.fullmatch(command.args or "")
-    digits = raw.group(1) if raw else ""
-    program_id = int(digits) if digits.isdigit() and len(digits) <= 10 else 0
+    program_id = parse_id(raw.group(1)) if raw else None
     screen = None
-    if 0 < program_id <= MAX_ID:
+    if program_id:
         screen = await card_screen(
             store, CatalogCb(view=View.card, source=SOURCE_LINK, program=program_id)
         )

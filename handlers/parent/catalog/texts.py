@@ -15,11 +15,12 @@ from babel.units import format_unit
 
 from handlers.formatting import current_locale, day, money
 from handlers.parent.catalog.callbacks import FORMATS, LEVELS, PRICES, CatalogCb
+from handlers.ui import TELEGRAM_TEXT_LIMIT, fit_html, telegram_length
 from storage.catalog import GroupInfo, ProgramCard, ProgramRow, SlotInfo, is_free
 from storage.models import Direction, Level, ProgramFormat, ProviderKind, Registry
 
-TELEGRAM_TEXT_LIMIT = 4096
 DESCRIPTION_MAX = 700
+FIELD_MAX_SHORT = 200  # each name, address and contact on a card that would not fit otherwise
 GROUPS_SHOWN = 5
 BUTTON_TITLE_MAX = 40
 
@@ -229,8 +230,13 @@ def window_text(group: GroupInfo, today: date) -> str:
     return _("запись закрыта")
 
 
-def group_text(group: GroupInfo, today: date) -> str:
-    lines = [f"• <b>{html.escape(group.name)}</b>, {age_range(group.age_min, group.age_max)}"]
+def _clip(text: str, limit: int | None) -> str:
+    return shorten(text, limit) if limit else text
+
+
+def group_text(group: GroupInfo, today: date, *, name_max: int | None = None) -> str:
+    name = html.escape(_clip(group.name, name_max))
+    lines = [f"• <b>{name}</b>, {age_range(group.age_min, group.age_max)}"]
     if group.slots:
         lines.append("  🗓 " + html.escape(schedule_text(group.slots)))
     lines.append(
@@ -245,15 +251,26 @@ def group_text(group: GroupInfo, today: date) -> str:
 
 
 def card_text(card: ProgramCard, today: date, *, description_max: int = DESCRIPTION_MAX) -> str:
-    """The program card, under Telegram's 4 096 characters whatever the data."""
+    """The program card, within Telegram's 4 096 characters whatever the data."""
     text = _card_text(card, today, description_max, GROUPS_SHOWN)
-    if len(text) > TELEGRAM_TEXT_LIMIT:  # huge names or addresses: drop what can be dropped
-        text = _card_text(card, today, 0, 2)
-    return text[:TELEGRAM_TEXT_LIMIT] if len(text) > TELEGRAM_TEXT_LIMIT else text
+    if telegram_length(text) > TELEGRAM_TEXT_LIMIT:
+        # Huge names or addresses: drop the description and most groups, shorten the rest
+        # (as plain text, before escaping, so no tag or entity is cut).
+        text = _card_text(card, today, 0, 2, field_max=FIELD_MAX_SHORT)
+    return fit_html(text)  # the last resort, for data beyond any reason: a clean HTML cut
 
 
-def _card_text(card: ProgramCard, today: date, description_max: int, groups_shown: int) -> str:
-    e = html.escape
+def _card_text(
+    card: ProgramCard,
+    today: date,
+    description_max: int,
+    groups_shown: int,
+    *,
+    field_max: int | None = None,
+) -> str:
+    def e(text: str) -> str:
+        return html.escape(_clip(text, field_max))
+
     facts = [
         direction_title(card.direction),
         _("уровень: {level}").format(level=level_name(card.level)),
@@ -286,7 +303,7 @@ def _card_text(card: ProgramCard, today: date, description_max: int, groups_show
     if not card.groups:
         lines.append(_("Набор в группы пока не объявлен."))
     for group in card.groups[:groups_shown]:
-        lines.append(group_text(group, today))
+        lines.append(group_text(group, today, name_max=field_max))
     hidden = len(card.groups) - groups_shown
     if hidden > 0:
         lines.append(_("Ещё групп: {count}").format(count=hidden))

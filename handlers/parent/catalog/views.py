@@ -139,11 +139,16 @@ async def age_screen(store: Storage, user: User, cb: CatalogCb) -> Screen:
     eligible = [(name, age) for name, age in children if AGE_MIN <= age <= AGE_MAX]
     lines = [f"<b>{direction_title(direction)}</b>", ""]
     if eligible:
-        lines.append(_("Для кого ищем? Выберите ребёнка или напишите возраст числом от 5 до 17."))
+        prompt = _(
+            "Для кого ищем? Выберите ребёнка или напишите возраст числом от {low} до {high}."
+        )
     else:
-        lines.append(_("Для какого возраста ищем? Напишите возраст числом от 5 до 17."))
+        prompt = _("Для какого возраста ищем? Напишите возраст числом от {low} до {high}.")
+    lines.append(prompt.format(low=AGE_MIN, high=AGE_MAX))
     if len(eligible) < len(children):
-        lines.append(_("Программы — для детей от 5 до 17 лет."))
+        lines.append(
+            _("Программы — для детей от {low} до {high} лет.").format(low=AGE_MIN, high=AGE_MAX)
+        )
     return Screen("\n".join(lines), age_keyboard(cb, eligible))
 
 
