@@ -23,7 +23,8 @@ run: install
 test: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest -q
+	@echo "== SQLite leg"
+	env -u TEST_DATABASE_URL $(PY) -m pytest -q
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== PostgreSQL leg: $$TEST_DATABASE_URL"; \
 		$(PY) -m pytest -q -p no:cacheprovider; \

@@ -504,7 +504,8 @@ async def measure_e2e(
         )
         # Throttling off: it would drop a parent pressing faster than a person can.
         app = create_app(settings, emulator.token, throttle=False, engine=engine)
-        stack.push_async_callback(app.dispatcher.storage.close)
+        # Hands the module-level routers back, so another app can be built in this process.
+        stack.push_async_callback(app.close)
         await _polling(stack, app.dispatcher, app.bot)
         app_side = Side("parent pages a direction list (app)", emulator, next_page, _is_list)
 
