@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Annotated
 
 from aiogram import F
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
@@ -217,3 +218,27 @@ def refuse(callback_answer: CallbackAnswer, error: DomainError) -> None:
     bot.middlewares.CallbackRefusalMiddleware; call this only when the handler goes on.
     """
     alert(callback_answer, refusal_text(error))
+
+
+# --- a typed rejection reason (certificate applications, enrollments) -------------------------
+
+
+async def ask_reason(query: CallbackQuery, card: str, cancel: CallbackData) -> None:
+    """Show ``card`` with the request for a rejection reason; "✖️ Отмена" presses ``cancel``."""
+    prompt = _("✍️ Напишите причину отказа одним сообщением — её получит родитель.")
+    await show(query, f"{card}\n\n{prompt}", with_home([[button(_("✖️ Отмена"), cancel)]]))
+
+
+async def reason_refused(
+    message: Message, state: FSMContext, error: DomainError, retry: Collection[str]
+) -> None:
+    """Say why a typed reason was refused; the step goes on only for ``retry`` codes (a reason
+    the operator can fix by typing again)."""
+    if error.code not in retry:
+        await state.clear()  # decided by someone else, or no longer allowed: step over
+    await message.answer(refusal_text(error))
+
+
+async def reason_not_text(message: Message) -> None:
+    """The reason step got a sticker, a photo or the like."""
+    await message.answer(_("Причину нужно написать текстом — её получит родитель."))

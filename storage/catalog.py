@@ -224,19 +224,11 @@ class GroupInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class ProgramCard:
-    id: int
-    title: str
+class ProgramCard(ProgramRow):
+    """The whole program: its list item's fields plus what only the card shows."""
+
     description: str
-    direction: Direction
-    level: Level
-    format: ProgramFormat
-    registry: Registry
-    age_min: int
-    age_max: int
-    cost_kopecks: int
     months: int
-    disability_adapted: bool
     municipality_id: int
     address: str
     latitude: float | None

@@ -21,15 +21,18 @@ from aiogram.utils.i18n import gettext as _
 from handlers import enrollment_texts as texts
 from handlers.callbacks import MenuCb
 from handlers.formatting import day, moment, money
-from handlers.refusals import refusal_text
 from handlers.ui import (
     NOT_A_COMMAND,
     Id,
     Page,
     Rows,
+    ask_reason,
     button,
     id_and_rest,
     pager_row,
+    reason_not_text,
+    reason_refused,
+    refuse,
     show,
     with_home,
 )
@@ -188,8 +191,7 @@ async def _overtaken(
     page: int,
 ) -> None:
     """Someone decided first: say why not in an alert, and show where the request stands."""
-    callback_answer.text = refusal_text(error)
-    callback_answer.show_alert = True
+    refuse(callback_answer, error)
     await _show_card(query, current, page)
 
 
@@ -254,11 +256,9 @@ async def reject_pressed(
         return
     await state.set_state(RejectingEnrollment.reason)
     await state.set_data({"enrollment_id": view.id, "page": callback_data.page})
-    prompt = _("✍️ Напишите причину отказа одним сообщением — её получит родитель.")
-    cancel = with_home(
-        [[button(_("✖️ Отмена"), EnrQCb(action="view", id=view.id, page=callback_data.page))]]
+    await ask_reason(
+        query, operator_card(view), EnrQCb(action="view", id=view.id, page=callback_data.page)
     )
-    await show(query, f"{operator_card(view)}\n\n{prompt}", cancel)
 
 
 @router.message(StateFilter(RejectingEnrollment.reason), F.text, NOT_A_COMMAND)
@@ -269,9 +269,7 @@ async def reject_reason_typed(
     try:
         view = await store.enrollments.reject(user, int(data["enrollment_id"]), message.text or "")
     except DomainError as error:
-        if error.code != "enroll_reason_required":
-            await state.clear()  # decided by someone else, or no longer allowed: step over
-        await message.answer(refusal_text(error))
+        await reason_refused(message, state, error, retry={"enroll_reason_required"})
         return
     await state.clear()
     back = with_home(
@@ -280,9 +278,7 @@ async def reject_reason_typed(
     await message.answer(done_text(view), reply_markup=back)
 
 
-@router.message(StateFilter(RejectingEnrollment.reason), NOT_A_COMMAND)
-async def reject_reason_not_text(message: Message) -> None:
-    await message.answer(_("Причину нужно написать текстом — её получит родитель."))
+router.message(StateFilter(RejectingEnrollment.reason), NOT_A_COMMAND)(reason_not_text)
 
 
 # --- commands -----------------------------------------------------------------------------------

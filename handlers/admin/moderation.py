@@ -22,16 +22,18 @@ from handlers.admin.enrollments import enrollment_queue_button
 from handlers.callbacks import MenuCb
 from handlers.formatting import day, moment
 from handlers.notifications import application_status_name, status_name
-from handlers.refusals import refusal_text
 from handlers.ui import (
     NOT_A_COMMAND,
     Id,
     Page,
     Rows,
+    ask_reason,
     button,
     id_and_rest,
     page_count,
     pager_row,
+    reason_not_text,
+    reason_refused,
     refuse,
     show,
     with_home,
@@ -272,11 +274,8 @@ async def reject_pressed(
     await state.set_state(Rejecting.reason)
     await state.set_data({"app_id": card.application.id, "page": callback_data.page})
     text, _markup_unused = render_card(card, callback_data.page)
-    prompt = _("✍️ Напишите причину отказа одним сообщением — её получит родитель.")
-    cancel = button(
-        _("✖️ Отмена"), ModCb(action="card", id=card.application.id, page=callback_data.page)
-    )
-    await show(query, f"{text}\n\n{prompt}", with_home([[cancel]]))
+    cancel = ModCb(action="card", id=card.application.id, page=callback_data.page)
+    await ask_reason(query, text, cancel)
 
 
 @router.message(StateFilter(Rejecting.reason), F.text, NOT_A_COMMAND)
@@ -287,18 +286,14 @@ async def reject_reason_typed(
     try:
         decision = await store.certificates.reject(user, int(data["app_id"]), message.text or "")
     except DomainError as error:
-        if error.code not in ("reason_required", "reason_too_long"):
-            await state.clear()  # decided by someone else, or no longer allowed: step over
-        await message.answer(refusal_text(error))
+        await reason_refused(message, state, error, retry={"reason_required", "reason_too_long"})
         return
     await state.clear()
     back = with_home([[_back_to_queue(int(data.get("page", 0)))]])
     await message.answer(rejected_text(decision), reply_markup=back)
 
 
-@router.message(StateFilter(Rejecting.reason), NOT_A_COMMAND)
-async def reject_reason_not_text(message: Message) -> None:
-    await message.answer(_("Причину нужно написать текстом — её получит родитель."))
+router.message(StateFilter(Rejecting.reason), NOT_A_COMMAND)(reason_not_text)
 
 
 # --- commands ------------------------------------------------------------------------------

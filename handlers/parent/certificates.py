@@ -174,19 +174,12 @@ async def show_overview(
 
 
 @router.message(Command("certificate", "certificates"))
-async def certificates_command(
-    message: Message, state: FSMContext, store: Storage, user: User
-) -> None:
-    await state.clear()
-    await show_overview(message, store, user)
-
-
 @router.callback_query(MenuCb.filter(F.action == "certs"))
-async def certificates_menu(
-    query: CallbackQuery, state: FSMContext, store: Storage, user: User
+async def open_certificates(
+    event: Message | CallbackQuery, state: FSMContext, store: Storage, user: User
 ) -> None:
     await state.clear()
-    await show_overview(query, store, user)
+    await show_overview(event, store, user)
 
 
 @router.callback_query(CertCb.filter(F.action.in_({"list", "cancel"})))

@@ -132,17 +132,12 @@ async def show_section(
 
 
 @router.message(Command("children"))
-async def children_command(message: Message, state: FSMContext, store: Storage, user: User) -> None:
-    await state.clear()
-    await show_section(message, store, user)
-
-
 @router.callback_query(MenuCb.filter(F.action == "children"))
-async def children_menu(
-    query: CallbackQuery, state: FSMContext, store: Storage, user: User
+async def open_children(
+    event: Message | CallbackQuery, state: FSMContext, store: Storage, user: User
 ) -> None:
     await state.clear()
-    await show_section(query, store, user)
+    await show_section(event, store, user)
 
 
 @router.callback_query(ConsentCb.filter((F.then == "kids") & (F.answer == "yes")))

@@ -204,13 +204,9 @@ async def watch_window(
 
 
 @router.message(Command("enrollments"))
-async def enrollments_command(message: Message, store: Storage, user: User) -> None:
-    await show(message, *await _list_screen(store, user, 0))
-
-
 @router.callback_query(MenuCb.filter(F.action == "enrollments"))
-async def enrollments_menu(query: CallbackQuery, store: Storage, user: User) -> None:
-    await show(query, *await _list_screen(store, user, 0))
+async def open_enrollments(event: Message | CallbackQuery, store: Storage, user: User) -> None:
+    await show(event, *await _list_screen(store, user, 0))
 
 
 @router.callback_query(EnrCb.filter(F.action == "list"))

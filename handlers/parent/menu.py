@@ -72,12 +72,9 @@ async def show_menu(
 
 
 @router.message(Command("menu"))
-async def menu_command(message: Message, state: FSMContext, store: Storage, user: User) -> None:
-    await state.clear()  # the menu is the way out of any half-finished step
-    await show_menu(message, store, user)
-
-
 @router.callback_query(MenuCb.filter(F.action == "home"))
-async def menu_home(query: CallbackQuery, state: FSMContext, store: Storage, user: User) -> None:
-    await state.clear()
-    await show_menu(query, store, user)
+async def open_menu(
+    event: Message | CallbackQuery, state: FSMContext, store: Storage, user: User
+) -> None:
+    await state.clear()  # the menu is the way out of any half-finished step
+    await show_menu(event, store, user)

@@ -285,13 +285,9 @@ def language_prompt() -> str:
 
 
 @router.message(Command("language"))
-async def language_command(message: Message) -> None:
-    await message.answer(language_prompt(), reply_markup=language_keyboard())
-
-
 @router.callback_query(MenuCb.filter(F.action == "language"))
-async def language_menu(query: CallbackQuery) -> None:
-    await show(query, language_prompt(), language_keyboard())
+async def open_language(event: Message | CallbackQuery) -> None:
+    await show(event, language_prompt(), language_keyboard())
 
 
 @router.callback_query(LangCb.filter())

@@ -98,20 +98,17 @@ async def show_personal_data(
 
 
 @router.message(Command("privacy"))
-async def privacy_command(
-    message: Message, state: FSMContext, store: Storage, user: User, snils_cipher: SnilsCipher
-) -> None:
-    await state.clear()
-    await show_personal_data(message, store, user, snils_cipher)
-
-
 @router.callback_query(MenuCb.filter(F.action == "privacy"))
 @router.callback_query(PrivacyCb.filter(F.action == "show"))
 async def privacy_screen(
-    query: CallbackQuery, state: FSMContext, store: Storage, user: User, snils_cipher: SnilsCipher
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    store: Storage,
+    user: User,
+    snils_cipher: SnilsCipher,
 ) -> None:
     await state.clear()
-    await show_personal_data(query, store, user, snils_cipher)
+    await show_personal_data(event, store, user, snils_cipher)
 
 
 @router.callback_query(PrivacyCb.filter(F.action == "ask"))

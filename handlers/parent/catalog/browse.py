@@ -53,13 +53,11 @@ async def open_directions(
 
 
 @router.message(Command("catalog"))
-async def catalog_command(message: Message, state: FSMContext, store: Storage, user: User) -> None:
-    await open_directions(message, state, store, user)
-
-
 @router.callback_query(MenuCb.filter(F.action == "catalog"))
-async def catalog_menu(query: CallbackQuery, state: FSMContext, store: Storage, user: User) -> None:
-    await open_directions(query, state, store, user)
+async def open_catalog(
+    event: Message | CallbackQuery, state: FSMContext, store: Storage, user: User
+) -> None:
+    await open_directions(event, state, store, user)
 
 
 @router.callback_query(CatalogCb.filter(F.view == View.age))

@@ -121,34 +121,26 @@ def _toggle(label: str, active: bool, data: CatalogCb) -> InlineKeyboardButton:
     return button(f"✅ {label}" if active else label, data)
 
 
+def _choice_row(
+    count: int, chosen: int, name: Callable[[int], str], to: Callable[[int], CatalogCb]
+) -> list[InlineKeyboardButton]:
+    """Options 1..count-1 of one filter (0 is "any"): the chosen one again clears it."""
+    return [_toggle(name(i), chosen == i, to(0 if chosen == i else i)) for i in range(1, count)]
+
+
 def filters_keyboard(cb: CatalogCb, total: int) -> InlineKeyboardMarkup:
     """Toggles: pressing the chosen option again clears it; every press goes to page 1."""
     screen = cb.to(View.filters, page=0)
     rows: Rows = [
-        [
-            _toggle(
-                price_filter_name(i),
-                cb.price == i,
-                screen.to(View.filters, price=0 if cb.price == i else i),
-            )
-            for i in range(1, len(PRICES))
-        ],
-        [
-            _toggle(
-                format_filter_name(i),
-                cb.fmt == i,
-                screen.to(View.filters, fmt=0 if cb.fmt == i else i),
-            )
-            for i in range(1, len(FORMATS))
-        ],
-        [
-            _toggle(
-                level_filter_name(i),
-                cb.level == i,
-                screen.to(View.filters, level=0 if cb.level == i else i),
-            )
-            for i in range(1, len(LEVELS))
-        ],
+        _choice_row(
+            len(PRICES), cb.price, price_filter_name, lambda i: screen.to(View.filters, price=i)
+        ),
+        _choice_row(
+            len(FORMATS), cb.fmt, format_filter_name, lambda i: screen.to(View.filters, fmt=i)
+        ),
+        _choice_row(
+            len(LEVELS), cb.level, level_filter_name, lambda i: screen.to(View.filters, level=i)
+        ),
         [
             _toggle(
                 adapted_filter_name(), cb.adapted, screen.to(View.filters, adapted=not cb.adapted)
