@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -18,6 +20,7 @@ from bot.config import Settings
 from bot.i18n import UserLocaleMiddleware, create_i18n
 from bot.middlewares import (
     CallbackRefusalMiddleware,
+    ResponseModelPin,
     StorageMiddleware,
     ThrottlingMiddleware,
     UserMiddleware,
@@ -50,9 +53,31 @@ def create_bot(settings: Settings, token: str) -> Bot:
     session = AiohttpSession()
     if settings.telegram_api_base:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    session.middleware(ResponseModelPin())  # aiogram would rebuild its answer models after GC
     return Bot(
         token=token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
     )
+
+
+class HeapSettling:
+    """Exempts what the process has built by its first start from the garbage collector.
+
+    After startup the process holds some 300 000 long-lived objects (aiogram's pydantic type
+    models are most of them) that never become garbage, yet every full collection walks them
+    all: a pause of 100–150 ms every few hundred updates on the benchmark machine. A collection
+    and ``gc.freeze()`` once, when the dispatcher first starts (polling or web hook), leaves
+    full collections only the objects made since. Once per process: a later start (tests, the
+    sandbox) would freeze apps that are about to be thrown away.
+    """
+
+    done: ClassVar[bool] = False
+
+    @classmethod
+    async def on_startup(cls) -> None:
+        if not cls.done:
+            cls.done = True
+            gc.collect()
+            gc.freeze()
 
 
 def create_fsm_storage(settings: Settings) -> BaseStorage:
@@ -84,6 +109,7 @@ def create_dispatcher(
     # Every callback query gets an answer even when a handler forgets to give one.
     dp.callback_query.middleware(CallbackRefusalMiddleware())
     dp.include_router(build_root_router())
+    dp.startup.register(HeapSettling.on_startup)
     return dp
 
 

@@ -1,12 +1,19 @@
-"""Outer middlewares: a DB session per update, the current user and role, throttling."""
+"""Outer middlewares: a DB session per update, the current user and role, throttling; and one
+request middleware of the Bot API client (``ResponseModelPin``)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiogram import BaseMiddleware
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
 from aiogram.types import CallbackQuery, TelegramObject
 from aiogram.types import User as TgUser
 from aiogram.utils.callback_answer import CallbackAnswer, CallbackAnswerMiddleware
@@ -15,6 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.common import explain
 from storage import Storage
 from storage.errors import DomainError
+
+if TYPE_CHECKING:
+    from aiogram import Bot
 
 
 class StorageMiddleware(BaseMiddleware):
@@ -126,3 +136,27 @@ class CallbackRefusalMiddleware(CallbackAnswerMiddleware):
                 raise
 
         return await super().__call__(guarded, event, data)
+
+
+class ResponseModelPin(BaseRequestMiddleware):
+    """Keeps aiogram's ``Response[T]`` models alive once built.
+
+    aiogram parses every Bot API answer with ``Response[method.__returning__]``; pydantic caches
+    such parametrized models only weakly, so after a garbage collection the next answer builds
+    the class again: 5–7 ms of schema work, about every other button press under load. One
+    strong reference per return type (a few dozen exist; a bot uses a handful) ends that.
+    Process-wide, like pydantic's cache.
+    """
+
+    _pinned: ClassVar[dict[Any, type[Response[Any]]]] = {}
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        returning = method.__returning__
+        if returning not in self._pinned:
+            self._pinned[returning] = Response[returning]  # type: ignore[valid-type]
+        return await make_request(bot, method)
