@@ -172,7 +172,8 @@ def _sqlite_connector(url: str, connect_args: dict[str, Any]) -> Callable[[], An
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Build the one engine of a process; callers own and dispose it."""
-    kwargs: dict[str, Any] = {"echo": echo}
+    # Bound parameters (names, birth dates) stay out of exception texts and logs (152-ФЗ).
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if url.startswith("sqlite"):
         path = make_url(url).database or ""
         if path and path != ":memory:":

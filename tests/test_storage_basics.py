@@ -73,3 +73,12 @@ async def test_outbox_claims_once_and_forgets_personal_data_when_sent(store: Sto
     row = await store.session.get(Notification, sent_id)
     assert row is not None and row.sent_at is not None and row.params == {}
     assert await store.notifications.claim_due("w2") == []
+
+
+async def test_database_errors_do_not_carry_personal_data(store: Storage) -> None:
+    """A failed statement's message (which ends up in logs) must not show its parameters."""
+    store.session.add(User(telegram_id=5, role="parent"))
+    store.session.add(User(telegram_id=5, role="Мария Иванова"))
+    with pytest.raises(Exception) as failure:
+        await store.session.commit()
+    assert "Мария Иванова" not in str(failure.value)
