@@ -355,12 +355,14 @@ class CatalogRepo(Repo):
             total = int(await self.session.scalar(count_query) or 0)
             return CatalogPage([], total, page, page_size)
         # Browsing: the count is read from the index alone, and the page comes in index order,
-        # so a separate count beats a window over thousands of rows.
-        total = int(await self.session.scalar(count_query) or 0)
-        if total <= page * page_size:
-            return CatalogPage([], total, page, page_size)
-        rows = (await self.session.execute(page_query)).all()
-        return CatalogPage([_row(r) for r in rows], total, page, page_size)
+        # so a count beats a window over thousands of rows; as a scalar subquery of the page's
+        # statement (evaluated once) it costs no round trip of its own.
+        total_column = count_query.scalar_subquery()
+        rows = (await self.session.execute(page_query.add_columns(total_column))).all()
+        if rows:
+            return CatalogPage([_row(r) for r in rows], int(rows[0][-1]), page, page_size)
+        total = int(await self.session.scalar(count_query) or 0)  # past the end, or none
+        return CatalogPage([], total, page, page_size)
 
     async def search(
         self,

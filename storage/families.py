@@ -88,8 +88,19 @@ def has_consent(user: User) -> bool:
 
 class FamilyRepo(Repo):
     async def get_or_create_user(self, telegram_id: int, *, is_admin: bool = False) -> User:
-        """The user behind an update; registered on first contact with no personal data."""
-        user = await self.session.scalar(select(User).where(User.telegram_id == telegram_id))
+        """The user behind an update; registered on first contact with no personal data.
+
+        Their municipality comes in the same statement: most screens read it next, and
+        ``session.get(Municipality, id)`` then finds it in the session without a query.
+        """
+        row = (
+            await self.session.execute(
+                select(User, Municipality)
+                .outerjoin(Municipality, User.municipality_id == Municipality.id)
+                .where(User.telegram_id == telegram_id)
+            )
+        ).first()
+        user = row[0] if row is not None else None
         if user is None:
             user = User(telegram_id=telegram_id, role=Role.admin if is_admin else Role.parent)
             self.session.add(user)
