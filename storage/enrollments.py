@@ -1223,28 +1223,13 @@ class EnrollmentRepo(Repo):
         return self.session.get_bind().dialect.name == "sqlite"
 
     async def lock_certificate(self, certificate_id: int) -> Certificate:
-        """Lock the certificate's row by writing it, and read it afresh under the lock.
+        """``money.lock_certificate`` after this process's SQLite writer queue.
 
         Public for the other units of work that must not interleave with a submission
         (storage/privacy.py erasing a child): they take this lock first, like every path here.
         """
         await self._begin_write()
-        touch = (
-            update(Certificate)
-            .where(Certificate.id == certificate_id)
-            .values(number=Certificate.number)
-            .execution_options(synchronize_session=False)
-        )
-        if self.session.get_bind().dialect.update_returning:  # SQLite ≥ 3.35, PostgreSQL
-            cert = await self.session.scalar(
-                touch.returning(Certificate).execution_options(populate_existing=True)
-            )
-        else:  # the portable path: write, then read
-            await self.session.execute(touch)
-            cert = await self.session.get(Certificate, certificate_id, populate_existing=True)
-        if cert is None:
-            raise NotFound("certificate")
-        return cert
+        return await money.lock_certificate(self.session, certificate_id)
 
     async def _touch_group(self, group_id: int) -> None:
         await self._begin_write()
