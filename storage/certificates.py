@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
-from storage import money
+from storage import locks, money
 from storage.audit import AuditRepo
 from storage.base import utcnow
 from storage.calendar import age_on, today
@@ -327,13 +327,9 @@ class CertificateRepo(Repo):
             raise NotFound("municipality")
         # A no-op write locks the child row (PostgreSQL) or the database (SQLite); the checks
         # are then repeated under the lock, so a double-pressed "confirm" files one application.
-        locked = await self.session.execute(
-            update(Child)
-            .where(Child.id == child_id, Child.parent_id == parent.id)
-            .values(parent_id=Child.parent_id)
-        )
+        locked = await locks.lock_child(self.session, child_id, parent.id)
         try:
-            if locked.rowcount != 1:  # type: ignore[attr-defined]
+            if not locked:
                 raise NotFound("child")
             child = await self.check_can_apply(parent, child_id, on=on)
             await self.check_snils_free(parent, child_id, snils_digits, cipher)
@@ -673,6 +669,7 @@ class CertificateRepo(Repo):
     async def _downgrade_one(
         self, certificate_id: int, municipality_id: int, cutoff: datetime, days: int
     ) -> bool:
+        await locks.begin_write(self.session)  # before the first write (see storage/locks.py)
         changed = await self.session.execute(
             update(Certificate)
             .where(Certificate.id == certificate_id, self._unused_since(municipality_id, cutoff))
@@ -682,7 +679,7 @@ class CertificateRepo(Repo):
         if changed.rowcount != 1:  # type: ignore[attr-defined]
             await self.session.rollback()  # another process did it, or it was used meanwhile
             return False
-        cert = await money.lock_certificate(self.session, certificate_id)
+        cert = await locks.lock_certificate(self.session, certificate_id)
         balance_before = cert.balance_kopecks
         await money.expire_balance(self.session, cert, DOWNGRADE_REASON)
         # The funded slot goes back to the quota for the next applicant.
@@ -767,12 +764,7 @@ class CertificateRepo(Repo):
             raise DomainError("parameters_empty")
         checked = {key: _check_parameter(key, value) for key, value in changes.items()}
         municipality = await self.municipality_for(actor, str(municipality_id))
-        # Lock the row: a concurrent approval must see either the old or the new parameters.
-        await self.session.execute(
-            update(Municipality)
-            .where(Municipality.id == municipality.id)
-            .values(funded_issued=Municipality.funded_issued)
-        )
+        await locks.lock_municipality(self.session, municipality.id)
         await self.session.refresh(municipality)
         current = municipality_parameters(municipality)
         for key, value in checked.items():

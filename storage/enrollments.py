@@ -24,11 +24,10 @@ rows, so there is no deadlock cycle; on SQLite the first write takes the databas
 write lock (waiting under the busy timeout), and because Python's sqlite3 runs the reads before
 it outside any transaction, a read transaction is never upgraded to a write one ("database is
 locked"). Every state read that a decision depends on is read again after the locks are held.
-Within one process, SQLite writers also queue on an asyncio lock held until their transaction
-ends (``_begin_write``): an optimisation only (waiting there is free, while SQLite's busy handler
-sleeps in growing steps); correctness comes from the database's locks and conditional UPDATEs.
-Erasing a child's data (storage/privacy.py) takes the same certificate locks first, through
-``EnrollmentRepo.lock_certificate``, so it never interleaves with a submission.
+Every lock is taken through storage/locks.py, which also queues one process's SQLite writers
+(an optimisation only; correctness comes from the database's locks and conditional UPDATEs).
+Erasing a child's data (storage/privacy.py) takes the same certificate locks first, so it never
+interleaves with a submission.
 
 Seats: a seat is held by ``submitted``, ``confirmed`` and ``active`` requests and by a
 ``waitlisted`` one that is being offered a freed seat (``offer_expires_at`` set). When a holder
@@ -52,8 +51,6 @@ in the same transaction (the creation itself is answered in the chat); seat offe
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -61,20 +58,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
-    Connection,
-    Engine,
     and_,
-    event,
     exists,
     func,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction, aliased
+from sqlalchemy.orm import aliased
 
-from storage import money
+from storage import locks, money
 from storage.audit import AuditRepo
 from storage.base import utcnow
 from storage.calendar import REGION_TZ, age_on
@@ -297,30 +290,6 @@ class _Context:
         }
 
 
-_WRITE_LOCK_KEY = "enrollments.sqlite_write_lock"
-_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-def _sqlite_writer_lock(session: AsyncSession) -> asyncio.Lock | None:
-    bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
-    if engine.dialect.name != "sqlite":
-        return None
-    lock = _SQLITE_WRITERS.get(engine)
-    if lock is None:
-        lock = _SQLITE_WRITERS[engine] = asyncio.Lock()
-    return lock
-
-
-def _release_write_lock(session: Session, transaction: SessionTransaction) -> None:
-    """The root transaction ended (commit, rollback or close): let the next writer in."""
-    if transaction.parent is not None:
-        return
-    lock = session.info.pop(_WRITE_LOCK_KEY, None)
-    if lock is not None and lock.locked():
-        lock.release()
-
-
 def monthly_amount(cost_kopecks: int, months: int) -> int:
     return cost_kopecks // max(1, months)
 
@@ -389,7 +358,7 @@ class EnrollmentRepo(Repo):
         self._check_fixed_rules(ctx, day)
         assert ctx.certificate is not None
         parent_id = parent.id
-        cert = await self.lock_certificate(ctx.certificate.id)
+        cert = await locks.lock_certificate(self.session, ctx.certificate.id)
         try:
             if cert.child_id != ctx.child.id:  # the child's data was erased a moment ago
                 raise NotFound("child")
@@ -399,11 +368,11 @@ class EnrollmentRepo(Repo):
             await self.session.commit()  # nothing changed: just let the locks go
             raise
         seated = await self._take_seat(ctx.group.id)
-        if not seated and not self._single_writer:
+        if not seated and not locks.single_writer(self.session):
             # PostgreSQL: an UPDATE that matched nothing locked nothing. Join the line under
             # the group's lock, so places follow arrival, and look once more: a seat may have
             # been given back in between.
-            await self._touch_group(ctx.group.id)
+            await locks.lock_group(self.session, ctx.group.id)
             seated = await self._take_seat(ctx.group.id)
         now = utcnow()
         status = S.submitted if seated else S.waitlisted
@@ -505,8 +474,8 @@ class EnrollmentRepo(Repo):
         ctx = await self._context(parent, enrollment.child_id or 0, enrollment.group_id)
         if ctx.certificate is None:
             raise DomainError("enroll_certificate_missing")
-        cert = await self.lock_certificate(ctx.certificate.id)
-        await self._touch_group(enrollment.group_id)
+        cert = await locks.lock_certificate(self.session, ctx.certificate.id)
+        await locks.lock_group(self.session, enrollment.group_id)
         try:
             if cert.child_id != ctx.child.id:
                 raise NotFound("child")
@@ -590,7 +559,7 @@ class EnrollmentRepo(Repo):
         self._ensure(enrollment, S.confirmed)
         program, municipality = await self._program_and_municipality(enrollment.program_id)
         day = today or region_today(_zone(municipality.timezone))
-        cert = await self._lock_for(enrollment)
+        cert = await self._lock_certificate_or_group(enrollment)
         enrollment = await self._reload(enrollment.id)
         try:
             self._ensure(enrollment, S.confirmed)
@@ -630,7 +599,7 @@ class EnrollmentRepo(Repo):
         """The contract is signed: the child studies, and the monthly charges begin."""
         enrollment = await self._for_operator(operator, enrollment_id)
         self._ensure(enrollment, S.active)
-        await self._lock_for(enrollment)
+        await self._lock_certificate_or_group(enrollment)
         enrollment = await self._reload(enrollment.id)
         try:
             self._ensure(enrollment, S.active)
@@ -742,7 +711,7 @@ class EnrollmentRepo(Repo):
         await self.session.commit()
         offered = 0
         for group_id in group_ids:
-            await self._touch_group(group_id)
+            await locks.lock_group(self.session, group_id)
             while await self._take_seat(group_id, ahead_of_the_line=True):
                 if not await self._offer_next(group_id, moment, day):
                     await self._give_seat_back(group_id)
@@ -765,7 +734,7 @@ class EnrollmentRepo(Repo):
         await self.session.commit()
         expired = 0
         for enrollment_id, group_id in rows:
-            await self._touch_group(group_id)
+            await locks.lock_group(self.session, group_id)
             changed = await self.session.execute(
                 update(Enrollment)
                 .where(
@@ -1018,8 +987,8 @@ class EnrollmentRepo(Repo):
         """Cancel, reject, withdraw or finish: release what the request holds (``today``: the
         jobs' clock, for whether the group is over)."""
         self._ensure(enrollment, target)
-        cert = await self._lock_for(enrollment)
-        await self._touch_group(enrollment.group_id)
+        cert = await self._lock_certificate_or_group(enrollment)
+        await locks.lock_group(self.session, enrollment.group_id)
         enrollment = await self._reload(enrollment.id)
         try:
             self._ensure(enrollment, target)
@@ -1152,7 +1121,7 @@ class EnrollmentRepo(Repo):
         )
         if certificate_id is None:
             return False
-        cert = await self.lock_certificate(certificate_id)
+        cert = await locks.lock_certificate(self.session, certificate_id)
         enrollment = await self._reload(enrollment_id)
         done = await self.session.scalar(
             select(MoneyMovement.id).where(
@@ -1199,53 +1168,10 @@ class EnrollmentRepo(Repo):
             .execution_options(synchronize_session=False)
         )
 
-    # -----------------------------------------------------------------------------------------
-    # Locks (see the module docstring).
-
-    async def _begin_write(self) -> None:
-        """On SQLite, queue this process's writers on an asyncio lock held until the
-        transaction ends: SQLite admits one writer anyway, and waiting here costs nothing,
-        while waiting in its busy handler sleeps in growing steps (throughput drops ~5×)."""
-        if self.session.info.get(_WRITE_LOCK_KEY) is not None:
-            return
-        lock = _sqlite_writer_lock(self.session)
-        if lock is None:
-            return
-        await lock.acquire()
-        self.session.info[_WRITE_LOCK_KEY] = lock
-        sync_session = self.session.sync_session
-        if not event.contains(sync_session, "after_transaction_end", _release_write_lock):
-            event.listen(sync_session, "after_transaction_end", _release_write_lock)
-
-    @property
-    def _single_writer(self) -> bool:
-        """SQLite: the first write of a transaction holds the database's only write lock."""
-        return self.session.get_bind().dialect.name == "sqlite"
-
-    async def lock_certificate(self, certificate_id: int) -> Certificate:
-        """``money.lock_certificate`` after this process's SQLite writer queue.
-
-        Public for the other units of work that must not interleave with a submission
-        (storage/privacy.py erasing a child): they take this lock first, like every path here.
-        """
-        await self._begin_write()
-        return await money.lock_certificate(self.session, certificate_id)
-
-    async def _touch_group(self, group_id: int) -> None:
-        await self._begin_write()
-        await self.session.execute(
-            update(Group)
-            .where(Group.id == group_id)
-            .values(seats_taken=Group.seats_taken)
-            .execution_options(synchronize_session=False)
+    async def _lock_certificate_or_group(self, enrollment: Enrollment) -> Certificate | None:
+        return await locks.lock_certificate_or_group(
+            self.session, enrollment.certificate_id, enrollment.group_id
         )
-
-    async def _lock_for(self, enrollment: Enrollment) -> Certificate | None:
-        """The request's certificate (locked), or its group's lock when it has none."""
-        if enrollment.certificate_id is None:
-            await self._touch_group(enrollment.group_id)
-            return None
-        return await self.lock_certificate(enrollment.certificate_id)
 
     async def _load(self, enrollment_id: int, *conditions: ColumnElement[bool]) -> Enrollment:
         """The enrollment as the database has it now; "not found" unless ``conditions`` hold

@@ -2,40 +2,18 @@
 
 ``nominal = balance + reserved + spent`` holds after each function (and the database checks it).
 Each movement is written to the history and a notification for the parent is queued in the same
-transaction. Callers lock the certificate row first (``lock_certificate``, the one lock helper).
+transaction. Callers lock the certificate row first (``storage.locks.lock_certificate``, re-exported here).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.errors import DomainError, NotFound
+from storage.errors import DomainError
+from storage.locks import lock_certificate as lock_certificate
 from storage.models import Certificate, Child, MoneyMovement, MovementKind, User
-
-
-async def lock_certificate(session: AsyncSession, certificate_id: int) -> Certificate:
-    """Lock the certificate's row by writing it, and read it afresh under the lock.
-
-    A write, not ``SELECT … FOR UPDATE``: that locks nothing on SQLite, while a no-op UPDATE takes
-    the row lock on PostgreSQL and the database write lock on SQLite alike.
-    """
-    touch = (
-        update(Certificate)
-        .where(Certificate.id == certificate_id)
-        .values(number=Certificate.number)
-        .execution_options(synchronize_session=False)
-    )
-    if session.get_bind().dialect.update_returning:  # SQLite ≥ 3.35, PostgreSQL
-        cert = await session.scalar(
-            touch.returning(Certificate).execution_options(populate_existing=True)
-        )
-    else:  # the portable path: write, then read
-        await session.execute(touch)
-        cert = await session.get(Certificate, certificate_id, populate_existing=True)
-    if cert is None:
-        raise NotFound("certificate")
-    return cert
+from storage.notifications import NotificationRepo
 
 
 def _record(
@@ -63,8 +41,6 @@ def _record(
 
 
 async def _notify_parent(session: AsyncSession, cert: Certificate, movement: MoneyMovement) -> None:
-    from storage.notifications import NotificationRepo
-
     if cert.child_id is None:
         return
     telegram_id = await session.scalar(

@@ -11,7 +11,7 @@ figures stay right.
 child deleted, or consent withdrawn). Every caller first takes the children's certificate locks
 (``lock_certificates``) and only then checks that no enrollment is open: a submission locks the
 certificate too, so it either lands before the check (and the erasure is refused) or finds the
-child gone. The order (certificate, then the enrollment rows) is the one storage/enrollments.py
+child gone. The order (certificate, then the enrollment rows) is the one storage/locks.py
 documents, so the two never deadlock on PostgreSQL.
 """
 
@@ -23,9 +23,9 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import locks
 from storage.audit import AuditRepo
 from storage.crypto import SnilsCipher
-from storage.enrollments import EnrollmentRepo
 from storage.errors import DomainError
 from storage.models import (
     ApplicationStatus,
@@ -63,11 +63,9 @@ async def lock_certificates(session: AsyncSession, child_ids: list[int]) -> None
     needs a certificate, so with these held none can land for these children.
     """
     certificate_ids = await session.scalars(
-        select(Certificate.id).where(Certificate.child_id.in_(child_ids)).order_by(Certificate.id)
+        select(Certificate.id).where(Certificate.child_id.in_(child_ids))
     )
-    enrollments = EnrollmentRepo(session)
-    for certificate_id in certificate_ids.all():
-        await enrollments.lock_certificate(certificate_id)
+    await locks.lock_certificates(session, certificate_ids.all())
 
 
 @dataclass(frozen=True)
