@@ -8,8 +8,17 @@ from __future__ import annotations
 from aiogram import Router
 
 
+def load_texts() -> None:
+    """Register every notification renderer and refusal text (the text modules register
+    themselves on import). Called by ``build_root_router`` and by anything that renders without
+    building a dispatcher (the notification worker), so no kind depends on import order."""
+    from handlers import certificate_texts, enrollment_texts  # noqa: F401  (register on import)
+
+
 def build_root_router() -> Router:
     from handlers import admin, common, parent, staff
+
+    load_texts()
 
     root = Router(name="root")
     # Order matters: audience routers first, the catch-all fallbacks of common last.

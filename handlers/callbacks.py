@@ -1,8 +1,25 @@
-"""Callback data shared across areas. Each area defines its own factories in its module."""
+"""Callback data used outside its area: the main menu and the factories that notification
+buttons and other areas open.
+
+The rule: a factory used by more than one module tree (a notification's button, another area's
+screen) lives here, so no area imports another area's router module for it; a factory used only
+inside its area stays in that area (e.g. ``handlers/parent/catalog/callbacks.py``).
+"""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+# Field types for ids and pages in callback data (user input: a forged button may carry
+# anything). Out of range, the data does not unpack and the press reaches the "stale button"
+# answer instead of a query the database would refuse (PostgreSQL integers are 32-bit).
+MAX_ID = 2**31 - 1
+MAX_PAGE = 9_999
+Id = Annotated[int, Field(ge=0, le=MAX_ID)]
+Page = Annotated[int, Field(ge=0, le=MAX_PAGE)]
 
 
 class MenuCb(CallbackData, prefix="m"):
@@ -12,3 +29,40 @@ class MenuCb(CallbackData, prefix="m"):
     """
 
     action: str
+
+
+class EnrollStartCb(CallbackData, prefix="ce"):
+    """The "Записаться" button on a group of a program card (and under a "the window opened"
+    notice). The enrollment area handles it (and checks everything again: the group may be
+    gone, full or closed by then)."""
+
+    group_id: Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+class EnrollmentCb(CallbackData, prefix="en"):
+    """A parent's enrollment screens (handlers/parent/enrollments.py).
+
+    action: kid (quote for a child) / go (submit) / watch / list / view / cancel / cancelok /
+    wd / wdok / accept; id: an enrollment; group, child: the request being made.
+    """
+
+    action: str
+    id: Id = 0
+    group: Id = 0
+    child: Id = 0
+    page: Page = 0
+
+
+class CertificateCb(CallbackData, prefix="cr"):
+    """A parent's certificate screens (handlers/parent/certificates.py).
+
+    action: list / status / apply / ok / mun / mpage / send / cancel / card / hist.
+    ``id``: a child (status, apply, ok), a municipality (mun) or a certificate (card, hist).
+    ``fresh``: answer with a new message instead of editing the pressed one (buttons under
+    notifications, which stay in the chat as the parent's record).
+    """
+
+    action: str
+    id: Id = 0
+    page: Page = 0
+    fresh: bool = False

@@ -8,19 +8,16 @@ what to do). Everything from the database goes through ``html.escape``.
 from __future__ import annotations
 
 import html
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_time
 
-from handlers.callbacks import MenuCb
-from handlers.formatting import current_locale, day, moment, money
+from handlers.callbacks import EnrollmentCb, EnrollStartCb, MenuCb
+from handlers.formatting import clock, day, moment, money, schedule_text, weekday_names
 from handlers.notifications import register, register_keyboard
-from handlers.parent.catalog.callbacks import EnrollStartCb
-from handlers.parent.catalog.texts import schedule_text, weekday_names
 from handlers.refusals import REFUSALS
 from handlers.ui import button, with_home
 from storage.enrollments import Clash, EnrollmentQuote, EnrollmentView
@@ -174,10 +171,6 @@ def enrollment_card(view: EnrollmentView) -> str:
         next_step(view),
     ]
     return "\n".join(lines)
-
-
-def clock(value: time) -> str:
-    return format_time(value, "short", locale=current_locale())
 
 
 def clash_line(clash: Clash) -> str:
@@ -351,10 +344,7 @@ def _window_notice(params: dict[str, Any]) -> str:
 
 
 def _card_data(action: str, enrollment_id: int) -> CallbackData:
-    # Imported here: handlers.parent.enrollments imports this module.
-    from handlers.parent.enrollments import EnrCb
-
-    return EnrCb(action=action, id=enrollment_id)
+    return EnrollmentCb(action=action, id=enrollment_id)
 
 
 @register_keyboard("enrollment_status")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import get_i18n
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import format_time, get_day_names
 from babel.numbers import format_decimal
 
 from storage.calendar import REGION_TZ
+from storage.catalog import SlotInfo
 
 
 def current_locale() -> str:
@@ -43,3 +46,23 @@ def moment(value: datetime, tz: ZoneInfo = REGION_TZ, locale: str | None = None)
 def day_of(value: datetime, tz: ZoneInfo = REGION_TZ, locale: str | None = None) -> str:
     """The date of a stored UTC moment in the municipality's time zone (not UTC's date)."""
     return day(value.astimezone(tz).date(), locale)
+
+
+def clock(value: time, locale: str | None = None) -> str:
+    """``16:30`` (the locale's short time)."""
+    return format_time(value, "short", locale=locale or current_locale())
+
+
+def weekday_names() -> dict[int, str]:
+    """0 = Monday → ``пн`` / ``Mon``."""
+    return dict(get_day_names("abbreviated", locale=current_locale()))
+
+
+def schedule_text(slots: Sequence[SlotInfo]) -> str:
+    """``пн 16:00–17:30, чт 16:00–17:30``."""
+    names = weekday_names()
+    locale = current_locale()
+    return ", ".join(
+        f"{names[slot.weekday]} {clock(slot.starts_at, locale)}–{clock(slot.ends_at, locale)}"
+        for slot in slots
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Collection, Sequence
-from typing import Annotated
 
 from aiogram import F
 from aiogram.exceptions import TelegramBadRequest
@@ -18,9 +17,12 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
-from pydantic import Field
 
+from handlers.callbacks import MAX_ID as MAX_ID  # the id types live with callback data
+from handlers.callbacks import MAX_PAGE as MAX_PAGE
+from handlers.callbacks import Id as Id
 from handlers.callbacks import MenuCb
+from handlers.callbacks import Page as Page
 from handlers.refusals import refusal_text
 from storage.errors import DomainError
 
@@ -30,13 +32,6 @@ Rows = list[list[InlineKeyboardButton]]
 # other areas' commands still work in the middle of a step.
 NOT_A_COMMAND = ~F.text.startswith("/")
 
-# Field types for ids and pages in callback data (user input: a forged button may carry
-# anything). Out of range, the data does not unpack and the press reaches the "stale button"
-# answer instead of a query the database would refuse (PostgreSQL integers are 32-bit).
-MAX_ID = 2**31 - 1
-MAX_PAGE = 9_999
-Id = Annotated[int, Field(ge=0, le=MAX_ID)]
-Page = Annotated[int, Field(ge=0, le=MAX_PAGE)]
 MAX_TELEGRAM_ID = 2**63 - 1  # the BigInteger column that keeps Telegram user ids
 
 

@@ -10,7 +10,7 @@ import handlers.admin
 import handlers.parent
 import handlers.staff
 from handlers.admin.moderation import ModCb
-from handlers.parent.certificates import CertCb
+from handlers.callbacks import CertificateCb
 from handlers.parent.children import ChildCb
 from handlers.parent.onboarding import MunCb
 from handlers.ui import MAX_ID, MAX_PAGE
@@ -44,21 +44,21 @@ def test_every_factory_has_its_own_prefix() -> None:
     "forged",
     [
         ChildCb(action="view").pack().replace(":0", f":{MAX_ID + 1}"),
-        CertCb(action="card").pack().replace("card:0", f"card:{10**12}"),
+        CertificateCb(action="card").pack().replace("card:0", f"card:{10**12}"),
         ModCb(action="ok").pack().replace("ok:0", "ok:-1"),
         MunCb(action="page").pack().replace("page:0", f"page:{MAX_PAGE + 1}"),
     ],
 )
 def test_ids_and_pages_out_of_range_do_not_unpack(forged: str) -> None:
     """Such a press reaches the "stale button" answer, never a query PostgreSQL would refuse."""
-    factory = {"ch": ChildCb, "cr": CertCb, "md": ModCb, "mu": MunCb}[forged.split(":")[0]]
+    factory = {"ch": ChildCb, "cr": CertificateCb, "md": ModCb, "mu": MunCb}[forged.split(":")[0]]
     with pytest.raises(ValueError):
         factory.unpack(forged)
 
 
 def test_the_largest_buttons_fit() -> None:
     for data in (
-        CertCb(action="hist", id=MAX_ID, page=MAX_PAGE, fresh=True),
+        CertificateCb(action="hist", id=MAX_ID, page=MAX_PAGE, fresh=True),
         ModCb(action="card", id=MAX_ID, page=MAX_PAGE),
         ChildCb(action="delok", id=MAX_ID),
         MunCb(action="pick", id=MAX_ID, page=MAX_PAGE),

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from handlers.callbacks import EnrollStartCb
 from handlers.parent.catalog.callbacks import (
     AGE_MAX,
     DIRECTIONS,
@@ -17,7 +18,6 @@ from handlers.parent.catalog.callbacks import (
     SOURCE_LINK,
     SOURCE_NEAR,
     CatalogCb,
-    EnrollStartCb,
     View,
 )
 from handlers.ui import MAX_ID, MAX_PAGE

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from bot.workers.notifications import deliver_pending
-from handlers.parent.certificates import CertCb
+from handlers.callbacks import CertificateCb
 from storage.models import (
     Certificate,
     CertificateApplication,
@@ -93,7 +93,7 @@ async def test_apply_approve_notify_and_see_the_certificate(tg: TelegramTestEnv)
     assert f"Заявление №{app.id}" in reply.text and "на рассмотрении" in reply.text
     assert app.child_id is not None
     await anna.press("◀️ Сертификаты")
-    stale_form = CertCb(action="apply", id=app.child_id).pack()  # an old "get" button
+    stale_form = CertificateCb(action="apply", id=app.child_id).pack()  # an old "get" button
     reply = await anna.press_data(stale_form)
     assert "уже на рассмотрении" in (reply.answer.text or "")
     assert f"Заявление №{app.id}" in reply.text and "шаг 1" not in reply.text
@@ -264,13 +264,13 @@ async def test_certificate_screens_have_a_way_home_and_refuse_foreign_ids(
         assert cert is not None
         app_child = await session.scalar(select(CertificateApplication.child_id))
     for action in ("card", "hist"):  # real buttons' data, someone else's certificate
-        reply = await stranger.press_data(CertCb(action=action, id=cert.id).pack())
+        reply = await stranger.press_data(CertificateCb(action=action, id=cert.id).pack())
         assert reply.answer is not None and reply.answer.show_alert, action
         assert "Не найдено" in (reply.answer.text or ""), action  # refused, not just stale
         assert not reply.sent and not reply.edited, action
         assert cert.number not in stranger.last.text, action
     assert app_child is not None
-    reply = await stranger.press_data(CertCb(action="status", id=app_child).pack())
+    reply = await stranger.press_data(CertificateCb(action="status", id=app_child).pack())
     assert "Не найдено" in (reply.answer.text or "")
     assert "Иванов" not in stranger.last.text
     anna = tg.user(1001)

@@ -10,9 +10,8 @@ from sqlalchemy import func, select
 from bot.workers.enrollment_jobs import run_once
 from bot.workers.notifications import deliver_pending
 from handlers.admin.enrollments import EnrQCb
-from handlers.parent.catalog.callbacks import EnrollStartCb
+from handlers.callbacks import EnrollmentCb, EnrollStartCb
 from handlers.parent.catalog.links import program_link_payload
-from handlers.parent.enrollments import EnrCb
 from storage import Storage
 from storage.calendar import today
 from storage.models import Enrollment, EnrollmentStatus, MoneyMovement, Registry, Role
@@ -137,21 +136,21 @@ async def test_forged_buttons_are_refused(tg: TelegramTestEnv) -> None:
     anna = tg.user(2004)
     boris = tg.user(2005)
     await anna.send("/menu")
-    await anna.press_data(EnrCb(action="go", group=group.id, child=owner.child.id).pack())
+    await anna.press_data(EnrollmentCb(action="go", group=group.id, child=owner.child.id).pack())
     enrollment = await only_enrollment(tg)
 
     await boris.send("/menu")
     screen = boris.last.text
     not_found, no_rights = "Не найдено или уже недоступно.", "Недостаточно прав"
     for forged, why in (
-        (EnrCb(action="kid", group=group.id, child=owner.child.id), not_found),
-        (EnrCb(action="go", group=group.id, child=owner.child.id), not_found),
-        (EnrCb(action="watch", group=group.id, child=owner.child.id), not_found),
-        (EnrCb(action="view", id=enrollment.id), not_found),
-        (EnrCb(action="cancel", id=enrollment.id), not_found),
-        (EnrCb(action="cancelok", id=enrollment.id), not_found),
-        (EnrCb(action="wdok", id=enrollment.id), not_found),
-        (EnrCb(action="accept", id=enrollment.id), not_found),
+        (EnrollmentCb(action="kid", group=group.id, child=owner.child.id), not_found),
+        (EnrollmentCb(action="go", group=group.id, child=owner.child.id), not_found),
+        (EnrollmentCb(action="watch", group=group.id, child=owner.child.id), not_found),
+        (EnrollmentCb(action="view", id=enrollment.id), not_found),
+        (EnrollmentCb(action="cancel", id=enrollment.id), not_found),
+        (EnrollmentCb(action="cancelok", id=enrollment.id), not_found),
+        (EnrollmentCb(action="wdok", id=enrollment.id), not_found),
+        (EnrollmentCb(action="accept", id=enrollment.id), not_found),
         (EnrQCb(action="ok", id=enrollment.id), no_rights),
         (EnrQCb(action="no", id=enrollment.id), no_rights),
         (EnrQCb(action="list"), no_rights),
@@ -179,10 +178,10 @@ async def test_my_enrollments_and_cancelling(tg: TelegramTestEnv) -> None:
         waiting = await build.family(session, where, telegram_id=2007)
     anna = tg.user(2006)
     await anna.send("/menu")
-    await anna.press_data(EnrCb(action="go", group=group.id, child=fam.child.id).pack())
+    await anna.press_data(EnrollmentCb(action="go", group=group.id, child=fam.child.id).pack())
     boris = tg.user(2007)
     await boris.send("/menu")
-    await boris.press_data(EnrCb(action="go", group=group.id, child=waiting.child.id).pack())
+    await boris.press_data(EnrollmentCb(action="go", group=group.id, child=waiting.child.id).pack())
     assert "листе ожидания" in boris.last.text
 
     listed = await anna.send("/enrollments")
@@ -222,7 +221,7 @@ async def submitted_request(tg: TelegramTestEnv, telegram_id: int) -> tuple[Chat
         await build.parent(session, role=Role.staff, municipality_id=where.id, telegram_id=3001)
     parent = tg.user(telegram_id)
     await parent.send("/menu")
-    await parent.press_data(EnrCb(action="go", group=group.id, child=fam.child.id).pack())
+    await parent.press_data(EnrollmentCb(action="go", group=group.id, child=fam.child.id).pack())
     return parent, (await only_enrollment(tg)).id
 
 

@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import pick_locale
+from handlers import load_texts
 from handlers.notifications import keyboard, render
 from storage.models import Notification, User
 from storage.notifications import NotificationRepo
@@ -83,6 +84,7 @@ async def deliver_pending(
     pace: float = 0.0,
 ) -> int:
     """Send one batch of due notifications; returns how many were sent."""
+    load_texts()  # every kind's renderer, whether or not a dispatcher was built here
     async with sessionmaker() as session:
         repo = NotificationRepo(session)
         rows = list(await repo.claim_due(worker, limit=limit))

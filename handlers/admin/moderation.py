@@ -20,8 +20,8 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.admin.enrollments import enrollment_queue_button
 from handlers.callbacks import MenuCb
+from handlers.certificate_texts import application_status_name, status_name
 from handlers.formatting import day, moment
-from handlers.notifications import application_status_name, status_name
 from handlers.ui import (
     NOT_A_COMMAND,
     Id,

@@ -21,16 +21,14 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import CertificateCb, MenuCb
+from handlers.certificate_texts import movement_line, status_explained, status_name
 from handlers.formatting import day, day_of, moment, money
-from handlers.notifications import movement_line, status_explained, status_name
 from handlers.parent.children import ChildCb
 from handlers.parent.onboarding import MUNICIPALITIES_PER_PAGE
 from handlers.refusals import refusal_text
 from handlers.ui import (
     NOT_A_COMMAND,
-    Id,
-    Page,
     Rows,
     alert,
     button,
@@ -52,20 +50,6 @@ log = logging.getLogger(__name__)
 router = Router(name="parent.certificates")
 
 MOVEMENTS_PER_PAGE = 6
-
-
-class CertCb(CallbackData, prefix="cr"):
-    """action: list / status / apply / ok / mun / mpage / send / cancel / card / hist.
-
-    ``id``: a child (status, apply, ok), a municipality (mun) or a certificate (card, hist).
-    ``fresh``: answer with a new message instead of editing the pressed one (buttons under
-    notifications, which stay in the chat as the parent's record).
-    """
-
-    action: str
-    id: Id = 0
-    page: Page = 0
-    fresh: bool = False
 
 
 async def _present(
@@ -93,7 +77,7 @@ def _keyboard(rows: list[list[tuple[str, CallbackData]]]) -> InlineKeyboardMarku
 
 
 def _cancel_keyboard() -> InlineKeyboardMarkup:
-    return _keyboard([[(_("✖️ Отмена"), CertCb(action="cancel"))]])
+    return _keyboard([[(_("✖️ Отмена"), CertificateCb(action="cancel"))]])
 
 
 # --- "My certificates" -----------------------------------------------------------------------
@@ -144,13 +128,13 @@ async def render_overview(store: Storage, user: User) -> tuple[str, InlineKeyboa
         lines.append(_child_summary(entry))
         name = entry.child.full_name
         if entry.certificate is not None:
-            rows.append([("🎫 " + name, CertCb(action="card", id=entry.certificate.id))])
+            rows.append([("🎫 " + name, CertificateCb(action="card", id=entry.certificate.id))])
         elif entry.pending is not None:
             rows.append(
                 [
                     (
                         _("⏳ {name}: заявление").format(name=name),
-                        CertCb(action="status", id=entry.child.id),
+                        CertificateCb(action="status", id=entry.child.id),
                     )
                 ]
             )
@@ -159,7 +143,7 @@ async def render_overview(store: Storage, user: User) -> tuple[str, InlineKeyboa
                 [
                     (
                         _("➕ Получить сертификат: {name}").format(name=name),
-                        CertCb(action="apply", id=entry.child.id),
+                        CertificateCb(action="apply", id=entry.child.id),
                     )
                 ]
             )
@@ -182,9 +166,13 @@ async def open_certificates(
     await show_overview(event, store, user)
 
 
-@router.callback_query(CertCb.filter(F.action.in_({"list", "cancel"})))
+@router.callback_query(CertificateCb.filter(F.action.in_({"list", "cancel"})))
 async def back_to_list(
-    query: CallbackQuery, callback_data: CertCb, state: FSMContext, store: Storage, user: User
+    query: CallbackQuery,
+    callback_data: CertificateCb,
+    state: FSMContext,
+    store: Storage,
+    user: User,
 ) -> None:
     await state.clear()
     await show_overview(query, store, user, fresh=callback_data.fresh)
@@ -193,9 +181,9 @@ async def back_to_list(
 # --- an application's status ----------------------------------------------------------------
 
 
-@router.callback_query(CertCb.filter(F.action == "status"))
+@router.callback_query(CertificateCb.filter(F.action == "status"))
 async def application_status(
-    query: CallbackQuery, callback_data: CertCb, store: Storage, user: User
+    query: CallbackQuery, callback_data: CertificateCb, store: Storage, user: User
 ) -> None:
     # A forged or foreign child id raises NotFound: the press's alert says so.
     entry = await store.certificates.child_status(user, callback_data.id)
@@ -220,8 +208,8 @@ async def application_status(
         lines.append(_("Причина: {reason}").format(reason=html.escape(app.reason or "—")))
     rows: list[list[tuple[str, CallbackData]]] = []
     if app.status == ApplicationStatus.rejected:
-        rows.append([(_("➕ Подать снова"), CertCb(action="apply", id=entry.child.id))])
-    rows.append([(_("◀️ Сертификаты"), CertCb(action="list"))])
+        rows.append([(_("➕ Подать снова"), CertificateCb(action="apply", id=entry.child.id))])
+    rows.append([(_("◀️ Сертификаты"), CertificateCb(action="list"))])
     await show(query, "\n".join(lines), _keyboard(rows))
 
 
@@ -250,7 +238,7 @@ async def _refuse_or_redirect(
             )
             callback_answer.text = refusal_text(error)
             await application_status(
-                query, CertCb(action="status", id=app.child_id or 0), store, user
+                query, CertificateCb(action="status", id=app.child_id or 0), store, user
             )
             return
     except DomainError as other:  # gone in between: say so instead
@@ -258,10 +246,10 @@ async def _refuse_or_redirect(
     refuse(callback_answer, error)
 
 
-@router.callback_query(CertCb.filter(F.action == "apply"))
+@router.callback_query(CertificateCb.filter(F.action == "apply"))
 async def apply_start(
     query: CallbackQuery,
-    callback_data: CertCb,
+    callback_data: CertificateCb,
     state: FSMContext,
     store: Storage,
     user: User,
@@ -287,9 +275,9 @@ async def apply_start(
         text,
         _keyboard(
             [
-                [(_("✅ Да, верно"), CertCb(action="ok", id=child.id))],
+                [(_("✅ Да, верно"), CertificateCb(action="ok", id=child.id))],
                 [(_("✏️ Исправить"), ChildCb(action="view", id=child.id))],
-                [(_("✖️ Отмена"), CertCb(action="cancel"))],
+                [(_("✖️ Отмена"), CertificateCb(action="cancel"))],
             ]
         ),
     )
@@ -306,10 +294,10 @@ def _snils_prompt() -> str:
     )
 
 
-@router.callback_query(CertCb.filter(F.action == "ok"))
+@router.callback_query(CertificateCb.filter(F.action == "ok"))
 async def apply_child_confirmed(
     query: CallbackQuery,
-    callback_data: CertCb,
+    callback_data: CertificateCb,
     state: FSMContext,
     store: Storage,
     user: User,
@@ -371,12 +359,12 @@ def _duplicate_markup(error: DomainError) -> InlineKeyboardMarkup:
                 [
                     (
                         _("🎫 Открыть сертификат"),
-                        CertCb(action="card", id=error.params["certificate_id"]),
+                        CertificateCb(action="card", id=error.params["certificate_id"]),
                     )
                 ]
             ]
         )
-    return _keyboard([[(_("◀️ Сертификаты"), CertCb(action="list"))]])
+    return _keyboard([[(_("◀️ Сертификаты"), CertificateCb(action="list"))]])
 
 
 @router.message(StateFilter(Apply.snils), NOT_A_COMMAND)
@@ -397,14 +385,14 @@ async def _municipality_picker(
     rows: Rows = []
     if user.municipality_id is not None and found.page == 0:
         home = await store.municipalities.get(user.municipality_id)
-        rows.append([button("📍 " + home.name, CertCb(action="mun", id=home.id))])
+        rows.append([button("📍 " + home.name, CertificateCb(action="mun", id=home.id))])
     rows.extend(
-        [button(m.name, CertCb(action="mun", id=m.id))]
+        [button(m.name, CertificateCb(action="mun", id=m.id))]
         for m in found.items
         if m.id != user.municipality_id or found.page != 0
     )
-    rows.append(pager_row(found.page, found.pages, lambda p: CertCb(action="mpage", page=p)))
-    rows.append([button(_("✖️ Отмена"), CertCb(action="cancel"))])
+    rows.append(pager_row(found.page, found.pages, lambda p: CertificateCb(action="mpage", page=p)))
+    rows.append([button(_("✖️ Отмена"), CertificateCb(action="cancel"))])
     text = _(
         "<b>Заявление на сертификат</b> · шаг 3 из 3\n"
         "Где живёт ребёнок? Выберите муниципалитет (страница {page} из {pages})."
@@ -412,9 +400,9 @@ async def _municipality_picker(
     return text, with_home([row for row in rows if row])
 
 
-@router.callback_query(CertCb.filter(F.action == "mpage"), StateFilter(Apply.municipality))
+@router.callback_query(CertificateCb.filter(F.action == "mpage"), StateFilter(Apply.municipality))
 async def apply_municipality_page(
-    query: CallbackQuery, callback_data: CertCb, store: Storage, user: User
+    query: CallbackQuery, callback_data: CertificateCb, store: Storage, user: User
 ) -> None:
     text, markup = await _municipality_picker(store, user, callback_data.page)
     await show(query, text, markup)
@@ -428,10 +416,10 @@ async def apply_waiting_for_a_button(message: Message) -> None:
     )
 
 
-@router.callback_query(CertCb.filter(F.action == "mun"), StateFilter(Apply.municipality))
+@router.callback_query(CertificateCb.filter(F.action == "mun"), StateFilter(Apply.municipality))
 async def apply_municipality_picked(
     query: CallbackQuery,
-    callback_data: CertCb,
+    callback_data: CertificateCb,
     state: FSMContext,
     store: Storage,
     user: User,
@@ -464,14 +452,14 @@ async def apply_municipality_picked(
         text,
         _keyboard(
             [
-                [(_("📨 Отправить"), CertCb(action="send"))],
-                [(_("✖️ Отмена"), CertCb(action="cancel"))],
+                [(_("📨 Отправить"), CertificateCb(action="send"))],
+                [(_("✖️ Отмена"), CertificateCb(action="cancel"))],
             ]
         ),
     )
 
 
-@router.callback_query(CertCb.filter(F.action == "send"), StateFilter(Apply.confirm))
+@router.callback_query(CertificateCb.filter(F.action == "send"), StateFilter(Apply.confirm))
 async def apply_send(
     query: CallbackQuery,
     state: FSMContext,
@@ -497,10 +485,10 @@ async def apply_send(
         "📨 Заявление №{id} отправлено. Его рассмотрят в муниципалитете; "
         "я напишу, как только будет решение."
     ).format(id=application.id)
-    await show(query, text, _keyboard([[(_("🎫 Сертификаты"), CertCb(action="list"))]]))
+    await show(query, text, _keyboard([[(_("🎫 Сертификаты"), CertificateCb(action="list"))]]))
 
 
-@router.callback_query(CertCb.filter(F.action.in_({"mun", "mpage", "send"})))
+@router.callback_query(CertificateCb.filter(F.action.in_({"mun", "mpage", "send"})))
 async def apply_step_expired(
     query: CallbackQuery,
     state: FSMContext,
@@ -541,24 +529,28 @@ async def _show_card(
         _("Остаток: <b>{amount}</b>").format(amount=money(cert.balance_kopecks)),
     ]
     rows: list[list[tuple[str, CallbackData]]] = [
-        [(_("📜 Движение средств"), CertCb(action="hist", id=cert.id))],
-        [(_("◀️ Сертификаты"), CertCb(action="list"))],
+        [(_("📜 Движение средств"), CertificateCb(action="hist", id=cert.id))],
+        [(_("◀️ Сертификаты"), CertificateCb(action="list"))],
     ]
     await _present(target, "\n".join(lines), _keyboard(rows), fresh=fresh)
 
 
-@router.callback_query(CertCb.filter(F.action == "card"))
+@router.callback_query(CertificateCb.filter(F.action == "card"))
 async def certificate_card(
-    query: CallbackQuery, callback_data: CertCb, state: FSMContext, store: Storage, user: User
+    query: CallbackQuery,
+    callback_data: CertificateCb,
+    state: FSMContext,
+    store: Storage,
+    user: User,
 ) -> None:
     await state.clear()
     cert = await store.certificates.certificate_for_parent(user, callback_data.id)
     await _show_card(query, store, user, cert, fresh=callback_data.fresh)
 
 
-@router.callback_query(CertCb.filter(F.action == "hist"))
+@router.callback_query(CertificateCb.filter(F.action == "hist"))
 async def certificate_history(
-    query: CallbackQuery, callback_data: CertCb, store: Storage, user: User
+    query: CallbackQuery, callback_data: CertificateCb, store: Storage, user: User
 ) -> None:
     page = max(0, callback_data.page)
     cert = await store.certificates.certificate_for_parent(user, callback_data.id)
@@ -590,6 +582,6 @@ async def certificate_history(
     if pages > 1:
         lines.append("")
         lines.append(_("Страница {page} из {pages}").format(page=page + 1, pages=pages))
-    nav = pager_row(page, pages, lambda p: CertCb(action="hist", id=cert.id, page=p))
-    back = [button(_("🎫 К сертификату"), CertCb(action="card", id=cert.id))]
+    nav = pager_row(page, pages, lambda p: CertificateCb(action="hist", id=cert.id, page=p))
+    back = [button(_("🎫 К сертификату"), CertificateCb(action="card", id=cert.id))]
     await show(query, "\n".join(lines), with_home([nav, back] if nav else [back]))

@@ -14,16 +14,15 @@ import html
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from handlers import enrollment_texts as texts
-from handlers.callbacks import MenuCb
-from handlers.parent.catalog.callbacks import SOURCE_LINK, CatalogCb, EnrollStartCb, View
+from handlers.callbacks import EnrollmentCb, EnrollStartCb, MenuCb
+from handlers.parent.catalog.callbacks import SOURCE_LINK, CatalogCb, View
 from handlers.refusals import refusal_text
-from handlers.ui import Id, Page, Rows, button, page_count, pager_row, show, with_home
+from handlers.ui import Rows, button, page_count, pager_row, show, with_home
 from storage import Storage
 from storage.calendar import age_on, today
 from storage.enrollments import EnrollmentView, GroupBrief
@@ -41,17 +40,6 @@ CERTIFICATE_CODES = frozenset(
 )
 
 
-class EnrCb(CallbackData, prefix="en"):
-    """action: kid (quote for a child) / go (submit) / watch / list / view / cancel / cancelok /
-    wd / wdok / accept; id: an enrollment; group, child: the request being made."""
-
-    action: str
-    id: Id = 0
-    group: Id = 0
-    child: Id = 0
-    page: Page = 0
-
-
 def _program_button(program_id: int) -> InlineKeyboardButton:
     return button(
         _("◀️ К программе"), CatalogCb(view=View.card, source=SOURCE_LINK, program=program_id)
@@ -59,7 +47,7 @@ def _program_button(program_id: int) -> InlineKeyboardButton:
 
 
 def _my_enrollments_button() -> InlineKeyboardButton:
-    return button(_("📝 Мои заявки"), EnrCb(action="list"))
+    return button(_("📝 Мои заявки"), EnrollmentCb(action="list"))
 
 
 def _request_title(brief: GroupBrief) -> str:
@@ -99,7 +87,7 @@ async def start_enrollment(
                 _("{name}, {age} лет").format(
                     name=child.full_name, age=age_on(child.birth_date, day)
                 ),
-                EnrCb(action="kid", group=brief.group_id, child=child.id),
+                EnrollmentCb(action="kid", group=brief.group_id, child=child.id),
             )
         ]
         for child in children
@@ -108,9 +96,9 @@ async def start_enrollment(
     await show(query, _request_title(brief) + "\n" + _("Кого записываем?"), with_home(rows))
 
 
-@router.callback_query(EnrCb.filter(F.action == "kid"))
+@router.callback_query(EnrollmentCb.filter(F.action == "kid"))
 async def quote_for_child(
-    query: CallbackQuery, callback_data: EnrCb, store: Storage, user: User
+    query: CallbackQuery, callback_data: EnrollmentCb, store: Storage, user: User
 ) -> None:
     brief = await store.enrollments.describe_group(callback_data.group)
     await _show_quote(query, store, user, callback_data.child, brief)
@@ -130,7 +118,7 @@ async def _show_quote(
         texts.quote_text(quote),
         with_home(
             [
-                [button(confirm, EnrCb(action="go", group=brief.group_id, child=child_id))],
+                [button(confirm, EnrollmentCb(action="go", group=brief.group_id, child=child_id))],
                 [_program_button(brief.program_id)],
             ]
         ),
@@ -145,7 +133,7 @@ async def _show_refusal(
         raise error  # a stale or forged button: the middleware answers with an alert
     rows: Rows = []
     if error.code == "enroll_window_not_open":
-        watch = EnrCb(action="watch", group=brief.group_id, child=child_id)
+        watch = EnrollmentCb(action="watch", group=brief.group_id, child=child_id)
         rows.append([button(_("🔔 Сообщить, когда откроется"), watch)])
     elif error.code in CERTIFICATE_CODES:
         rows.append([button(_("🎫 Сертификаты"), MenuCb(action="certs"))])
@@ -155,10 +143,10 @@ async def _show_refusal(
     await show(query, f"{_request_title(brief)}\n\n🚫 {refusal_text(error)}", with_home(rows))
 
 
-@router.callback_query(EnrCb.filter(F.action == "go"))
+@router.callback_query(EnrollmentCb.filter(F.action == "go"))
 async def submit_request(
     query: CallbackQuery,
-    callback_data: EnrCb,
+    callback_data: EnrollmentCb,
     store: Storage,
     user: User,
     callback_answer: CallbackAnswer,
@@ -183,10 +171,10 @@ async def submit_request(
     )
 
 
-@router.callback_query(EnrCb.filter(F.action == "watch"))
+@router.callback_query(EnrollmentCb.filter(F.action == "watch"))
 async def watch_window(
     query: CallbackQuery,
-    callback_data: EnrCb,
+    callback_data: EnrollmentCb,
     store: Storage,
     user: User,
     callback_answer: CallbackAnswer,
@@ -209,9 +197,9 @@ async def open_enrollments(event: Message | CallbackQuery, store: Storage, user:
     await show(event, *await _list_screen(store, user, 0))
 
 
-@router.callback_query(EnrCb.filter(F.action == "list"))
+@router.callback_query(EnrollmentCb.filter(F.action == "list"))
 async def enrollments_page(
-    query: CallbackQuery, callback_data: EnrCb, store: Storage, user: User
+    query: CallbackQuery, callback_data: EnrollmentCb, store: Storage, user: User
 ) -> None:
     await show(query, *await _list_screen(store, user, callback_data.page))
 
@@ -253,12 +241,12 @@ async def _list_screen(store: Storage, user: User, page: int) -> tuple[str, Inli
                     icon="🔔" if view.has_offer else texts.STATUS_ICONS[view.status],
                     program=view.program_title[:40],
                 ),
-                EnrCb(action="view", id=view.id, page=page),
+                EnrollmentCb(action="view", id=view.id, page=page),
             )
         ]
         for view in shown
     ]
-    nav = pager_row(page, pages, lambda to: EnrCb(action="list", page=to), counter=True)
+    nav = pager_row(page, pages, lambda to: EnrollmentCb(action="list", page=to), counter=True)
     if nav:
         rows.append(nav)
     return "\n".join(lines), with_home(rows)
@@ -267,13 +255,13 @@ async def _list_screen(store: Storage, user: User, page: int) -> tuple[str, Inli
 def _card_markup(view: EnrollmentView, page: int) -> InlineKeyboardMarkup:
     rows: Rows = []
     if view.has_offer:
-        rows.append([button(_("✅ Занять место"), EnrCb(action="accept", id=view.id))])
-        rows.append([button(_("✖️ Отказаться от места"), EnrCb(action="cancel", id=view.id))])
+        rows.append([button(_("✅ Занять место"), EnrollmentCb(action="accept", id=view.id))])
+        rows.append([button(_("✖️ Отказаться от места"), EnrollmentCb(action="cancel", id=view.id))])
     elif view.can_cancel:
-        rows.append([button(_("✖️ Отменить заявку"), EnrCb(action="cancel", id=view.id))])
+        rows.append([button(_("✖️ Отменить заявку"), EnrollmentCb(action="cancel", id=view.id))])
     if view.can_withdraw:
-        rows.append([button(_("⏹ Прекратить обучение"), EnrCb(action="wd", id=view.id))])
-    rows.append([button(_("◀️ Мои заявки"), EnrCb(action="list", page=page))])
+        rows.append([button(_("⏹ Прекратить обучение"), EnrollmentCb(action="wd", id=view.id))])
+    rows.append([button(_("◀️ Мои заявки"), EnrollmentCb(action="list", page=page))])
     return with_home(rows)
 
 
@@ -286,17 +274,17 @@ async def _show_card(
     await show(query, text, _card_markup(view, page))
 
 
-@router.callback_query(EnrCb.filter(F.action == "view"))
+@router.callback_query(EnrollmentCb.filter(F.action == "view"))
 async def enrollment_card(
-    query: CallbackQuery, callback_data: EnrCb, store: Storage, user: User
+    query: CallbackQuery, callback_data: EnrollmentCb, store: Storage, user: User
 ) -> None:
     view = await store.enrollments.get_for_parent(user, callback_data.id)
     await _show_card(query, view, callback_data.page)
 
 
-@router.callback_query(EnrCb.filter(F.action.in_({"cancel", "wd"})))
+@router.callback_query(EnrollmentCb.filter(F.action.in_({"cancel", "wd"})))
 async def ask_to_confirm(
-    query: CallbackQuery, callback_data: EnrCb, store: Storage, user: User
+    query: CallbackQuery, callback_data: EnrollmentCb, store: Storage, user: User
 ) -> None:
     """Leaving is not undone by a tap: ask once more, saying what will happen."""
     view = await store.enrollments.get_for_parent(user, callback_data.id)
@@ -317,17 +305,17 @@ async def ask_to_confirm(
         f"{texts.enrollment_title(view)}\n\n{question.format(id=view.id)}",
         with_home(
             [
-                [button(yes, EnrCb(action=action, id=view.id))],
-                [button(_("◀️ Назад"), EnrCb(action="view", id=view.id))],
+                [button(yes, EnrollmentCb(action=action, id=view.id))],
+                [button(_("◀️ Назад"), EnrollmentCb(action="view", id=view.id))],
             ]
         ),
     )
 
 
-@router.callback_query(EnrCb.filter(F.action.in_({"cancelok", "wdok", "accept"})))
+@router.callback_query(EnrollmentCb.filter(F.action.in_({"cancelok", "wdok", "accept"})))
 async def change_enrollment(
     query: CallbackQuery,
-    callback_data: EnrCb,
+    callback_data: EnrollmentCb,
     store: Storage,
     user: User,
     callback_answer: CallbackAnswer,

@@ -17,8 +17,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.callbacks import MenuCb
+from handlers.certificate_texts import application_status_name
 from handlers.formatting import day, day_of, moment
-from handlers.notifications import application_status_name
 from handlers.ui import button, home_markup, show, with_home
 from storage import Storage
 from storage.crypto import SnilsCipher

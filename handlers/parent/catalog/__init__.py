@@ -10,8 +10,9 @@ Public hooks for other areas:
 
 from aiogram import Router
 
+from handlers.callbacks import EnrollStartCb
 from handlers.parent.catalog import browse, links, near, search
-from handlers.parent.catalog.callbacks import CatalogCb, CatalogStates, EnrollStartCb
+from handlers.parent.catalog.callbacks import CatalogCb, CatalogStates
 from handlers.parent.catalog.keyboards import GROUP_BUTTONS, program_card_keyboard
 from handlers.parent.catalog.links import program_link_payload
 

@@ -17,7 +17,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 from pydantic import Field
 
-from handlers.ui import MAX_ID, Id, Page
+from handlers.ui import Id, Page
 from storage.catalog import CatalogQuery, Price
 from storage.certificates import ELIGIBLE_AGE_MAX, ELIGIBLE_AGE_MIN
 from storage.models import Direction, Level, ProgramFormat
@@ -88,13 +88,6 @@ class CatalogCb(CallbackData, prefix="ct"):
             disability_adapted=self.adapted,
             text=text,
         )
-
-
-class EnrollStartCb(CallbackData, prefix="ce"):
-    """The "Записаться" button on a group of a program card. The enrollment area handles it
-    (and checks everything again: the group may be gone, full or closed by then)."""
-
-    group_id: Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class CatalogStates(StatesGroup):

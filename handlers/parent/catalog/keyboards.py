@@ -12,7 +12,7 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import EnrollStartCb, MenuCb
 from handlers.parent.catalog.callbacks import (
     DIRECTIONS,
     FORMATS,
@@ -22,7 +22,6 @@ from handlers.parent.catalog.callbacks import (
     SOURCE_NEAR,
     SOURCE_SEARCH,
     CatalogCb,
-    EnrollStartCb,
     View,
 )
 from handlers.parent.catalog.texts import (

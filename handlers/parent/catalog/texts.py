@@ -10,13 +10,12 @@ from collections.abc import Sequence
 from datetime import date
 
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_time, get_day_names
 from babel.units import format_unit
 
-from handlers.formatting import current_locale, day, money
+from handlers.formatting import current_locale, day, money, schedule_text
 from handlers.parent.catalog.callbacks import FORMATS, LEVELS, PRICES, CatalogCb
 from handlers.ui import TELEGRAM_TEXT_LIMIT, fit_html, telegram_length
-from storage.catalog import GroupInfo, ProgramCard, ProgramRow, SlotInfo, is_free
+from storage.catalog import GroupInfo, ProgramCard, ProgramRow, is_free
 from storage.models import Direction, Level, ProgramFormat, ProviderKind, Registry
 
 DESCRIPTION_MAX = 700
@@ -203,23 +202,6 @@ def found_line(total: int) -> str:
 
 
 # --- the card --------------------------------------------------------------------------------
-
-
-def weekday_names() -> dict[int, str]:
-    return dict(get_day_names("abbreviated", locale=current_locale()))
-
-
-def schedule_text(slots: Sequence[SlotInfo]) -> str:
-    names = weekday_names()
-    locale = current_locale()
-    return ", ".join(
-        "{day} {start}–{end}".format(
-            day=names[slot.weekday],
-            start=format_time(slot.starts_at, "short", locale=locale),
-            end=format_time(slot.ends_at, "short", locale=locale),
-        )
-        for slot in slots
-    )
 
 
 def window_text(group: GroupInfo, today: date) -> str:
