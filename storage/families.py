@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import date
+from types import EllipsisType
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +28,7 @@ from storage.repo import Repo
 # Bump when the consent text changes: everyone is asked again before child data is touched.
 CONSENT_VERSION = "2026-11"
 SUPPORTED_LANGUAGES = ("ru", "en")
+TELEGRAM_LANGUAGE_LEN = 8  # users.telegram_language: an IETF tag as Telegram sends it
 
 CHILD_NAME_MIN = 2
 CHILD_NAME_MAX = 60
@@ -87,12 +90,23 @@ def has_consent(user: User) -> bool:
 
 
 class FamilyRepo(Repo):
-    async def get_or_create_user(self, telegram_id: int, *, is_admin: bool = False) -> User:
+    async def get_or_create_user(
+        self,
+        telegram_id: int,
+        *,
+        is_admin: bool = False,
+        telegram_language: str | EllipsisType | None = ...,
+    ) -> User:
         """The user behind an update; registered on first contact with no personal data.
 
         Their municipality comes in the same statement: most screens read it next, and
         ``session.get(Municipality, id)`` then finds it in the session without a query.
+        ``telegram_language``: the language code of their Telegram client (``...``: leave it),
+        remembered for the notifications sent later, outside any update (bot/workers); it is
+        committed only when it changed.
         """
+        if isinstance(telegram_language, str):
+            telegram_language = telegram_language[:TELEGRAM_LANGUAGE_LEN] or None
         row = (
             await self.session.execute(
                 select(User, Municipality)
@@ -103,6 +117,8 @@ class FamilyRepo(Repo):
         user = row[0] if row is not None else None
         if user is None:
             user = User(telegram_id=telegram_id, role=Role.admin if is_admin else Role.parent)
+            if telegram_language is not ...:
+                user.telegram_language = telegram_language
             self.session.add(user)
             try:
                 await self.session.commit()
@@ -112,10 +128,28 @@ class FamilyRepo(Repo):
                     select(User).where(User.telegram_id == telegram_id)
                 )
                 assert user is not None
+        changed = False
         if is_admin and user.role != Role.admin:
             user.role = Role.admin
+            changed = True
+        if telegram_language is not ... and user.telegram_language != telegram_language:
+            user.telegram_language = telegram_language
+            changed = True
+        if changed:
             await self.session.commit()
         return user
+
+    async def locales_for(
+        self, telegram_ids: Iterable[int]
+    ) -> dict[int, tuple[str | None, str | None]]:
+        """Each user's saved language and their Telegram client's, by Telegram id (for the
+        notification sender, which picks the locale)."""
+        rows = await self.session.execute(
+            select(User.telegram_id, User.language, User.telegram_language).where(
+                User.telegram_id.in_(set(telegram_ids))
+            )
+        )
+        return {telegram_id: (saved, client) for telegram_id, saved, client in rows.all()}
 
     async def get_user(self, user_id: int) -> User:
         user = await self.session.get(User, user_id)

@@ -27,6 +27,13 @@ class MunicipalityRepo(Repo):
             raise NotFound("municipality")
         return municipality
 
+    async def find(self, municipality_id: int) -> Municipality | None:
+        return await self.session.get(Municipality, municipality_id)
+
+    async def by_name(self, name: str) -> Municipality | None:
+        """The municipality called exactly ``name`` (as the seed names it), or None."""
+        return await self.session.scalar(select(Municipality).where(Municipality.name == name))
+
     async def list_all(self) -> list[Municipality]:
         """Alphabetical as a parent looks for them: «город Кемерово» under К, not under г."""
         rows = (await self.session.scalars(select(Municipality))).all()

@@ -29,6 +29,24 @@ class RoleRepo(Repo):
         require_admin(actor)
         if telegram_id == actor.telegram_id:
             raise DomainError("role_self")
+        return await self._assign(actor.id, telegram_id, role, municipality_id, notify=True)
+
+    async def assign_by_system(
+        self, telegram_id: int, role: Role, municipality_id: int | None = None
+    ) -> User:
+        """The same change made by the system itself (the sandbox setting up its personas):
+        audited with no actor, and the person is not notified (nobody decided anything)."""
+        return await self._assign(None, telegram_id, role, municipality_id, notify=False)
+
+    async def _assign(
+        self,
+        actor_id: int | None,
+        telegram_id: int,
+        role: Role,
+        municipality_id: int | None,
+        *,
+        notify: bool,
+    ) -> User:
         if role == Role.staff:
             if municipality_id is None:
                 raise DomainError("role_municipality_required")
@@ -46,8 +64,9 @@ class RoleRepo(Repo):
         after = {"role": str(user.role), "municipality_id": user.municipality_id}
         if before != after:
             AuditRepo(self.session).record(
-                actor.id, "user.role", "user", user.id, before=before, after=after
+                actor_id, "user.role", "user", user.id, before=before, after=after
             )
+        if before != after and notify:
             municipality = (
                 await self.session.get(Municipality, user.municipality_id)
                 if role == Role.staff and user.municipality_id

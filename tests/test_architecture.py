@@ -171,6 +171,34 @@ def test_shared_handler_modules_do_not_import_audiences() -> None:
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
+SESSION_CALLS = {"execute", "scalar", "scalars", "commit", "flush", "rollback", "add", "refresh"}
+
+
+def test_bot_runs_no_sql() -> None:
+    """bot/ names session types (``sqlalchemy.ext.asyncio``) and hands sessions to ``Storage``;
+    it never imports a query builder nor drives a session itself."""
+    imports, calls = {}, []
+    for path in (ROOT / "bot").rglob("*.py"):
+        where = str(path.relative_to(ROOT))
+        names = {
+            name
+            for name in _imported(path)
+            if name.split(".")[0] == "sqlalchemy" and name not in BOT_SQLALCHEMY_ALLOWED
+        }
+        if names:
+            imports[where] = sorted(names)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in SESSION_CALLS
+                and "session" in ast.unparse(node.func.value).lower()
+            ):
+                calls.append(f"{where}:{node.lineno}")
+    assert imports == {}
+    assert calls == []
+
+
 def test_no_global_bot_or_engine() -> None:
     """Bots and engines are built in bot/factory.py and injected, never module globals."""
     offenders = []

@@ -62,14 +62,11 @@ class UserMiddleware(BaseMiddleware):
         tg_user: TgUser | None = data.get("event_from_user")
         if tg_user is not None and not tg_user.is_bot:
             store: Storage = data["store"]
-            user = data["user"] = await store.families.get_or_create_user(
-                tg_user.id, is_admin=tg_user.id in self.admin_ids
+            data["user"] = await store.families.get_or_create_user(
+                tg_user.id,
+                is_admin=tg_user.id in self.admin_ids,
+                telegram_language=tg_user.language_code,
             )
-            # Remembered for notifications sent later, outside any update (bot/workers).
-            code = (tg_user.language_code or "")[:8] or None
-            if user.telegram_language != code:
-                user.telegram_language = code
-                await store.session.commit()
         return await handler(event, data)
 
 

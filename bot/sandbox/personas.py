@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import Storage
-from storage.models import Municipality, Role, User
+from storage.models import Municipality, Role
 from storage.seed.region import MAIN_MUNICIPALITY
 
 # The МОЦ persona works for the regional centre's municipality when the demo region has it.
@@ -81,18 +80,24 @@ async def prepare_roles(
 
     A staff persona keeps the municipality chosen in an earlier run; a new one gets
     STAFF_MUNICIPALITY. Returns persona key → municipality name (None for non-staff).
-    Administrators need nothing here: the sandbox lists them in ADMIN_IDS.
+    Administrators need nothing here: the sandbox lists them in ADMIN_IDS. The role goes
+    through storage like an administrator's /role (audited, with the system as the actor).
     """
     assigned: dict[str, str | None] = {p.key: None for p in personas}
     async with sessionmaker() as session:
-        default = await _default_municipality(session)
+        store = Storage(session)
+        default = await _default_municipality(store)
         for persona in personas:
             if persona.role != Role.staff or default is None:
                 continue
-            user = await Storage(session).families.get_or_create_user(persona.telegram_id)
-            current = await session.get(Municipality, user.municipality_id or 0)
-            municipality = current if user.role == Role.staff and current else default
-            await _make_staff(session, user, municipality)
+            user = await store.families.get_or_create_user(persona.telegram_id)
+            current = (
+                await store.municipalities.find(user.municipality_id)
+                if user.role == Role.staff and user.municipality_id
+                else None
+            )
+            municipality = current or default
+            await store.roles.assign_by_system(persona.telegram_id, Role.staff, municipality.id)
             assigned[persona.key] = municipality.name
     return assigned
 
@@ -102,26 +107,16 @@ async def assign_staff_municipality(
 ) -> str:
     """Move a staff persona to the municipality called ``name``; LookupError if none is."""
     async with sessionmaker() as session:
-        municipality = await session.scalar(select(Municipality).where(Municipality.name == name))
+        store = Storage(session)
+        municipality = await store.municipalities.by_name(name)
         if municipality is None:
             raise LookupError(name)
-        user = await Storage(session).families.get_or_create_user(persona.telegram_id)
-        await _make_staff(session, user, municipality)
+        await store.roles.assign_by_system(persona.telegram_id, Role.staff, municipality.id)
         return municipality.name
 
 
-async def _default_municipality(session: AsyncSession) -> Municipality | None:
-    chosen = await session.scalar(
-        select(Municipality).where(Municipality.name == STAFF_MUNICIPALITY)
-    )
+async def _default_municipality(store: Storage) -> Municipality | None:
+    chosen = await store.municipalities.by_name(STAFF_MUNICIPALITY)
     if chosen is None:  # a database seeded some other way: any municipality will do
-        chosen = await session.scalar(select(Municipality).order_by(Municipality.name).limit(1))
+        chosen = next(iter(await store.municipalities.list_all()), None)
     return chosen
-
-
-async def _make_staff(session: AsyncSession, user: User, municipality: Municipality) -> None:
-    # Set directly: the sandbox plays the administrator who would use /role.
-    if user.role != Role.staff or user.municipality_id != municipality.id:
-        user.role = Role.staff
-        user.municipality_id = municipality.id
-        await session.commit()

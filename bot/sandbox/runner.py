@@ -17,7 +17,6 @@ from functools import partial
 from pathlib import Path
 
 from aiohttp import web
-from sqlalchemy import func, select
 
 from bot.commands import set_role_commands
 from bot.config import DEFAULT_DATABASE_URL, Settings
@@ -34,7 +33,7 @@ from bot.sandbox.personas import (
 from bot.sandbox.web import BOT_API_PREFIX, SandboxWeb
 from storage.db import create_engine
 from storage.migrate import upgrade
-from storage.models import Municipality, Role
+from storage.models import Role
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +92,11 @@ async def prepare_database(
     _ensure_sqlite_folder(database_url)
     if migrate:
         await upgrade(database_url)
+    from storage.seed import is_seeded, seed_demo  # the generator loads only when needed
+
     engine = create_engine(database_url)
     try:
-        async with engine.connect() as conn:
-            count = await conn.scalar(select(func.count()).select_from(Municipality))
-        if not count:
-            from storage.seed import seed_demo
-
+        if not await is_seeded(engine):
             log.info("sandbox: loading demo data (%s programs), once", programs)
             await seed_demo(engine, programs=programs, seed=seed)
     finally:

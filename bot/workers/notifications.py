@@ -29,14 +29,13 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
 )
 from aiogram.utils.i18n import I18n
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import pick_locale
 from handlers import load_texts
 from handlers.notifications import keyboard, render
-from storage.models import Notification, User
-from storage.notifications import NotificationRepo
+from storage import Storage
+from storage.models import Notification
 
 if TYPE_CHECKING:
     from bot.factory import App
@@ -60,17 +59,12 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-async def _locales(session: AsyncSession, rows: list[Notification], default: str) -> dict[int, str]:
+async def _locales(store: Storage, rows: list[Notification], default: str) -> dict[int, str]:
     """Each recipient's language: their saved choice, else their Telegram client's."""
-    ids = {row.telegram_id for row in rows}
-    found = await session.execute(
-        select(User.telegram_id, User.language, User.telegram_language).where(
-            User.telegram_id.in_(ids)
-        )
-    )
+    found = await store.families.locales_for(row.telegram_id for row in rows)
     return {
         telegram_id: pick_locale(saved, telegram, default)
-        for telegram_id, saved, telegram in found.all()
+        for telegram_id, (saved, telegram) in found.items()
     }
 
 
@@ -86,11 +80,12 @@ async def deliver_pending(
     """Send one batch of due notifications; returns how many were sent."""
     load_texts()  # every kind's renderer, whether or not a dispatcher was built here
     async with sessionmaker() as session:
-        repo = NotificationRepo(session)
+        store = Storage(session)
+        repo = store.notifications
         rows = list(await repo.claim_due(worker, limit=limit))
         if not rows:
             return 0
-        locales = await _locales(session, rows, i18n.default_locale)
+        locales = await _locales(store, rows, i18n.default_locale)
         sent = 0
         for index, row in enumerate(rows):
             locale = locales.get(row.telegram_id, i18n.default_locale)

@@ -35,6 +35,12 @@ BATCH_PROGRAMS = 2_000  # per executemany round; groups and slots of those progr
 CATALOG_TABLES = (ProgramWord, ScheduleSlot, Group, Program, Provider, Municipality)
 
 
+async def is_seeded(engine: AsyncEngine) -> bool:
+    """Whether the database already has a region (any municipality): the sandbox seeds once."""
+    async with engine.connect() as conn:
+        return bool(await conn.scalar(select(func.count()).select_from(Municipality)))
+
+
 class SeedRefused(RuntimeError):
     """The database holds more than a catalogue; seeding would destroy or corrupt it."""
 
