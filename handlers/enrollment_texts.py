@@ -1,7 +1,7 @@
 """What the enrollment screens, notifications and refusals say, for parents and operators.
 
 Statuses in plain words with "what happens next" (DESIGN.md rule 8), the documents to bring
-after confirmation, and the refusal texts of storage/enrollments.py codes (each says why and
+after confirmation, and the refusal texts of storage/enrollments/ codes (each says why and
 what to do). Everything from the database goes through ``html.escape``.
 """
 
@@ -233,7 +233,7 @@ def quote_text(quote: EnrollmentQuote) -> str:
     return "\n".join(lines)
 
 
-# --- refusals (storage/enrollments.py codes) ---------------------------------------------------
+# --- refusals (storage/enrollments/ codes) ---------------------------------------------------
 
 
 def _transition(params: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.audit import AuditRepo
 from storage.catalog import CatalogRepo
 from storage.certificates import CertificateRepo
-from storage.enrollments import EnrollmentRepo
+from storage.enrollments import EnrollmentJobs, EnrollmentRepo
 from storage.families import FamilyRepo
 from storage.municipalities import MunicipalityRepo
 from storage.notifications import NotificationRepo
@@ -44,6 +44,10 @@ class Storage:
     @cached_property
     def enrollments(self) -> EnrollmentRepo:
         return EnrollmentRepo(self.session)
+
+    @cached_property
+    def enrollment_jobs(self) -> EnrollmentJobs:
+        return EnrollmentJobs(self.session)
 
     @cached_property
     def notifications(self) -> NotificationRepo:

@@ -43,7 +43,7 @@ from storage.models import (
 )
 from storage.models.enrollments import LIVE_STATUSES
 from storage.municipalities import MunicipalityRepo
-from storage.notifications import NotificationRepo
+from storage.notifications import NoticeKind, NotificationRepo
 from storage.repo import Repo
 from storage.snils import mask_snils
 
@@ -481,7 +481,7 @@ class CertificateRepo(Repo):
         child = await self.session.get(Child, app.child_id) if app.child_id else None
         await self._notify_parent(
             app,
-            "certificate_rejected",
+            NoticeKind.certificate_rejected,
             application_id=app.id,
             child_name=child.full_name if child else "",
             reason=reason,
@@ -540,7 +540,7 @@ class CertificateRepo(Repo):
         app.certificate_id = cert.id
         await self._notify_parent(
             app,
-            "certificate_approved",
+            NoticeKind.certificate_approved,
             application_id=app.id,
             certificate_id=cert.id,
             child_name=child.full_name,
@@ -615,13 +615,7 @@ class CertificateRepo(Repo):
         return taken.rowcount == 1  # type: ignore[attr-defined]
 
     async def _notify_parent(self, app: CertificateApplication, kind: str, **params: Any) -> None:
-        if app.parent_id is None:
-            return
-        telegram_id = await self.session.scalar(
-            select(User.telegram_id).where(User.id == app.parent_id)
-        )
-        if telegram_id is not None:
-            NotificationRepo(self.session).enqueue(telegram_id, kind, **params)
+        await NotificationRepo(self.session).enqueue_for_user(app.parent_id, kind, **params)
 
     # --- the downgrade rule (7) -----------------------------------------------------------
 
@@ -688,21 +682,14 @@ class CertificateRepo(Repo):
             .where(Municipality.id == municipality_id, Municipality.funded_issued > 0)
             .values(funded_issued=Municipality.funded_issued - 1)
         )
-        if cert.child_id is not None:
-            telegram_id = await self.session.scalar(
-                select(User.telegram_id)
-                .join(Child, Child.parent_id == User.id)
-                .where(Child.id == cert.child_id)
-            )
-            if telegram_id is not None:
-                NotificationRepo(self.session).enqueue(
-                    telegram_id,
-                    "certificate_downgraded",
-                    certificate_id=cert.id,
-                    number=cert.number,
-                    days=days,
-                    expired_kopecks=balance_before,
-                )
+        await NotificationRepo(self.session).enqueue_for_child_parent(
+            cert.child_id,
+            NoticeKind.certificate_downgraded,
+            certificate_id=cert.id,
+            number=cert.number,
+            days=days,
+            expired_kopecks=balance_before,
+        )
         AuditRepo(self.session).record(
             None,
             "certificate.downgrade",

@@ -7,13 +7,12 @@ transaction. Callers lock the certificate row first (``storage.locks.lock_certif
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import DomainError
 from storage.locks import lock_certificate as lock_certificate
-from storage.models import Certificate, Child, MoneyMovement, MovementKind, User
-from storage.notifications import NotificationRepo
+from storage.models import Certificate, MoneyMovement, MovementKind
+from storage.notifications import NoticeKind, NotificationRepo
 
 
 def _record(
@@ -41,18 +40,9 @@ def _record(
 
 
 async def _notify_parent(session: AsyncSession, cert: Certificate, movement: MoneyMovement) -> None:
-    if cert.child_id is None:
-        return
-    telegram_id = await session.scalar(
-        select(User.telegram_id)
-        .join(Child, Child.parent_id == User.id)
-        .where(Child.id == cert.child_id)
-    )
-    if telegram_id is None:
-        return
-    NotificationRepo(session).enqueue(
-        telegram_id,
-        "money_movement",
+    await NotificationRepo(session).enqueue_for_child_parent(
+        cert.child_id,
+        NoticeKind.money_movement,
         certificate_number=cert.number,
         kind=str(movement.kind),
         amount_kopecks=movement.amount_kopecks,

@@ -4,27 +4,66 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import or_, select, update
 
 from storage.base import utcnow
-from storage.models import Notification
+from storage.models import Child, Notification, User
 from storage.repo import Repo
 
 MAX_ATTEMPTS = 8
+
+
+class NoticeKind(StrEnum):
+    """Every kind of notification storage queues; handlers/ registers a text for each (a test
+    checks that none is missing). The value is what the outbox row stores."""
+
+    enrollment_status = "enrollment_status"
+    enrollment_offer = "enrollment_offer"
+    enrollment_window_open = "enrollment_window_open"
+    money_movement = "money_movement"
+    certificate_approved = "certificate_approved"
+    certificate_rejected = "certificate_rejected"
+    certificate_downgraded = "certificate_downgraded"
+    role_changed = "role_changed"
 
 
 class NotificationRepo(Repo):
     def enqueue(
         self, telegram_id: int, kind: str, /, *, not_before: datetime | None = None, **params: Any
     ) -> Notification:
-        """Add to the current transaction; it is sent only if the change commits."""
+        """Add to the current transaction; it is sent only if the change commits.
+
+        ``kind``: a ``NoticeKind`` (a plain string is stored as it is)."""
         row = Notification(
             telegram_id=telegram_id, kind=kind, params=params, not_before=not_before or utcnow()
         )
         self.session.add(row)
         return row
+
+    async def enqueue_for_user(
+        self, user_id: int | None, kind: str, /, **params: Any
+    ) -> Notification | None:
+        """``enqueue`` for a user by their id (None, or gone: nothing is queued)."""
+        if user_id is None:
+            return None
+        telegram_id = await self.session.scalar(select(User.telegram_id).where(User.id == user_id))
+        return self.enqueue(telegram_id, kind, **params) if telegram_id is not None else None
+
+    async def enqueue_for_child_parent(
+        self, child_id: int | None, kind: str, /, **params: Any
+    ) -> Notification | None:
+        """``enqueue`` for the parent of a child (an erased child: nothing is queued)."""
+        if child_id is None:
+            return None
+        telegram_id = await self.session.scalar(
+            select(User.telegram_id)
+            .join(Child, Child.parent_id == User.id)
+            .where(Child.id == child_id)
+        )
+        return self.enqueue(telegram_id, kind, **params) if telegram_id is not None else None
 
     async def claim_due(
         self, worker: str, *, limit: int = 50, lease: timedelta = timedelta(minutes=2)

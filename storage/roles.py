@@ -7,7 +7,7 @@ from sqlalchemy import select
 from storage.audit import AuditRepo
 from storage.errors import DomainError, Forbidden, NotFound
 from storage.models import AuditEntry, Municipality, Role, User
-from storage.notifications import NotificationRepo
+from storage.notifications import NoticeKind, NotificationRepo
 from storage.repo import Repo
 
 
@@ -74,7 +74,7 @@ class RoleRepo(Repo):
             )
             NotificationRepo(self.session).enqueue(
                 telegram_id,
-                "role_changed",
+                NoticeKind.role_changed,
                 role=str(role),
                 municipality=municipality.name if municipality else None,
             )

@@ -67,9 +67,9 @@ async def test_each_month_is_charged_once(store: Storage) -> None:
         ends_on=start + timedelta(days=80),
     )
     first_month = start
-    assert await store.enrollments.charge_month(today=first_month) == 1
-    assert await store.enrollments.charge_month(today=first_month) == 0  # idempotent
-    assert await store.enrollments.charge_month(today=first_month + timedelta(days=1)) == 0
+    assert await store.enrollment_jobs.charge_month(today=first_month) == 1
+    assert await store.enrollment_jobs.charge_month(today=first_month) == 0  # idempotent
+    assert await store.enrollment_jobs.charge_month(today=first_month + timedelta(days=1)) == 0
     assert await charges(store) == [(f"{first_month:%Y-%m}", 3_333_33)]
     cert = await build.certificate_of(store.session, fam.child.id)
     assert (cert.spent_kopecks, cert.reserved_kopecks) == (3_333_33, 10_000 * RUB - 3_333_33)
@@ -86,7 +86,7 @@ async def test_the_last_month_takes_the_remainder_and_nothing_more(store: Storag
         store, cost=10_000 * RUB, months=3, starts_on=start, ends_on=date(2031, 3, 20)
     )
     for day in (date(2031, 1, 20), date(2031, 2, 1), date(2031, 3, 1), date(2031, 4, 1)):
-        await store.enrollments.charge_month(today=day)
+        await store.enrollment_jobs.charge_month(today=day)
     assert await charges(store) == [
         ("2031-01", 3_333_33),
         ("2031-02", 3_333_33),
@@ -95,7 +95,7 @@ async def test_the_last_month_takes_the_remainder_and_nothing_more(store: Storag
     cert = await build.certificate_of(store.session, fam.child.id)
     assert (cert.spent_kopecks, cert.reserved_kopecks) == (10_000 * RUB, 0)
     # Nothing outside the group's dates, and nothing for a request that is not active.
-    assert await store.enrollments.charge_month(today=date(2030, 12, 31)) == 0
+    assert await store.enrollment_jobs.charge_month(today=date(2030, 12, 31)) == 0
     await build.assert_money_invariant(store.session)
 
 
@@ -107,7 +107,7 @@ async def test_budget_funded_enrollments_are_never_charged(store: Storage) -> No
     view = await store.enrollments.submit(fam.user, fam.child.id, group.id)
     await store.enrollments.confirm(admin, view.id)
     await store.enrollments.activate(admin, view.id)
-    assert await store.enrollments.charge_month(today=group.starts_on) == 0
+    assert await store.enrollment_jobs.charge_month(today=group.starts_on) == 0
     assert await charges(store) == []
 
 
@@ -138,10 +138,10 @@ async def test_a_freed_seat_is_offered_in_turn_and_passes_on_when_it_lapses(
     ]
 
     # Not yet: nothing lapses.
-    assert await store.enrollments.expire_offers(now=offer.offer_expires_at - timedelta(1)) == 0
+    assert await store.enrollment_jobs.expire_offers(now=offer.offer_expires_at - timedelta(1)) == 0
     lapsed_at = offer.offer_expires_at + timedelta(minutes=1)
-    assert await store.enrollments.expire_offers(now=lapsed_at) == 1
-    assert await store.enrollments.expire_offers(now=lapsed_at) == 0
+    assert await store.enrollment_jobs.expire_offers(now=lapsed_at) == 1
+    assert await store.enrollment_jobs.expire_offers(now=lapsed_at) == 0
     gone = await store.enrollments.get_for_parent(first.user, w1.id)
     assert (gone.status, gone.reason) == (S.cancelled, "offer_expired")
     passed = await store.enrollments.get_for_parent(second.user, w2.id)
@@ -162,7 +162,7 @@ async def test_a_lapsed_offer_with_nobody_behind_frees_the_seat(store: Storage) 
     held = await store.enrollments.submit(holder.user, holder.child.id, group.id)
     w = await store.enrollments.submit(waiting.user, waiting.child.id, group.id)
     await store.enrollments.cancel(holder.user, held.id)
-    assert await store.enrollments.expire_offers(now=utcnow() + timedelta(hours=3)) == 1
+    assert await store.enrollment_jobs.expire_offers(now=utcnow() + timedelta(hours=3)) == 1
     assert await build.assert_seats_consistent(store.session, group.id) == 0
     late = await build.family(store.session, where)
     fresh = await store.enrollments.submit(late.user, late.child.id, group.id)
@@ -208,9 +208,9 @@ async def test_window_open_notices_are_sent_once(store: Storage) -> None:
     )
     fam = await build.family(store.session, where)
     await store.enrollments.watch_window(fam.user, fam.child.id, group.id)
-    assert await store.enrollments.notify_open_windows(today=opens - timedelta(days=1)) == 0
-    assert await store.enrollments.notify_open_windows(today=opens) == 1
-    assert await store.enrollments.notify_open_windows(today=opens) == 0
+    assert await store.enrollment_jobs.notify_open_windows(today=opens - timedelta(days=1)) == 0
+    assert await store.enrollment_jobs.notify_open_windows(today=opens) == 1
+    assert await store.enrollment_jobs.notify_open_windows(today=opens) == 0
     rows = (
         await store.session.scalars(
             select(Notification).where(Notification.kind == "enrollment_window_open")
@@ -251,10 +251,10 @@ async def test_enrollments_end_with_their_group(store: Storage) -> None:
     fam, view = await active_enrollment(
         store, cost=9_000 * RUB, months=3, starts_on=start, ends_on=date(2031, 3, 20)
     )
-    await store.enrollments.charge_month(today=date(2031, 1, 20))
-    assert await store.enrollments.finish_ended(today=date(2031, 3, 20)) == 0  # last day
-    assert await store.enrollments.finish_ended(today=date(2031, 3, 21)) == 1
-    assert await store.enrollments.finish_ended(today=date(2031, 3, 21)) == 0
+    await store.enrollment_jobs.charge_month(today=date(2031, 1, 20))
+    assert await store.enrollment_jobs.finish_ended(today=date(2031, 3, 20)) == 0  # last day
+    assert await store.enrollment_jobs.finish_ended(today=date(2031, 3, 21)) == 1
+    assert await store.enrollment_jobs.finish_ended(today=date(2031, 3, 21)) == 0
     done = await store.enrollments.get_for_parent(fam.user, view.id)
     assert (done.status, done.reserved_kopecks) == (S.finished, 0)
     cert = await build.certificate_of(store.session, fam.child.id)
@@ -286,8 +286,8 @@ async def test_seats_added_later_go_to_the_waiting_list_in_turn(store: Storage) 
     late = await store.enrollments.submit(fams[3].user, fams[3].child.id, group.id)
     assert late.status is S.waitlisted and late.waitlist_position == 3
 
-    assert await store.enrollments.offer_free_seats() == 1
-    assert await store.enrollments.offer_free_seats() == 0  # once
+    assert await store.enrollment_jobs.offer_free_seats() == 1
+    assert await store.enrollment_jobs.offer_free_seats() == 0  # once
     first_in_line = await store.enrollments.get_for_parent(fams[1].user, views[1].id)
     assert first_in_line.has_offer
     behind = await store.enrollments.get_for_parent(fams[2].user, views[2].id)
@@ -325,9 +325,9 @@ async def test_requests_that_never_started_close_with_their_group(store: Storage
     await store.enrollments.confirm(admin, confirmed.id)
     assert waiting.status is S.waitlisted
 
-    assert await store.enrollments.finish_ended(today=date(2031, 3, 20)) == 0
-    assert await store.enrollments.finish_ended(today=date(2031, 3, 21)) == 3
-    assert await store.enrollments.finish_ended(today=date(2031, 3, 21)) == 0
+    assert await store.enrollment_jobs.finish_ended(today=date(2031, 3, 20)) == 0
+    assert await store.enrollment_jobs.finish_ended(today=date(2031, 3, 21)) == 3
+    assert await store.enrollment_jobs.finish_ended(today=date(2031, 3, 21)) == 0
     closed = [
         await store.enrollments.get_for_parent(f.user, v.id)
         for f, v in zip(fams, (confirmed, submitted, waiting), strict=True)

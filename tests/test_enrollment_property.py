@@ -100,9 +100,9 @@ async def test_any_lifecycle_keeps_money_and_seats_consistent(
                     await store.enrollments.submit(parent, child_ids[who], dear_id)
                 elif action == "charge":
                     month = (month + timedelta(days=32)).replace(day=1)
-                    await store.enrollments.charge_month(today=month)
+                    await store.enrollment_jobs.charge_month(today=month)
                 elif action in {"lapse", "advance"}:
-                    await store.enrollments.expire_offers(now=utcnow() + timedelta(hours=2))
+                    await store.enrollment_jobs.expire_offers(now=utcnow() + timedelta(hours=2))
                 elif mine is None:
                     continue
                 elif action in {"cancel", "withdraw", "accept"}:

@@ -233,7 +233,7 @@ async def test_accepting_an_offer_races_its_expiry(store: Storage, sessionmaker:
 
     async def expire() -> int:
         async with sessionmaker() as session:
-            return await Storage(session).enrollments.expire_offers(now=just_after)
+            return await Storage(session).enrollment_jobs.expire_offers(now=just_after)
 
     accepted, expired = await asyncio.gather(
         as_user(

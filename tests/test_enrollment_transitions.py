@@ -107,7 +107,7 @@ async def test_withdrawal_releases_what_was_not_charged(store: Storage) -> None:
     view = await store.enrollments.submit(fam.user, fam.child.id, group.id)
     await store.enrollments.confirm(admin, view.id)
     await store.enrollments.activate(admin, view.id)
-    assert await store.enrollments.charge_month(today=group.starts_on) == 1
+    assert await store.enrollment_jobs.charge_month(today=group.starts_on) == 1
     withdrawn = await store.enrollments.withdraw(fam.user, view.id)
     assert withdrawn.status is S.withdrawn
     cert = await build.certificate_of(store.session, fam.child.id)

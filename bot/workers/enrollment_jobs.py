@@ -3,7 +3,7 @@ that appeared (the navigator raised a capacity) are offered to the waiting list,
 it opens" notices go out, each active paid enrollment is charged once a month, and requests
 whose group has ended are closed (active ones finished, the unspent reserve goes back).
 
-Every step is idempotent and claims its rows with conditional UPDATEs (storage/enrollments.py),
+Every step is idempotent and claims its rows with conditional UPDATEs (storage/enrollments/jobs.py),
 so a restart, a second pass or a second bot instance never charges or notifies twice.
 """
 
@@ -44,12 +44,12 @@ async def run_once(
 ) -> JobReport:
     """One pass of every enrollment job (tests call this directly with a fixed clock)."""
     async with sessionmaker() as session:
-        enrollments = Storage(session).enrollments
-        expired = await enrollments.expire_offers(now=now)
-        offered = await enrollments.offer_free_seats(now=now, today=today)
-        announced = await enrollments.notify_open_windows(today=today)
-        charged = await enrollments.charge_month(today=today)
-        closed = await enrollments.finish_ended(today=today)
+        enrollment_jobs = Storage(session).enrollment_jobs
+        expired = await enrollment_jobs.expire_offers(now=now)
+        offered = await enrollment_jobs.offer_free_seats(now=now, today=today)
+        announced = await enrollment_jobs.notify_open_windows(today=today)
+        charged = await enrollment_jobs.charge_month(today=today)
+        closed = await enrollment_jobs.finish_ended(today=today)
     return JobReport(expired, announced, charged, closed, offered)
 
 

@@ -1,27 +1,36 @@
-"""Enrollment (DESIGN.md rules 4–8): see ``storage.enrollments.repo`` for the whole story.
+"""Enrollment (DESIGN.md rules 4–8), one module per concern:
+
+- ``rules``: the pure rules — transitions, money arithmetic, the checks (no database);
+- ``views``: what the layer hands out (frozen values) and the shared read side;
+- ``seats``: seats and the waiting list; ``notices``: what the parent is told;
+- ``transitions``: applying a status change and closing a request;
+- ``repo``: ``EnrollmentRepo``, the parents' and operators' commands (its docstring tells how
+  submission, locking, seats and money fit together);
+- ``jobs``: ``EnrollmentJobs``, the background jobs.
 
 The public names stay importable from ``storage.enrollments``.
 """
 
-from storage.enrollments.repo import (
+from storage.enrollments.jobs import EnrollmentJobs
+from storage.enrollments.repo import MAX_REASON_LENGTH, OPERATOR_PAGE_SIZE, EnrollmentRepo
+from storage.enrollments.rules import (
     BUDGET_REGISTRIES,
     LIVE,
-    MAX_REASON_LENGTH,
     MONEY_REASONS,
-    OPERATOR_PAGE_SIZE,
     REASON_GROUP_ENDED,
     REASON_OFFER_DECLINED,
     REASON_OFFER_EXPIRED,
     SEAT_HOLDING,
     TRANSITIONS,
+    illegal,
+    monthly_amount,
+)
+from storage.enrollments.views import (
     Clash,
     EnrollmentQuote,
-    EnrollmentRepo,
     EnrollmentView,
     GroupBrief,
     OperatorPage,
-    illegal,
-    monthly_amount,
 )
 
 __all__ = [
@@ -36,6 +45,7 @@ __all__ = [
     "SEAT_HOLDING",
     "TRANSITIONS",
     "Clash",
+    "EnrollmentJobs",
     "EnrollmentQuote",
     "EnrollmentRepo",
     "EnrollmentView",
