@@ -16,6 +16,7 @@ from aiogram.utils.i18n import I18n
 
 from storage.families import SUPPORTED_LANGUAGES
 from storage.models import Role
+from storage.roles import OPERATOR_ROLES
 
 
 def cmd(name: str, description: str) -> BotCommand:
@@ -69,7 +70,7 @@ def admin_commands(i18n: I18n, locale: str) -> list[BotCommand]:
 
 def commands_for(i18n: I18n, role: str, locale: str) -> list[BotCommand]:
     commands = parent_commands(i18n, locale)
-    if role in (Role.staff, Role.admin):
+    if role in OPERATOR_ROLES:
         commands += staff_commands(i18n, locale)
     if role == Role.admin:
         commands += admin_commands(i18n, locale)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import AuditRepo
 from storage.catalog import CatalogRepo
-from storage.certificates import CertificateRepo
+from storage.certificates import CertificateDowngrades, CertificateRepo
 from storage.enrollments import EnrollmentJobs, EnrollmentRepo
 from storage.families import FamilyRepo
 from storage.municipalities import MunicipalityRepo
@@ -40,6 +40,10 @@ class Storage:
     @cached_property
     def certificates(self) -> CertificateRepo:
         return CertificateRepo(self.session)
+
+    @cached_property
+    def certificate_downgrades(self) -> CertificateDowngrades:
+        return CertificateDowngrades(self.session)
 
     @cached_property
     def enrollments(self) -> EnrollmentRepo:

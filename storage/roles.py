@@ -2,13 +2,50 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, select, true
 
 from storage.audit import AuditRepo
 from storage.errors import DomainError, Forbidden, NotFound
 from storage.models import AuditEntry, Municipality, Role, User
 from storage.notifications import NoticeKind, NotificationRepo
 from storage.repo import Repo
+
+OPERATOR_ROLES = frozenset({Role.staff, Role.admin})
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorScope:
+    """The municipalities an operator may act in: one (МОЦ staff) or all (an administrator)."""
+
+    municipality_id: int | None  # None: every municipality
+
+    def allows(self, municipality_id: int | None) -> bool:
+        return self.municipality_id is None or municipality_id == self.municipality_id
+
+    def condition(self, column: Any) -> ColumnElement[bool]:
+        """``column`` (a municipality id) within the scope, for a WHERE clause."""
+        if self.municipality_id is None:
+            return true()
+        return column == self.municipality_id  # type: ignore[no-any-return]
+
+
+def is_operator(user: User) -> bool:
+    """МОЦ staff and administrators see the operator screens (storage re-checks each press)."""
+    return user.role in OPERATOR_ROLES
+
+
+def operator_scope(actor: User, what: str = "operator") -> OperatorScope:
+    """The one answer to "may this user operate, and on which municipality?": administrators
+    everywhere, МОЦ staff in their own municipality; anyone else is refused (``what`` names the
+    area in the refusal)."""
+    if actor.role == Role.admin:
+        return OperatorScope(None)
+    if actor.role == Role.staff and actor.municipality_id is not None:
+        return OperatorScope(actor.municipality_id)
+    raise Forbidden(what)
 
 
 def require_admin(actor: User, what: str = "roles") -> None:
@@ -90,7 +127,7 @@ class RoleRepo(Repo):
         """Everyone with a staff or admin role (for the bot's own start-up work, no actor)."""
         rows = await self.session.scalars(
             select(User)
-            .where(User.role.in_([Role.staff.value, Role.admin.value]))
+            .where(User.role.in_([role.value for role in OPERATOR_ROLES]))
             .order_by(User.role, User.municipality_id, User.telegram_id)
         )
         return list(rows.all())

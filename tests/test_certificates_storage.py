@@ -396,11 +396,11 @@ async def test_municipality_parameters_change_with_an_audit_entry(store: Storage
     staff = await make_user(store.session, 9001, role=Role.staff, municipality_id=kemerovo.id)
 
     with pytest.raises(DomainError, match="municipality_ambiguous"):
-        await store.certificates.municipality_for(admin, "кемеровский")
-    found = await store.certificates.municipality_for(admin, "кемеровский городской")
+        await store.municipalities.municipality_for(admin, "кемеровский")
+    found = await store.municipalities.municipality_for(admin, "кемеровский городской")
     assert found.id == kemerovo.id
 
-    municipality, before, after = await store.certificates.update_municipality(
+    municipality, before, after = await store.municipalities.update_municipality(
         staff,
         kemerovo.id,
         {"funded_quota": 50, "financing_enabled": False, "period_start": date(2026, 9, 1)},
@@ -424,17 +424,17 @@ async def test_municipality_parameters_change_with_an_audit_entry(store: Storage
         ({}, "parameters_empty"),
     ]:
         with pytest.raises(DomainError) as caught:
-            await store.certificates.update_municipality(admin, kemerovo.id, changes)
+            await store.municipalities.update_municipality(admin, kemerovo.id, changes)
         assert caught.value.code == code
     other = await make_municipality(store.session, "Юрга")
     for query in (str(other.id), "Юрга", "999999"):  # another's id or name reads as missing
         with pytest.raises(DomainError, match="not_found"):
-            await store.certificates.municipality_for(staff, query)
+            await store.municipalities.municipality_for(staff, query)
     with pytest.raises(DomainError, match="not_found"):
-        await store.certificates.update_municipality(staff, other.id, {"funded_quota": 1})
-    assert (await store.certificates.municipality_for(staff, "Кемеров")).id == kemerovo.id
+        await store.municipalities.update_municipality(staff, other.id, {"funded_quota": 1})
+    assert (await store.municipalities.municipality_for(staff, "Кемеров")).id == kemerovo.id
     with pytest.raises(DomainError, match="not_found"):  # a digit to isdigit(), not to int()
-        await store.certificates.municipality_for(admin, "²")
+        await store.municipalities.municipality_for(admin, "²")
     assert await store.session.scalar(select(func.count(AuditEntry.id))) == 1
 
 

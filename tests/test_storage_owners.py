@@ -98,3 +98,22 @@ async def test_one_processes_sqlite_writers_queue_until_the_transaction_ends(
         await first.commit()
         await asyncio.wait_for(waiting, timeout=5)  # in as soon as the first one is done
         await second.commit()
+
+
+def test_one_answer_to_who_operates_where() -> None:
+    from storage.errors import Forbidden
+    from storage.models import User
+    from storage.roles import OperatorScope, is_operator, operator_scope
+
+    admin = User(telegram_id=1, role=Role.admin)
+    staff = User(telegram_id=2, role=Role.staff, municipality_id=7)
+    lost = User(telegram_id=3, role=Role.staff)  # staff without a municipality
+    parent = User(telegram_id=4, role=Role.parent)
+    assert operator_scope(admin) == OperatorScope(None)
+    assert operator_scope(admin).allows(7) and operator_scope(admin).allows(8)
+    assert operator_scope(staff).allows(7) and not operator_scope(staff).allows(8)
+    for outsider in (lost, parent):
+        with pytest.raises(Forbidden) as refused:
+            operator_scope(outsider, "moderation")
+        assert refused.value.params == {"what": "moderation"}
+    assert [is_operator(u) for u in (admin, staff, lost, parent)] == [True, True, True, False]

@@ -2,7 +2,7 @@
 
 Its state is the database itself (status, ``last_used_at``/``issued_at``), so a restart simply
 runs it again; each certificate changes in its own conditional UPDATE, so two bot processes on
-one PostgreSQL never downgrade the same certificate twice (storage.certificates).
+one PostgreSQL never downgrade the same certificate twice (storage/certificates/downgrade.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.certificates import CertificateRepo
+from storage.certificates import CertificateDowngrades
 
 if TYPE_CHECKING:
     from bot.factory import App
@@ -26,7 +26,7 @@ INTERVAL_SECONDS = 15 * 60
 async def downgrade_once(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
     """One pass over every municipality; returns how many certificates became accounting."""
     async with sessionmaker() as session:
-        return await CertificateRepo(session).downgrade_unused()
+        return await CertificateDowngrades(session).downgrade_unused()
 
 
 async def run_certificate_downgrade(app: App, *, interval: float = INTERVAL_SECONDS) -> None:

@@ -169,7 +169,7 @@ def render_card(card: ModerationCard, page: int) -> tuple[str, InlineKeyboardMar
     if card.certificate_number:
         lines.append(_("Сертификат № {number}").format(number=card.certificate_number))
     rows: Rows = []
-    if app.status == ApplicationStatus.pending:
+    if card.decidable:
         rows.append(
             [
                 button(_("✅ Одобрить"), ModCb(action="ok", id=app.id, page=page)),
@@ -266,8 +266,10 @@ async def reject_pressed(
     callback_answer: CallbackAnswer,
 ) -> None:
     card = await store.certificates.moderation_card(user, callback_data.id, snils_cipher)
-    if card.application.status != ApplicationStatus.pending:
-        refuse(callback_answer, DomainError("application_decided", status=card.application.status))
+    try:
+        card.ensure_decidable()
+    except DomainError as decided:
+        refuse(callback_answer, decided)
         text, markup = render_card(card, callback_data.page)
         await show(query, text, markup)
         return

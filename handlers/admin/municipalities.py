@@ -171,12 +171,12 @@ async def municipality_command(
     query_words = [token for token in tokens if "=" not in token]
     assignments = [token for token in tokens if "=" in token]
     if not query_words:
-        mine = await store.certificates.municipalities_in_scope(user)
+        mine = await store.municipalities.municipalities_in_scope(user)
         if len(mine) != 1:  # an administrator: the list to choose from
             await message.answer(_index(mine), reply_markup=_markup())
             return
         query_words = [str(mine[0].id)]
-    municipality = await store.certificates.municipality_for(user, " ".join(query_words))
+    municipality = await store.municipalities.municipality_for(user, " ".join(query_words))
     if not assignments:
         await message.answer(render_municipality(municipality), reply_markup=_markup())
         return
@@ -189,7 +189,7 @@ async def municipality_command(
             reply_markup=_markup(),
         )
         return
-    municipality, before, after = await store.certificates.update_municipality(
+    municipality, before, after = await store.municipalities.update_municipality(
         user, municipality.id, changes
     )
     await message.answer(

@@ -20,7 +20,8 @@ from handlers.callbacks import MenuCb
 from handlers.ui import home_button, refuse, same_markup, show
 from storage import Storage
 from storage.families import has_consent
-from storage.models import Role, User
+from storage.models import User
+from storage.roles import is_operator
 
 __all__ = ["home_button", "menu_keyboard", "refuse", "render_menu", "same_markup", "show"]
 
@@ -56,7 +57,7 @@ def menu_keyboard(user: User) -> InlineKeyboardMarkup:
         ("language", _("🌐 Язык · Language")),
         ("privacy", _("🔒 Мои данные")),
     ]
-    if user.role in (Role.staff, Role.admin):
+    if is_operator(user):
         entries.append(("queue", _("🗂 Очередь заявок")))
     for action, text in entries:
         kb.button(text=text, callback_data=MenuCb(action=action))

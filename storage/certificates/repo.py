@@ -1,9 +1,9 @@
-"""Certificate applications, issuance, the municipal financing parameters and the downgrade rule.
+"""Certificate applications, moderation and issuance.
 
 Rules kept here (DESIGN.md §3): 1 (age 5–17 on the day of application), 2 (one certificate per
 child: the unique СНИЛС digest and child link on ``certificates`` plus the pending-application
 check), 3 (``funded`` while the municipality's quota lasts and financing is on, else
-``accounting``), 7 (an unused ``funded`` certificate becomes ``accounting`` after N days).
+``accounting``); rule 7 (the downgrade) is storage/certificates/downgrade.py.
 
 Races are settled by the database, not by reading first: an application is decided by a
 conditional UPDATE on its ``pending`` status, a funded slot is taken by a conditional UPDATE on
@@ -13,21 +13,20 @@ bot processes on one PostgreSQL, never do the same thing twice.
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from storage import locks, money
 from storage.audit import AuditRepo
 from storage.base import utcnow
-from storage.calendar import age_on, today
-from storage.catalog import fold
+from storage.calendar import age_on, certificate_period, today
+from storage.certificates.numbers import random_certificate_number
+from storage.certificates.views import ChildCertificate, Decision, ModerationCard, QueueItem
 from storage.crypto import SnilsCipher
-from storage.errors import DomainError, Forbidden, NotFound
+from storage.errors import DomainError, NotFound
 from storage.families import CHILD_AGE_MAX, has_consent
 from storage.models import (
     ApplicationStatus,
@@ -35,94 +34,19 @@ from storage.models import (
     CertificateApplication,
     CertificateStatus,
     Child,
-    Enrollment,
     MoneyMovement,
     Municipality,
-    Role,
     User,
 )
-from storage.models.enrollments import LIVE_STATUSES
-from storage.municipalities import MunicipalityRepo
 from storage.notifications import NoticeKind, NotificationRepo
 from storage.repo import Repo
+from storage.roles import OperatorScope, operator_scope
 from storage.snils import mask_snils
 
 # Rule 1: the region's supplementary education (and so the catalogue) serves children 5–17.
 ELIGIBLE_AGE_MIN = 5
 ELIGIBLE_AGE_MAX = CHILD_AGE_MAX
 REASON_MAX_LENGTH = 500
-# Kemerovo region's code opens every certificate number: "42-" + 9 digits + a Luhn check digit.
-NUMBER_PREFIX = "42"
-DOWNGRADE_REASON = "unused_downgrade"
-
-
-# --- certificate numbers ---------------------------------------------------------------------
-
-
-def luhn_check_digit(digits: str) -> int:
-    """The digit that makes ``digits`` + it pass the Luhn test (catches any single typo)."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2 == 0:  # doubled: every second digit counting from the check digit
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return (10 - total % 10) % 10
-
-
-def make_certificate_number(serial: int) -> str:
-    """``42-`` + the 9-digit serial + its check digit (computed over the region code too)."""
-    if not 0 <= serial < 10**9:
-        raise ValueError("serial must have at most 9 digits")
-    body = f"{serial:09d}"
-    return f"{NUMBER_PREFIX}-{body}{luhn_check_digit(NUMBER_PREFIX + body)}"
-
-
-def is_valid_certificate_number(number: str) -> bool:
-    prefix, _, rest = number.partition("-")
-    if prefix != NUMBER_PREFIX or len(rest) != 10 or not rest.isdigit():
-        return False
-    return luhn_check_digit(prefix + rest[:9]) == int(rest[9])
-
-
-def random_certificate_number() -> str:
-    return make_certificate_number(secrets.randbelow(10**9))
-
-
-# --- periods and eligibility ------------------------------------------------------------------
-
-
-def add_months(start: date, months: int) -> date:
-    """The same day ``months`` later, clamped to the month's end (31 Jan + 1 → 28/29 Feb)."""
-    index = start.month - 1 + months
-    year, month = start.year + index // 12, index % 12 + 1
-    for day in (start.day, 30, 29, 28):
-        try:
-            return date(year, month, min(start.day, day))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
-def certificate_period(municipality: Municipality, on: date) -> tuple[date, date]:
-    """The financing period that contains ``on`` (or the first one, if it has not begun).
-
-    Periods run back to back from the municipality's ``period_start`` for ``period_months``;
-    without a start date the period starts on the first of the current month.
-    """
-    months = max(1, municipality.period_months or 12)
-    anchor = municipality.period_start or on.replace(day=1)
-    k = 0
-    if anchor <= on:
-        elapsed = (on.year - anchor.year) * 12 + (on.month - anchor.month)
-        k = max(0, elapsed // months - 1)
-        while add_months(anchor, (k + 1) * months) <= on:
-            k += 1
-    # Both ends from the anchor, so a period starting on the 31st keeps its day every time.
-    start, next_start = add_months(anchor, k * months), add_months(anchor, (k + 1) * months)
-    return start, next_start - timedelta(days=1)
 
 
 def check_eligible_age(birth_date: date, on: date) -> int:
@@ -131,105 +55,6 @@ def check_eligible_age(birth_date: date, on: date) -> int:
     if not ELIGIBLE_AGE_MIN <= age <= ELIGIBLE_AGE_MAX:
         raise DomainError("certificate_age", age=age, min=ELIGIBLE_AGE_MIN, max=ELIGIBLE_AGE_MAX)
     return age
-
-
-def moderation_scope(actor: User) -> int | None:
-    """The municipality a moderator may act in: None for an administrator (all of them)."""
-    if actor.role == Role.admin:
-        return None
-    if actor.role == Role.staff and actor.municipality_id is not None:
-        return actor.municipality_id
-    raise Forbidden("moderation")
-
-
-def _in_scope(column: Any, scope: int | None) -> ColumnElement[bool]:
-    return true() if scope is None else column == scope  # type: ignore[no-any-return]
-
-
-# --- views -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ChildCertificate:
-    """What "My certificates" shows for one child."""
-
-    child: Child
-    certificate: Certificate | None
-    application: CertificateApplication | None  # the latest one, whatever its status
-
-    @property
-    def pending(self) -> CertificateApplication | None:
-        app = self.application
-        return app if app is not None and app.status == ApplicationStatus.pending else None
-
-
-@dataclass(frozen=True)
-class QueueItem:
-    application: CertificateApplication
-    municipality_name: str
-    birth_year: int | None
-
-
-@dataclass(frozen=True)
-class ModerationCard:
-    application: CertificateApplication
-    municipality_name: str
-    child_name: str | None
-    birth_date: date | None
-    age: int | None  # on the day of application
-    snils_masked: str | None
-    parent_telegram_id: int | None
-    certificate_number: str | None
-
-
-@dataclass(frozen=True)
-class Decision:
-    application: CertificateApplication
-    certificate: Certificate | None = None
-
-
-# --- municipal parameters ----------------------------------------------------------------------
-
-# column → (type, lowest, highest); what /municipality may change, checked here, not in handlers.
-PARAMETERS: dict[str, tuple[type, int | None, int | None]] = {
-    "financing_enabled": (bool, None, None),
-    "funded_quota": (int, 0, 1_000_000),
-    "nominal_kopecks": (int, 0, 100_000_000),
-    "period_start": (date, None, None),
-    "period_months": (int, 1, 24),
-    "budget_program_limit": (int, 0, 50),
-    "unused_funded_days": (int, 0, 3650),
-    "documents_days": (int, 1, 90),
-    "waitlist_offer_hours": (int, 1, 720),
-}
-
-
-def municipality_parameters(municipality: Municipality) -> dict[str, Any]:
-    """The parameters as JSON-safe values (dates as ISO strings), for the audit log."""
-    values: dict[str, Any] = {"funded_issued": municipality.funded_issued}
-    for key in PARAMETERS:
-        value = getattr(municipality, key)
-        values[key] = value.isoformat() if isinstance(value, date) else value
-    return values
-
-
-def _check_parameter(key: str, value: Any) -> Any:
-    if key not in PARAMETERS:
-        raise DomainError("parameter_unknown", key=key)
-    kind, low, high = PARAMETERS[key]
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise DomainError("parameter_invalid", key=key)
-        return value
-    if kind is date:
-        if value is not None and not isinstance(value, date):
-            raise DomainError("parameter_invalid", key=key)
-        return value
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise DomainError("parameter_invalid", key=key)
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise DomainError("parameter_range", key=key, min=low, max=high)
-    return value
 
 
 class CertificateRepo(Repo):
@@ -328,16 +153,11 @@ class CertificateRepo(Repo):
         # A no-op write locks the child row (PostgreSQL) or the database (SQLite); the checks
         # are then repeated under the lock, so a double-pressed "confirm" files one application.
         locked = await locks.lock_child(self.session, child_id, parent.id)
-        try:
+        async with self.refusals_release_locks():
             if not locked:
                 raise NotFound("child")
             child = await self.check_can_apply(parent, child_id, on=on)
             await self.check_snils_free(parent, child_id, snils_digits, cipher)
-        except DomainError:
-            # Nothing was changed: committing the no-op releases the lock and, unlike a
-            # rollback, keeps the caller's loaded objects usable.
-            await self.session.commit()
-            raise
         application = CertificateApplication(
             parent_id=parent.id,
             child_id=child.id,
@@ -401,10 +221,10 @@ class CertificateRepo(Repo):
         self, actor: User, *, offset: int = 0, limit: int = 10
     ) -> tuple[list[QueueItem], int]:
         """Pending applications the actor may decide, oldest first, and how many there are."""
-        scope = moderation_scope(actor)
+        scope = operator_scope(actor, "moderation")
         where = (
             CertificateApplication.status == ApplicationStatus.pending,
-            _in_scope(CertificateApplication.municipality_id, scope),
+            scope.condition(CertificateApplication.municipality_id),
         )
         total = await self.session.scalar(
             select(func.count()).select_from(CertificateApplication).where(*where)
@@ -426,11 +246,11 @@ class CertificateRepo(Repo):
     async def moderation_card(
         self, actor: User, application_id: int, cipher: SnilsCipher
     ) -> ModerationCard:
-        scope = moderation_scope(actor)
+        scope = operator_scope(actor, "moderation")
         app = await self.session.get(CertificateApplication, application_id, populate_existing=True)
         # Another municipality's application is "not found", like a missing one: staff
         # cannot learn which ids exist outside their scope.
-        if app is None or (scope is not None and app.municipality_id != scope):
+        if app is None or not scope.allows(app.municipality_id):
             raise NotFound("application")
         municipality = await self.session.get(Municipality, app.municipality_id)
         child = await self.session.get(Child, app.child_id) if app.child_id else None
@@ -456,20 +276,20 @@ class CertificateRepo(Repo):
         self, actor: User, application_id: int, *, now: datetime | None = None
     ) -> Decision:
         """Issue the certificate (rules 2, 3) and tell the parent, all in one transaction."""
-        scope = moderation_scope(actor)
+        scope = operator_scope(actor, "moderation")
         for _attempt in range(3):
             try:
                 return await self._approve_once(actor, scope, application_id, now or utcnow())
             except IntegrityError:
                 # A certificate number taken in between, or the same child issued in parallel:
                 # the whole decision rolled back; look again from the start.
-                await self._undo(actor)
+                await self.rollback_keeping(actor)
         raise DomainError("certificate_issue_failed")
 
     async def reject(
         self, actor: User, application_id: int, reason: str, *, now: datetime | None = None
     ) -> Decision:
-        scope = moderation_scope(actor)
+        scope = operator_scope(actor, "moderation")
         reason = " ".join(reason.split())
         if not reason:
             raise DomainError("reason_required")
@@ -498,14 +318,14 @@ class CertificateRepo(Repo):
         return Decision(app)
 
     async def _approve_once(
-        self, actor: User, scope: int | None, application_id: int, now: datetime
+        self, actor: User, scope: OperatorScope, application_id: int, now: datetime
     ) -> Decision:
         app = await self._claim_pending(
             actor, scope, application_id, ApplicationStatus.approved, now, None
         )
         child = await self.session.get(Child, app.child_id) if app.child_id else None
         if child is None:  # the parent deleted the child's data while the application waited
-            await self._undo(actor)
+            await self.rollback_keeping(actor)
             raise DomainError("application_withdrawn")
         existing = await self.session.scalar(
             select(Certificate.number).where(
@@ -513,7 +333,7 @@ class CertificateRepo(Repo):
             )
         )
         if existing is not None:
-            await self._undo(actor)
+            await self.rollback_keeping(actor)
             raise DomainError("certificate_already_issued", number=existing)
         municipality = await self.session.get(
             Municipality, app.municipality_id, populate_existing=True
@@ -522,6 +342,35 @@ class CertificateRepo(Repo):
         funded = await self._take_funded_slot(municipality.id)
         if funded:  # re-read: the slot's row is ours now, and so are its current parameters
             await self.session.refresh(municipality)
+        cert = await self._issue(app, child, municipality, funded=funded, now=now)
+        await self._notify_parent(
+            app,
+            NoticeKind.certificate_approved,
+            application_id=app.id,
+            certificate_id=cert.id,
+            child_name=child.full_name,
+            number=cert.number,
+            status=cert.status,
+            nominal_kopecks=municipality.nominal_kopecks if funded else 0,
+            period_start=cert.period_start.isoformat(),
+            period_end=cert.period_end.isoformat(),
+        )
+        if funded:  # after the approval message, so the parent reads them in order
+            await money.credit_nominal(self.session, cert, municipality.nominal_kopecks)
+        self._audit_approval(actor, app, cert)
+        await self.session.commit()
+        return Decision(app, cert)
+
+    async def _issue(
+        self,
+        app: CertificateApplication,
+        child: Child,
+        municipality: Municipality,
+        *,
+        funded: bool,
+        now: datetime,
+    ) -> Certificate:
+        """The new certificate for the current financing period, flushed and linked."""
         start, end = certificate_period(municipality, today(now=now))
         cert = Certificate(
             number=random_certificate_number(),
@@ -538,20 +387,9 @@ class CertificateRepo(Repo):
         self.session.add(cert)
         await self.session.flush()
         app.certificate_id = cert.id
-        await self._notify_parent(
-            app,
-            NoticeKind.certificate_approved,
-            application_id=app.id,
-            certificate_id=cert.id,
-            child_name=child.full_name,
-            number=cert.number,
-            status=cert.status,
-            nominal_kopecks=municipality.nominal_kopecks if funded else 0,
-            period_start=start.isoformat(),
-            period_end=end.isoformat(),
-        )
-        if funded:  # after the approval message, so the parent reads them in order
-            await money.credit_nominal(self.session, cert, municipality.nominal_kopecks)
+        return cert
+
+    def _audit_approval(self, actor: User, app: CertificateApplication, cert: Certificate) -> None:
         AuditRepo(self.session).record(
             actor.id,
             "application.approve",
@@ -566,13 +404,11 @@ class CertificateRepo(Repo):
                 "nominal_kopecks": cert.nominal_kopecks,
             },
         )
-        await self.session.commit()
-        return Decision(app, cert)
 
     async def _claim_pending(
         self,
         actor: User,
-        scope: int | None,
+        scope: OperatorScope,
         application_id: int,
         status: ApplicationStatus,
         now: datetime,
@@ -584,7 +420,7 @@ class CertificateRepo(Repo):
             .where(
                 CertificateApplication.id == application_id,
                 CertificateApplication.status == ApplicationStatus.pending,
-                _in_scope(CertificateApplication.municipality_id, scope),
+                scope.condition(CertificateApplication.municipality_id),
             )
             .values(status=status, decided_at=now, decided_by=actor.id, reason=reason)
         )
@@ -593,7 +429,7 @@ class CertificateRepo(Repo):
             app = await self.session.get(
                 CertificateApplication, application_id, populate_existing=True
             )
-            if app is None or (scope is not None and app.municipality_id != scope):
+            if app is None or not scope.allows(app.municipality_id):
                 raise NotFound("application")  # out of scope reads as missing (no id probing)
             raise DomainError("application_decided", status=app.status)
         app = await self.session.get(CertificateApplication, application_id, populate_existing=True)
@@ -617,168 +453,7 @@ class CertificateRepo(Repo):
     async def _notify_parent(self, app: CertificateApplication, kind: str, **params: Any) -> None:
         await NotificationRepo(self.session).enqueue_for_user(app.parent_id, kind, **params)
 
-    # --- the downgrade rule (7) -----------------------------------------------------------
-
-    async def downgrade_unused(self, *, now: datetime | None = None, batch: int = 200) -> int:
-        """Turn funded certificates unused for the municipality's days into accounting ones.
-
-        Safe to run in several processes at once: each certificate changes in its own
-        conditional UPDATE, and only the process whose UPDATE matched does the rest.
-        A municipality with ``unused_funded_days = 0`` never downgrades.
-        """
-        now = now or utcnow()
-        rules = await self.session.execute(
-            select(Municipality.id, Municipality.unused_funded_days).where(
-                Municipality.unused_funded_days > 0
-            )
-        )
-        done = 0
-        for municipality_id, days in rules.all():
-            cutoff = now - timedelta(days=days)
-            candidates = await self.session.scalars(
-                select(Certificate.id)
-                .where(self._unused_since(municipality_id, cutoff))
-                .order_by(Certificate.id)
-                .limit(batch)
-            )
-            for certificate_id in candidates.all():
-                if await self._downgrade_one(certificate_id, municipality_id, cutoff, days):
-                    done += 1
-        return done
-
-    @staticmethod
-    def _unused_since(municipality_id: int, cutoff: datetime) -> ColumnElement[bool]:
-        # While a live enrollment uses the certificate it is not "unused" (rule 7).
-        live = exists().where(
-            Enrollment.certificate_id == Certificate.id, Enrollment.status.in_(LIVE_STATUSES)
-        )
-        return and_(
-            Certificate.municipality_id == municipality_id,
-            Certificate.status == CertificateStatus.funded,
-            func.coalesce(Certificate.last_used_at, Certificate.issued_at) < cutoff,
-            Certificate.reserved_kopecks == 0,
-            ~live,
-        )
-
-    async def _downgrade_one(
-        self, certificate_id: int, municipality_id: int, cutoff: datetime, days: int
-    ) -> bool:
-        await locks.begin_write(self.session)  # before the first write (see storage/locks.py)
-        changed = await self.session.execute(
-            update(Certificate)
-            .where(Certificate.id == certificate_id, self._unused_since(municipality_id, cutoff))
-            .values(status=CertificateStatus.accounting)
-            .execution_options(synchronize_session=False)
-        )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
-            await self.session.rollback()  # another process did it, or it was used meanwhile
-            return False
-        cert = await locks.lock_certificate(self.session, certificate_id)
-        balance_before = cert.balance_kopecks
-        await money.expire_balance(self.session, cert, DOWNGRADE_REASON)
-        # The funded slot goes back to the quota for the next applicant.
-        await self.session.execute(
-            update(Municipality)
-            .where(Municipality.id == municipality_id, Municipality.funded_issued > 0)
-            .values(funded_issued=Municipality.funded_issued - 1)
-        )
-        await NotificationRepo(self.session).enqueue_for_child_parent(
-            cert.child_id,
-            NoticeKind.certificate_downgraded,
-            certificate_id=cert.id,
-            number=cert.number,
-            days=days,
-            expired_kopecks=balance_before,
-        )
-        AuditRepo(self.session).record(
-            None,
-            "certificate.downgrade",
-            "certificate",
-            cert.id,
-            before={"status": CertificateStatus.funded.value, "balance_kopecks": balance_before},
-            after={"status": CertificateStatus.accounting.value, "balance_kopecks": 0},
-        )
-        await self.session.commit()
-        return True
-
-    # --- municipal parameters ------------------------------------------------------------
-
-    async def municipalities_in_scope(self, actor: User) -> list[Municipality]:
-        """What the actor may see and change: staff their own municipality, admins all."""
-        scope = moderation_scope(actor)
-        if scope is None:
-            return await MunicipalityRepo(self.session).list_all()
-        return [await MunicipalityRepo(self.session).get(scope)]
-
-    async def municipality_for(self, actor: User, query: str) -> Municipality:
-        """A municipality by id or (part of) its name, within the actor's scope."""
-        scope = moderation_scope(actor)
-        found: Municipality | None
-        text = query.strip()
-        if text.isascii() and text.isdigit():
-            # An id beyond the integer column's range cannot exist (and PostgreSQL refuses it).
-            found = (
-                await self.session.get(Municipality, int(text), populate_existing=True)
-                if len(text) < 10
-                else None
-            )
-        else:
-            matches = await MunicipalityRepo(self.session).search(text)
-            if scope is not None:  # staff choose among what they may open
-                matches = [m for m in matches if m.id == scope]
-            exact = [m for m in matches if fold(m.name) == fold(text)]
-            if len(exact) == 1 or len(matches) == 1:
-                found = (exact or matches)[0]
-            elif matches:
-                raise DomainError(
-                    "municipality_ambiguous", names=", ".join(m.name for m in matches[:5])
-                )
-            else:
-                found = None
-        if found is None or (scope is not None and found.id != scope):
-            raise NotFound("municipality")  # another one's id reads as missing (no probing)
-        return found
-
-    async def update_municipality(
-        self, actor: User, municipality_id: int, changes: dict[str, Any]
-    ) -> tuple[Municipality, dict[str, Any], dict[str, Any]]:
-        """Change financing parameters; returns the municipality and the audited before/after.
-
-        Lowering the quota below what is issued keeps the issued certificates; new ones are
-        then ``accounting`` until downgrades bring the count under the quota.
-        """
-        if not changes:
-            raise DomainError("parameters_empty")
-        checked = {key: _check_parameter(key, value) for key, value in changes.items()}
-        municipality = await self.municipality_for(actor, str(municipality_id))
-        await locks.lock_municipality(self.session, municipality.id)
-        await self.session.refresh(municipality)
-        current = municipality_parameters(municipality)
-        for key, value in checked.items():
-            setattr(municipality, key, value)
-        updated = municipality_parameters(municipality)
-        before = {k: current[k] for k in checked if current[k] != updated[k]}
-        after = {k: updated[k] for k in before}
-        if before:
-            AuditRepo(self.session).record(
-                actor.id,
-                "municipality.update",
-                "municipality",
-                municipality.id,
-                before=before,
-                after=after,
-            )
-        await self.session.commit()
-        return municipality, before, after
-
     # --- helpers ---------------------------------------------------------------------------
-
-    async def _undo(self, *keep: object) -> None:
-        """Roll back, then reload what the caller still holds (a rollback expires every object,
-        and an expired attribute cannot be lazily loaded under asyncio)."""
-        await self.session.rollback()
-        for obj in keep:
-            await self.session.refresh(obj)
 
     async def _child_of(self, parent: User, child_id: int | None) -> Child | None:
         if child_id is None:

@@ -79,7 +79,7 @@ from storage.enrollments.views import (
     GroupBrief,
     OperatorPage,
 )
-from storage.errors import DomainError, Forbidden, NotFound
+from storage.errors import DomainError, NotFound
 from storage.models import (
     Certificate,
     Enrollment,
@@ -87,10 +87,10 @@ from storage.models import (
     Group,
     Municipality,
     Program,
-    Role,
     User,
 )
 from storage.models.enrollments import EnrollmentWindowWatch
+from storage.roles import operator_scope
 
 Status = EnrollmentStatus
 MAX_REASON_LENGTH = 500
@@ -404,16 +404,14 @@ class EnrollmentRepo(EnrollmentChecks):
     @staticmethod
     def _scope(operator: User) -> list[ColumnElement[bool]]:
         """Administrators see every municipality; МОЦ staff only their own; others nothing."""
-        if operator.role == Role.admin:
+        scope = operator_scope(operator)
+        if scope.municipality_id is None:
             return []
-        if operator.role == Role.staff and operator.municipality_id is not None:
-            program = aliased(Program)  # its own FROM, whatever the outer query joins
-            in_municipality = exists().where(
-                program.id == Enrollment.program_id,
-                program.municipality_id == operator.municipality_id,
-            )
-            return [in_municipality.correlate_except(program)]
-        raise Forbidden("operator")
+        program = aliased(Program)  # its own FROM, whatever the outer query joins
+        in_municipality = exists().where(
+            program.id == Enrollment.program_id, scope.condition(program.municipality_id)
+        )
+        return [in_municipality.correlate_except(program)]
 
     async def _for_operator(self, operator: User, enrollment_id: int) -> Enrollment:
         return await self._load(enrollment_id, *self._scope(operator))
