@@ -18,6 +18,7 @@ from handlers.formatting import day, money
 from handlers.notifications import REASONS, register, register_keyboard, register_reason
 from handlers.ui import button, with_home
 from storage.models import ApplicationStatus
+from storage.notifications import NoticeKind
 
 # --- money ---------------------------------------------------------------------------------
 
@@ -67,7 +68,7 @@ def movement_line(
     return " · ".join(parts)
 
 
-@register("money_movement")
+@register(NoticeKind.money_movement)
 def _money_movement(params: dict[str, Any]) -> str:
     line = movement_line(
         params.get("kind", ""),
@@ -122,7 +123,7 @@ def open_certificate_markup(params: dict[str, Any]) -> InlineKeyboardMarkup:
     return with_home([[opened]])
 
 
-@register("certificate_approved")
+@register(NoticeKind.certificate_approved)
 def _approved(params: dict[str, Any]) -> str:
     text = _(
         "✅ Заявление №{application} одобрено. {child}: сертификат № {number}.\n"
@@ -143,7 +144,7 @@ def _approved(params: dict[str, Any]) -> str:
     return text
 
 
-@register("certificate_rejected")
+@register(NoticeKind.certificate_rejected)
 def _rejected(params: dict[str, Any]) -> str:
     return _(
         "❌ Заявление №{application} на сертификат для {child} отклонено.\nПричина: {reason}\n"
@@ -155,7 +156,7 @@ def _rejected(params: dict[str, Any]) -> str:
     )
 
 
-@register("certificate_downgraded")
+@register(NoticeKind.certificate_downgraded)
 def _downgraded(params: dict[str, Any]) -> str:
     text = _(
         "ℹ️ Сертификат № {number} не использовался {days} дн. и стал сертификатом учёта: "
@@ -168,7 +169,7 @@ def _downgraded(params: dict[str, Any]) -> str:
     return text
 
 
-@register("role_changed")
+@register(NoticeKind.role_changed)
 def _role_changed(params: dict[str, Any]) -> str:
     role = params.get("role")
     if role == "staff":
@@ -180,7 +181,7 @@ def _role_changed(params: dict[str, Any]) -> str:
     return _("Ваша роль изменена: теперь вы пользуетесь ботом как родитель.")
 
 
-register_keyboard("certificate_approved")(open_certificate_markup)
-register_keyboard("certificate_rejected")(open_certificate_markup)
-register_keyboard("certificate_downgraded")(open_certificate_markup)
-register_keyboard("money_movement")(open_certificate_markup)
+register_keyboard(NoticeKind.certificate_approved)(open_certificate_markup)
+register_keyboard(NoticeKind.certificate_rejected)(open_certificate_markup)
+register_keyboard(NoticeKind.certificate_downgraded)(open_certificate_markup)
+register_keyboard(NoticeKind.money_movement)(open_certificate_markup)

@@ -22,6 +22,7 @@ from handlers.refusals import REFUSALS
 from handlers.ui import button, with_home
 from storage.enrollments import Clash, EnrollmentQuote, EnrollmentView
 from storage.models import EnrollmentStatus, Registry
+from storage.notifications import NoticeKind
 
 S = EnrollmentStatus
 
@@ -299,7 +300,7 @@ def _subject(params: dict[str, Any]) -> str:
     )
 
 
-@register("enrollment_status")
+@register(NoticeKind.enrollment_status)
 def _status_notice(params: dict[str, Any]) -> str:
     status = str(params.get("status", ""))
     known = _status(status)
@@ -325,7 +326,7 @@ def _status_notice(params: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@register("enrollment_offer")
+@register(NoticeKind.enrollment_offer)
 def _offer_notice(params: dict[str, Any]) -> str:
     expires = datetime.fromisoformat(str(params["expires_at"]))
     return "🔔 " + _(
@@ -334,7 +335,7 @@ def _offer_notice(params: dict[str, Any]) -> str:
     ).format(subject=_subject(params), moment=moment(expires))
 
 
-@register("enrollment_window_open")
+@register(NoticeKind.enrollment_window_open)
 def _window_notice(params: dict[str, Any]) -> str:
     return "🔔 " + _("Открылась запись в «{program}», {group}. Запись идёт до {date}.").format(
         program=html.escape(str(params.get("program_title", ""))),
@@ -347,7 +348,7 @@ def _card_data(action: str, enrollment_id: int) -> CallbackData:
     return EnrollmentCb(action=action, id=enrollment_id)
 
 
-@register_keyboard("enrollment_status")
+@register_keyboard(NoticeKind.enrollment_status)
 def _status_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
     enrollment_id = int(params.get("enrollment_id") or 0)
     if not enrollment_id:
@@ -355,7 +356,7 @@ def _status_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
     return with_home([[button(_("📝 Открыть заявку"), _card_data("view", enrollment_id))]])
 
 
-@register_keyboard("enrollment_offer")
+@register_keyboard(NoticeKind.enrollment_offer)
 def _offer_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
     enrollment_id = int(params["enrollment_id"])
     return with_home(
@@ -366,7 +367,7 @@ def _offer_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
     )
 
 
-@register_keyboard("enrollment_window_open")
+@register_keyboard(NoticeKind.enrollment_window_open)
 def _window_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
     return with_home(
         [

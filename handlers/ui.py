@@ -25,6 +25,7 @@ from handlers.callbacks import MenuCb
 from handlers.callbacks import Page as Page
 from handlers.refusals import refusal_text
 from storage.errors import DomainError
+from storage.paging import page_count as page_count  # the one rule, re-exported here
 
 Rows = list[list[InlineKeyboardButton]]
 
@@ -91,11 +92,6 @@ def pager_row(
     if page + 1 < pages:
         row.append(button("▶️", to_page(page + 1)))
     return row
-
-
-def page_count(total: int, per_page: int) -> int:
-    """How many pages ``total`` items fill (at least one, so an empty list has a page)."""
-    return max(1, -(-total // per_page))
 
 
 async def show(

@@ -40,7 +40,9 @@ from storage.models import (
     Registry,
 )
 from storage.models.catalog import SEARCH_WORD_MAX
+from storage.paging import Page
 from storage.repo import Repo
+from storage.text import fold as fold  # re-exported: the catalogue's search uses it
 
 PAGE_SIZE = 5  # a phone screen of list items
 # Longest Program.search_text. It is part of ix_programs_catalog: ≤ 4 bytes a character keeps
@@ -55,14 +57,8 @@ KM_PER_DEGREE_LAT = 111.2
 NEAR_FIRST_RADIUS_KM = 0.5
 NEAR_MAX_KM = 300.0
 
-_SPACES = re.compile(r"\s+")
 _WORDS = re.compile(r"\w+")
 _DIRECTION_VALUES = frozenset(d.value for d in Direction)
-
-
-def fold(text: str) -> str:
-    """Case- and ё-insensitive form of a text, done in Python: SQLite's lower() is ASCII-only."""
-    return _SPACES.sub(" ", text.lower().replace("ё", "е")).strip()
 
 
 def search_text_for(title: str, description: str, provider_name: str) -> str:
@@ -152,29 +148,8 @@ class ProgramRow:
     disability_adapted: bool
 
 
-@dataclass(frozen=True, slots=True)
-class CatalogPage:
-    items: list[ProgramRow]
-    total: int
-    page: int  # 0-based
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.page_size))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 0
-
-    @property
-    def has_next(self) -> bool:
-        return self.page + 1 < self.pages
-
-    @property
-    def in_range(self) -> bool:
-        """False for a page past the end (a stale or forged page number)."""
-        return 0 <= self.page < self.pages
+# A page of the catalogue's list (the page after the last one reads ``in_range`` False).
+CatalogPage = Page[ProgramRow]
 
 
 @dataclass(frozen=True, slots=True)

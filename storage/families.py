@@ -24,6 +24,7 @@ from storage.errors import DomainError, NotFound
 from storage.models import Child, Enrollment, Municipality, Role, User
 from storage.privacy import erase_children, lock_certificates, open_enrollments
 from storage.repo import Repo
+from storage.text import squash_spaces
 
 # Bump when the consent text changes: everyone is asked again before child data is touched.
 CONSENT_VERSION = "2026-11"
@@ -38,7 +39,6 @@ CHILD_AGE_MIN = 1
 CHILD_AGE_MAX = 17
 MAX_CHILDREN = 10
 
-_SPACES_RE = re.compile(r"\s+")
 _HYPHENS_RE = re.compile(r"\s*[-‐‑–—]\s*")  # any dash, spaces around it dropped
 
 
@@ -47,7 +47,7 @@ def normalize_child_name(raw: str) -> str:
 
     Letters of any alphabet, spaces and hyphens only: no digits, emoji or markup.
     """
-    name = _SPACES_RE.sub(" ", unicodedata.normalize("NFC", raw)).strip()
+    name = squash_spaces(unicodedata.normalize("NFC", raw))
     name = _HYPHENS_RE.sub("-", name).strip("-").strip()
     if not CHILD_NAME_MIN <= len(name) <= CHILD_NAME_MAX:
         raise DomainError("child_name_length", min=CHILD_NAME_MIN, max=CHILD_NAME_MAX)

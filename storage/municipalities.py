@@ -3,7 +3,6 @@ checked here, not in handlers)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -11,11 +10,12 @@ from sqlalchemy import select
 
 from storage import locks
 from storage.audit import AuditRepo
-from storage.catalog import fold  # case- and ё-insensitive, as names are typed on a phone
 from storage.errors import DomainError, NotFound
 from storage.models import Municipality, User
+from storage.paging import Page, clamp_page
 from storage.repo import Repo
 from storage.roles import operator_scope
+from storage.text import fold  # case- and ё-insensitive, as names are typed on a phone
 
 # --- municipal parameters ----------------------------------------------------------------------
 
@@ -61,12 +61,7 @@ def _check_parameter(key: str, value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class MunicipalityPage:
-    items: list[Municipality]
-    page: int  # 0-based, clamped into range
-    pages: int  # at least 1
-    total: int
+MunicipalityPage = Page[Municipality]
 
 
 class MunicipalityRepo(Repo):
@@ -100,10 +95,9 @@ class MunicipalityRepo(Repo):
     async def page(self, page: int, per_page: int, query: str | None = None) -> MunicipalityPage:
         """One page of the picker: all municipalities, or those matching ``query``."""
         found = await self.search(query) if query else await self.list_all()
-        pages = max(1, -(-len(found) // per_page))
-        page = min(max(page, 0), pages - 1)
+        page = clamp_page(page, len(found), per_page)
         items = found[page * per_page : (page + 1) * per_page]
-        return MunicipalityPage(items=items, page=page, pages=pages, total=len(found))
+        return MunicipalityPage(items, len(found), page, per_page)
 
     async def municipalities_in_scope(self, actor: User) -> list[Municipality]:
         """What the actor may see and change: staff their own municipality, admins all."""

@@ -117,3 +117,29 @@ def test_one_answer_to_who_operates_where() -> None:
             operator_scope(outsider, "moderation")
         assert refused.value.params == {"what": "moderation"}
     assert [is_operator(u) for u in (admin, staff, lost, parent)] == [True, True, True, False]
+
+
+def test_one_page_shape() -> None:
+    from storage.paging import Page, clamp_page, page_count
+
+    assert [page_count(n, 5) for n in (0, 1, 5, 6, 10, 11)] == [1, 1, 1, 2, 2, 3]
+    assert [clamp_page(p, 11, 5) for p in (-3, 0, 2, 9)] == [0, 0, 2, 2]
+    middle = Page(list(range(5)), 11, 1, 5)
+    assert (middle.pages, middle.has_prev, middle.has_next, middle.offset) == (3, True, True, 5)
+    last = Page([10], 11, 2, 5)
+    assert (last.has_next, last.in_range) == (False, True)
+    assert not Page([], 11, 3, 5).in_range  # a forged page past the end
+    assert Page([], 0, 0, 5).pages == 1  # an empty list still reads "1 of 1"
+
+
+def test_one_policy_for_typed_text() -> None:
+    from storage.text import REASON_MAX_LENGTH, clean_reason, fold, squash_spaces
+
+    assert squash_spaces("  Группа\n\tрасформирована  ") == "Группа расформирована"
+    assert fold("  Ёлкино  ГОРОД ") == "елкино город"
+    assert clean_reason(" нет \n мест ") == "нет мест"
+    assert len(clean_reason("я" * REASON_MAX_LENGTH)) == REASON_MAX_LENGTH
+    for text, code in [("  \n", "enroll_reason_required"), ("я" * 501, "reason_too_long")]:
+        with pytest.raises(DomainError) as refused:
+            clean_reason(text, required_code="enroll_reason_required")
+        assert refused.value.code == code

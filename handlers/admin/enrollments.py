@@ -269,7 +269,9 @@ async def reject_reason_typed(
     try:
         view = await store.enrollments.reject(user, int(data["enrollment_id"]), message.text or "")
     except DomainError as error:
-        await reason_refused(message, state, error, retry={"enroll_reason_required"})
+        await reason_refused(
+            message, state, error, retry={"enroll_reason_required", "reason_too_long"}
+        )
         return
     await state.clear()
     back = with_home(

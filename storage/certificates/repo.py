@@ -42,11 +42,12 @@ from storage.notifications import NoticeKind, NotificationRepo
 from storage.repo import Repo
 from storage.roles import OperatorScope, operator_scope
 from storage.snils import mask_snils
+from storage.text import REASON_MAX_LENGTH as REASON_MAX_LENGTH  # re-exported
+from storage.text import clean_reason
 
 # Rule 1: the region's supplementary education (and so the catalogue) serves children 5–17.
 ELIGIBLE_AGE_MIN = 5
 ELIGIBLE_AGE_MAX = CHILD_AGE_MAX
-REASON_MAX_LENGTH = 500
 
 
 def check_eligible_age(birth_date: date, on: date) -> int:
@@ -290,11 +291,7 @@ class CertificateRepo(Repo):
         self, actor: User, application_id: int, reason: str, *, now: datetime | None = None
     ) -> Decision:
         scope = operator_scope(actor, "moderation")
-        reason = " ".join(reason.split())
-        if not reason:
-            raise DomainError("reason_required")
-        if len(reason) > REASON_MAX_LENGTH:
-            raise DomainError("reason_too_long", limit=REASON_MAX_LENGTH)
+        reason = clean_reason(reason)
         app = await self._claim_pending(
             actor, scope, application_id, ApplicationStatus.rejected, now or utcnow(), reason
         )

@@ -12,7 +12,7 @@ The public names stay importable from ``storage.enrollments``.
 """
 
 from storage.enrollments.jobs import EnrollmentJobs
-from storage.enrollments.repo import MAX_REASON_LENGTH, OPERATOR_PAGE_SIZE, EnrollmentRepo
+from storage.enrollments.repo import OPERATOR_PAGE_SIZE, EnrollmentRepo
 from storage.enrollments.rules import (
     BUDGET_REGISTRIES,
     LIVE,
@@ -32,6 +32,7 @@ from storage.enrollments.views import (
     GroupBrief,
     OperatorPage,
 )
+from storage.text import REASON_MAX_LENGTH as MAX_REASON_LENGTH
 
 __all__ = [
     "BUDGET_REGISTRIES",

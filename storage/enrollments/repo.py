@@ -91,9 +91,9 @@ from storage.models import (
 )
 from storage.models.enrollments import EnrollmentWindowWatch
 from storage.roles import operator_scope
+from storage.text import clean_reason
 
 Status = EnrollmentStatus
-MAX_REASON_LENGTH = 500
 OPERATOR_PAGE_SIZE = 5
 
 
@@ -374,9 +374,7 @@ class EnrollmentRepo(EnrollmentChecks):
         return await self._finish_operator_change(operator, enrollment, Status.confirmed)
 
     async def reject(self, operator: User, enrollment_id: int, reason: str) -> EnrollmentView:
-        reason = " ".join(reason.split())[:MAX_REASON_LENGTH]
-        if not reason:
-            raise DomainError("enroll_reason_required")
+        reason = clean_reason(reason, required_code="enroll_reason_required")
         enrollment = await self._for_operator(operator, enrollment_id)
         return await self._close(enrollment, Status.rejected, actor=operator, reason=reason)
 

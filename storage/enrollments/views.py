@@ -27,6 +27,7 @@ from storage.models import (
     Registry,
     ScheduleSlot,
 )
+from storage.paging import Page
 from storage.repo import Repo
 
 
@@ -147,16 +148,8 @@ class GroupBrief:
     starts_on: date
 
 
-@dataclass(frozen=True, slots=True)
-class OperatorPage:
-    items: list[EnrollmentView]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
+# A page of the operators' queue.
+OperatorPage = Page[EnrollmentView]
 
 
 @dataclass(frozen=True, slots=True)

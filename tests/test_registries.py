@@ -1,0 +1,116 @@
+"""Every notification kind storage queues has a text, and every refusal storage raises reads as
+words: checked against the code itself (the kinds list and the raise sites), so a new kind or
+code without its text fails here rather than in a parent's chat."""
+
+from __future__ import annotations
+
+import ast
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from aiogram.utils.i18n import I18n
+
+from bot.i18n import create_i18n
+from handlers import load_texts
+from handlers.notifications import KEYBOARDS, RENDERERS, keyboard, render
+from handlers.refusals import REFUSALS
+from storage.notifications import NoticeKind
+
+ROOT = Path(__file__).resolve().parent.parent
+# Raised only where the caller has already checked (money movements are validated first); a
+# parent never sees them, and handlers treat an unknown code with the generic refusal.
+INTERNAL_CODES = {"charge_exceeds_reserve"}
+ERROR_CLASSES = {"DomainError": None, "NotFound": "not_found", "Forbidden": "forbidden"}
+
+
+@pytest.fixture(scope="module")
+def i18n() -> I18n:
+    return create_i18n()
+
+
+def _raised_codes() -> dict[str, str]:
+    """code → where it is raised, for every ``DomainError("code", …)``/``NotFound``/``Forbidden``
+    in storage/."""
+    found: dict[str, str] = {}
+    for path in sorted((ROOT / "storage").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            if node.func.id not in ERROR_CLASSES:
+                continue
+            code = ERROR_CLASSES[node.func.id]
+            if code is None and node.args and isinstance(node.args[0], ast.Constant):
+                code = str(node.args[0].value)
+            if code is not None:
+                found.setdefault(code, f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def _sample_params(kind: NoticeKind) -> dict[str, object]:
+    """Parameters of the shape storage enqueues for ``kind`` (see its enqueue call)."""
+    when = datetime(2026, 11, 23, 9, 0, tzinfo=UTC).isoformat()
+    common: dict[str, object] = {"enrollment_id": 5, "program_title": "Робототехника"}
+    return {
+        NoticeKind.enrollment_status: {**common, "group_name": "Группа 1", "status": "confirmed"},
+        NoticeKind.enrollment_offer: {**common, "group_name": "Группа 1", "expires_at": when},
+        NoticeKind.enrollment_window_open: {
+            "program_id": 1,
+            "program_title": "Робототехника",
+            "group_id": 2,
+            "group_name": "Группа 1",
+            "closes_on": date(2026, 12, 1).isoformat(),
+        },
+        NoticeKind.money_movement: {
+            "certificate_number": "42-0000000018",
+            "kind": "reserve",
+            "amount_kopecks": 450_000,
+            "program_title": "Робототехника",
+            "reason": "enrollment_confirmed",
+            "balance_kopecks": 1_000_000,
+        },
+        NoticeKind.certificate_approved: {
+            "application_id": 3,
+            "certificate_id": 4,
+            "child_name": "Маша",
+            "number": "42-0000000018",
+            "status": "funded",
+            "nominal_kopecks": 1_500_000,
+            "period_start": date(2026, 1, 1).isoformat(),
+            "period_end": date(2026, 12, 31).isoformat(),
+        },
+        NoticeKind.certificate_rejected: {"application_id": 3, "child_name": "Маша", "reason": "x"},
+        NoticeKind.certificate_downgraded: {
+            "certificate_id": 4,
+            "number": "42-0000000018",
+            "days": 90,
+            "expired_kopecks": 100,
+        },
+        NoticeKind.role_changed: {"role": "staff", "municipality": "город Кемерово"},
+    }[kind]
+
+
+def test_every_notice_kind_has_a_renderer_and_nothing_else_is_registered(i18n: I18n) -> None:
+    load_texts()
+    assert set(RENDERERS) == set(NoticeKind)
+    assert set(KEYBOARDS) <= set(NoticeKind)
+    for locale in ("ru", "en"):
+        with i18n.context(), i18n.use_locale(locale):
+            for kind in NoticeKind:
+                text = render(kind, _sample_params(kind))
+                assert text and text.strip(), (locale, kind)
+                markup = keyboard(kind, _sample_params(kind))
+                assert markup is not None and markup.inline_keyboard, (locale, kind)
+
+
+def test_the_raise_site_scan_sees_storage_codes() -> None:
+    raised = _raised_codes()
+    assert {"not_found", "forbidden", "enroll_balance", "certificate_age"} <= set(raised)
+
+
+def test_every_refusal_storage_raises_has_a_text() -> None:
+    load_texts()
+    raised = _raised_codes()
+    missing = {code: where for code, where in raised.items() if code not in REFUSALS}
+    assert {c: w for c, w in missing.items() if c not in INTERNAL_CODES} == {}
+    assert set(raised) >= INTERNAL_CODES  # still raised, so still worth the exemption
