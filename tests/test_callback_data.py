@@ -9,10 +9,10 @@ from aiogram.filters.callback_data import CallbackData
 import handlers.admin
 import handlers.parent
 import handlers.staff
-from handlers.admin.moderation import ModCb
 from handlers.callbacks import CertificateCb
 from handlers.parent.children import ChildCb
 from handlers.parent.onboarding import MunCb
+from handlers.staff.moderation import ModCb
 from handlers.ui import MAX_ID, MAX_PAGE
 
 TELEGRAM_CALLBACK_DATA_LIMIT = 64

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from bot.workers.enrollment_jobs import run_once
 from bot.workers.notifications import deliver_pending
-from handlers.admin.enrollments import EnrQCb
 from handlers.callbacks import EnrollmentCb, EnrollStartCb
 from handlers.parent.catalog.links import program_link_payload
+from handlers.staff.enrollments import EnrQCb
 from storage import Storage
 from storage.calendar import today
 from storage.models import Enrollment, EnrollmentStatus, MoneyMovement, Registry, Role

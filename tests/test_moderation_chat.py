@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.commands import publish_commands_on_start
-from handlers.admin.moderation import ModCb
 from handlers.callbacks import MenuCb
+from handlers.staff.moderation import ModCb
 from storage import Storage
 from storage.crypto import SnilsCipher
 from storage.models import (

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from bot.emulator.telegram_html import parse_html, utf16_len
 from bot.i18n import create_i18n
-from handlers.admin.enrollments import operator_card
 from handlers.enrollment_texts import enrollment_card
 from handlers.parent.catalog.texts import card_text
+from handlers.staff.enrollments import operator_card
 from handlers.ui import TELEGRAM_TEXT_LIMIT, fit_html, telegram_length
 from storage.catalog import GroupInfo, ProgramCard, ProviderInfo, SlotInfo
 from storage.enrollments import REASON_OFFER_DECLINED, EnrollmentView

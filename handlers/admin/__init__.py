@@ -1,9 +1,9 @@
-"""Administrator and МОЦ-staff commands: moderation, municipal parameters, enrollments."""
+"""What only administrators do: roles (/role) and the audit log (/audit). The screens МОЦ staff
+use too live in handlers/staff/; rights are checked in storage on every press either way."""
 
 from aiogram import Router
 
-from handlers.admin import enrollments, moderation, municipalities, roles
+from handlers.admin import roles
 
 router = Router(name="admin")
-router.include_routers(moderation.router, enrollments.router, municipalities.router)
-router.include_router(roles.router)  # /role: grant and revoke roles
+router.include_router(roles.router)  # /role: grant and revoke roles; /audit

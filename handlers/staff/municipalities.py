@@ -21,14 +21,14 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.admin.moderation import ModCb
 from handlers.formatting import day, money
+from handlers.staff.moderation import ModCb
 from handlers.ui import button, with_home
 from storage import Storage
 from storage.calendar import parse_date
 from storage.models import Municipality, User
 
-router = Router(name="admin.municipalities")
+router = Router(name="staff.municipalities")
 
 # What an operator types → the parameter (storage.certificates.PARAMETERS).
 ALIASES = {

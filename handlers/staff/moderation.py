@@ -18,10 +18,10 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from handlers.admin.enrollments import enrollment_queue_button
 from handlers.callbacks import MenuCb
 from handlers.certificate_texts import application_status_name, status_name
 from handlers.formatting import day, moment
+from handlers.staff.enrollments import enrollment_queue_button
 from handlers.ui import (
     NOT_A_COMMAND,
     Id,
@@ -44,7 +44,7 @@ from storage.crypto import SnilsCipher
 from storage.errors import DomainError
 from storage.models import ApplicationStatus, User
 
-router = Router(name="admin.moderation")
+router = Router(name="staff.moderation")
 
 PAGE_SIZE = 8
 

@@ -41,7 +41,7 @@ from storage.enrollments import TRANSITIONS, EnrollmentView
 from storage.errors import DomainError
 from storage.models import EnrollmentStatus, User
 
-router = Router(name="admin.enrollments")
+router = Router(name="staff.enrollments")
 
 S = EnrollmentStatus
 
