@@ -1,7 +1,7 @@
 """Publishing the commands menus at startup (the lists themselves: handlers/commands.py).
 
 Handlers that change a role call ``handlers.commands.set_role_commands`` directly (handlers/ may
-not import bot/); this module re-exports it for bot/ code and adds the startup step.
+not import bot/); this module adds the startup step.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.i18n import I18n
 
-from handlers.commands import commands_for, set_default_commands, set_role_commands
+from handlers.commands import set_default_commands, set_role_commands
 from storage.models import Role
 from storage.roles import RoleRepo
 
@@ -22,14 +22,6 @@ if TYPE_CHECKING:
     from bot.factory import App
 
 log = logging.getLogger(__name__)
-
-__all__ = [
-    "commands_for",
-    "publish_commands",
-    "publish_commands_on_start",
-    "set_default_commands",
-    "set_role_commands",
-]
 
 
 async def publish_commands(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
@@ -41,10 +39,3 @@ class Settings(BaseSettings):
         if isinstance(value, int):
             return [value]
         return value
-
-    @cached_property
-    def sqlite_path(self) -> Path | None:
-        prefix = "sqlite+aiosqlite:///"
-        if self.database_url.startswith(prefix):
-            return Path(self.database_url.removeprefix(prefix))
-        return None

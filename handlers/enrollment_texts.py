@@ -24,37 +24,35 @@ from storage.enrollments import Clash, EnrollmentQuote, EnrollmentView
 from storage.models import EnrollmentStatus, Registry
 from storage.notifications import NoticeKind
 
-S = EnrollmentStatus
-
 STATUS_ICONS = {
-    S.submitted: "⏳",
-    S.confirmed: "✅",
-    S.active: "📘",
-    S.finished: "🎓",
-    S.withdrawn: "⏹",
-    S.rejected: "❌",
-    S.cancelled: "✖️",
-    S.waitlisted: "🕒",
+    EnrollmentStatus.submitted: "⏳",
+    EnrollmentStatus.confirmed: "✅",
+    EnrollmentStatus.active: "📘",
+    EnrollmentStatus.finished: "🎓",
+    EnrollmentStatus.withdrawn: "⏹",
+    EnrollmentStatus.rejected: "❌",
+    EnrollmentStatus.cancelled: "✖️",
+    EnrollmentStatus.waitlisted: "🕒",
 }
 
 
 def _status(value: str) -> EnrollmentStatus | None:
     try:
-        return S(value)
+        return EnrollmentStatus(value)
     except ValueError:
         return None
 
 
 def status_name(status: str) -> str:
     names = {
-        S.submitted: _("ожидает подтверждения"),
-        S.confirmed: _("подтверждена"),
-        S.active: _("обучается"),
-        S.finished: _("обучение завершено"),
-        S.withdrawn: _("обучение прекращено"),
-        S.rejected: _("отклонена"),
-        S.cancelled: _("отменена"),
-        S.waitlisted: _("в листе ожидания"),
+        EnrollmentStatus.submitted: _("ожидает подтверждения"),
+        EnrollmentStatus.confirmed: _("подтверждена"),
+        EnrollmentStatus.active: _("обучается"),
+        EnrollmentStatus.finished: _("обучение завершено"),
+        EnrollmentStatus.withdrawn: _("обучение прекращено"),
+        EnrollmentStatus.rejected: _("отклонена"),
+        EnrollmentStatus.cancelled: _("отменена"),
+        EnrollmentStatus.waitlisted: _("в листе ожидания"),
     }
     known = _status(status)
     return names[known] if known is not None else html.escape(status)
@@ -115,12 +113,12 @@ def next_step(view: EnrollmentView) -> str:
             "Для вас освободилось место. Подтвердите до {moment}, иначе оно перейдёт следующему "
             "в очереди."
         ).format(moment=moment(view.offer_expires_at))
-    if status is S.waitlisted:
+    if status is EnrollmentStatus.waitlisted:
         return _(
             "Мест пока нет. Ваше место в очереди: {position}. Когда место освободится, мы "
             "предложим его вам — на ответ будет {hours} ч."
         ).format(position=view.waitlist_position or "—", hours=view.offer_hours)
-    if status is S.submitted:
+    if status is EnrollmentStatus.submitted:
         text = _(
             "Место за вами. Учреждение проверит заявку и подтвердит её — мы пришлём сообщение."
         )
@@ -129,29 +127,29 @@ def next_step(view: EnrollmentView) -> str:
                 amount=money(view.cost_kopecks)
             )
         return text
-    if status is S.confirmed:
+    if status is EnrollmentStatus.confirmed:
         text = documents_text(view.documents_due, view.certificate_number)
         if view.reserved_kopecks:
             text += "\n" + _("С сертификата зарезервировано {amount}.").format(
                 amount=money(view.reserved_kopecks)
             )
         return text
-    if status is S.active:
+    if status is EnrollmentStatus.active:
         if view.cost_kopecks:
             return _(
                 "Ребёнок обучается. С сертификата списывается {monthly} в месяц; в резерве: "
                 "{reserved}."
             ).format(monthly=money(view.monthly_kopecks), reserved=money(view.reserved_kopecks))
         return _("Ребёнок обучается. Программа бесплатная: оплачивается из бюджета.")
-    if status is S.rejected:
+    if status is EnrollmentStatus.rejected:
         return _("Причина: {reason}\nМожно выбрать другую группу в каталоге.").format(
             reason=reason_text(view.reason)
         )
-    if status is S.cancelled:
+    if status is EnrollmentStatus.cancelled:
         if view.reason:
             return reason_text(view.reason)
         return _("Заявка отменена. Место и деньги сертификата освобождены.")
-    if status is S.withdrawn:
+    if status is EnrollmentStatus.withdrawn:
         return _("Обучение прекращено. Несписанный резерв вернулся на сертификат.")
     return _("Обучение завершено. Несписанный резерв вернулся на сертификат.")
 
@@ -239,7 +237,10 @@ def quote_text(quote: EnrollmentQuote) -> str:
 
 def _transition(params: dict[str, Any]) -> str:
     current = str(params.get("current", ""))
-    if current in (S.confirmed, S.active) and params.get("target") == S.confirmed:
+    if (
+        current in (EnrollmentStatus.confirmed, EnrollmentStatus.active)
+        and params.get("target") == EnrollmentStatus.confirmed
+    ):
         return _("Заявка уже подтверждена.")
     return _("Сейчас заявка «{current}» — это действие для неё недоступно.").format(
         current=status_name(current)
@@ -309,19 +310,19 @@ def _status_notice(params: dict[str, Any]) -> str:
         f"{icon} {_subject(params)}",
         _("Новый статус: {status}.").format(status=status_name(status)),
     ]
-    if status == S.confirmed:
+    if status == EnrollmentStatus.confirmed:
         due = params.get("documents_due")
         lines.append(
             documents_text(date.fromisoformat(due) if due else None, params.get("certificate"))
         )
-    elif status == S.rejected:
+    elif status == EnrollmentStatus.rejected:
         reason = params.get("reason")
         lines.append(_("Причина: {reason}").format(reason=reason_text(str(reason or "—"))))
-    elif status == S.cancelled and params.get("reason"):
+    elif status == EnrollmentStatus.cancelled and params.get("reason"):
         lines.append(reason_text(str(params["reason"])))
-    elif status == S.active:
+    elif status == EnrollmentStatus.active:
         lines.append(_("Договор подписан — ребёнок обучается."))
-    elif status == S.submitted:
+    elif status == EnrollmentStatus.submitted:
         lines.append(_("Место за вами. Ждём подтверждения учреждения."))
     return "\n".join(lines)
 

@@ -11,8 +11,8 @@ import handlers.parent
 import handlers.staff
 from handlers.callbacks import CertificateCb
 from handlers.parent.children import ChildCb
-from handlers.parent.onboarding import MunCb
-from handlers.staff.moderation import ModCb
+from handlers.parent.onboarding import MunicipalityPickCb
+from handlers.staff.moderation import ApplicationModerationCb
 from handlers.ui import MAX_ID, MAX_PAGE
 
 TELEGRAM_CALLBACK_DATA_LIMIT = 64
@@ -45,13 +45,18 @@ def test_every_factory_has_its_own_prefix() -> None:
     [
         ChildCb(action="view").pack().replace(":0", f":{MAX_ID + 1}"),
         CertificateCb(action="card").pack().replace("card:0", f"card:{10**12}"),
-        ModCb(action="ok").pack().replace("ok:0", "ok:-1"),
-        MunCb(action="page").pack().replace("page:0", f"page:{MAX_PAGE + 1}"),
+        ApplicationModerationCb(action="ok").pack().replace("ok:0", "ok:-1"),
+        MunicipalityPickCb(action="page").pack().replace("page:0", f"page:{MAX_PAGE + 1}"),
     ],
 )
 def test_ids_and_pages_out_of_range_do_not_unpack(forged: str) -> None:
     """Such a press reaches the "stale button" answer, never a query PostgreSQL would refuse."""
-    factory = {"ch": ChildCb, "cr": CertificateCb, "md": ModCb, "mu": MunCb}[forged.split(":")[0]]
+    factory = {
+        "ch": ChildCb,
+        "cr": CertificateCb,
+        "md": ApplicationModerationCb,
+        "mu": MunicipalityPickCb,
+    }[forged.split(":")[0]]
     with pytest.raises(ValueError):
         factory.unpack(forged)
 
@@ -59,8 +64,8 @@ def test_ids_and_pages_out_of_range_do_not_unpack(forged: str) -> None:
 def test_the_largest_buttons_fit() -> None:
     for data in (
         CertificateCb(action="hist", id=MAX_ID, page=MAX_PAGE, fresh=True),
-        ModCb(action="card", id=MAX_ID, page=MAX_PAGE),
+        ApplicationModerationCb(action="card", id=MAX_ID, page=MAX_PAGE),
         ChildCb(action="delok", id=MAX_ID),
-        MunCb(action="pick", id=MAX_ID, page=MAX_PAGE),
+        MunicipalityPickCb(action="pick", id=MAX_ID, page=MAX_PAGE),
     ):
         assert len(data.pack().encode()) <= TELEGRAM_CALLBACK_DATA_LIMIT, data

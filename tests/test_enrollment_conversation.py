@@ -11,7 +11,7 @@ from bot.workers.enrollment_jobs import run_once
 from bot.workers.notifications import deliver_pending
 from handlers.callbacks import EnrollmentCb, EnrollStartCb
 from handlers.parent.catalog.links import program_link_payload
-from handlers.staff.enrollments import EnrQCb
+from handlers.staff.enrollments import OperatorEnrollmentCb
 from storage import Storage
 from storage.calendar import today
 from storage.models import Enrollment, EnrollmentStatus, MoneyMovement, Registry, Role
@@ -151,9 +151,9 @@ async def test_forged_buttons_are_refused(tg: TelegramTestEnv) -> None:
         (EnrollmentCb(action="cancelok", id=enrollment.id), not_found),
         (EnrollmentCb(action="wdok", id=enrollment.id), not_found),
         (EnrollmentCb(action="accept", id=enrollment.id), not_found),
-        (EnrQCb(action="ok", id=enrollment.id), no_rights),
-        (EnrQCb(action="no", id=enrollment.id), no_rights),
-        (EnrQCb(action="list"), no_rights),
+        (OperatorEnrollmentCb(action="ok", id=enrollment.id), no_rights),
+        (OperatorEnrollmentCb(action="no", id=enrollment.id), no_rights),
+        (OperatorEnrollmentCb(action="list"), no_rights),
         (EnrollStartCb(group_id=999_999), not_found),
         # Out-of-range numbers never reach the database: the button is just stale.
         ("en:view:99999999999:0:0:0", "устарела"),

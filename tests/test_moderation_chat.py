@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from bot.commands import publish_commands_on_start
 from handlers.callbacks import MenuCb
-from handlers.staff.moderation import ModCb
+from handlers.staff.moderation import ApplicationModerationCb
 from storage import Storage
 from storage.crypto import SnilsCipher
 from storage.models import (
@@ -72,10 +72,10 @@ async def test_parent_forging_moderation_buttons_and_commands_is_refused(
     await parent.send("/certificate")
     app_id = world["app_kemerovo"]
     for data in (
-        ModCb(action="page").pack(),
-        ModCb(action="card", id=app_id).pack(),
-        ModCb(action="ok", id=app_id).pack(),
-        ModCb(action="no", id=app_id).pack(),
+        ApplicationModerationCb(action="page").pack(),
+        ApplicationModerationCb(action="card", id=app_id).pack(),
+        ApplicationModerationCb(action="ok", id=app_id).pack(),
+        ApplicationModerationCb(action="no", id=app_id).pack(),
         MenuCb(action="queue").pack(),
     ):
         reply = await parent.press_data(data)
@@ -109,7 +109,7 @@ async def test_staff_cannot_act_outside_their_municipality(
     # Another municipality's ids read exactly like missing ones: nothing to probe.
     foreign = world["app_yurga"]
     for action in ("card", "ok", "no"):
-        data = ModCb(action=action, id=foreign).pack()
+        data = ApplicationModerationCb(action=action, id=foreign).pack()
         reply = await staff.press_data(data)
         assert reply.answer is not None and NOT_FOUND in (reply.answer.text or ""), data
     reply = await staff.send(f"/approve {foreign}")
@@ -142,7 +142,9 @@ async def test_admin_sees_every_municipality_and_rejects_with_a_reason(
     assert "отклонено" in reply.text and "Нет свидетельства" in reply.text
     assert await _statuses(tg) == ["pending", "rejected"]
     # pressing the stale card again explains it is decided
-    reply = await admin.press_data(ModCb(action="ok", id=world["app_yurga"]).pack())
+    reply = await admin.press_data(
+        ApplicationModerationCb(action="ok", id=world["app_yurga"]).pack()
+    )
     assert "уже принято решение" in (reply.answer.text or "")
     async with tg.sessionmaker() as session:
         entry = await session.scalar(select(AuditEntry))

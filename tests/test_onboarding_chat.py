@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from handlers.callbacks import MenuCb
 from handlers.commands import commands_for, set_default_commands, set_role_commands
-from handlers.parent.onboarding import ConsentCb, MunCb
+from handlers.parent.onboarding import ConsentCb, MunicipalityPickCb
 from storage.families import CONSENT_VERSION
 from storage.models import Municipality, Role, User
 from tests.support.chat import ChatUser, TelegramTestEnv
@@ -205,7 +205,7 @@ async def test_municipality_picker_survives_bad_input(tg: TelegramTestEnv, lang:
     assert ui["nothing"] in nothing.text and "Москва" in nothing.text
     assert len(nothing.message.buttons()) == 8 + 2  # the whole list again
 
-    forged = await gleb.press_data(MunCb(action="pick", id=99_999).pack())
+    forged = await gleb.press_data(MunicipalityPickCb(action="pick", id=99_999).pack())
     assert forged.answer is not None and forged.answer.show_alert
     assert ui["not_found"] in (forged.answer.text or "")
     assert (await stored_user(tg, gleb)).municipality_id is None

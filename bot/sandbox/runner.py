@@ -18,7 +18,6 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.commands import set_role_commands
 from bot.config import DEFAULT_DATABASE_URL, Settings
 from bot.emulator import TelegramEmulator
 from bot.factory import App, create_app
@@ -31,6 +30,7 @@ from bot.sandbox.personas import (
     prepare_roles,
 )
 from bot.sandbox.web import BOT_API_PREFIX, SandboxWeb
+from handlers.commands import set_role_commands
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.models import Role

@@ -18,8 +18,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from handlers import enrollment_texts as texts
 from handlers.callbacks import EnrollmentCb, EnrollStartCb, MenuCb
+from handlers.enrollment_texts import STATUS_ICONS, enrollment_title, quote_text, status_line
+from handlers.enrollment_texts import enrollment_card as enrollment_card_text
 from handlers.parent.catalog.callbacks import SOURCE_LINK, CatalogCb, View
 from handlers.refusals import refusal_text
 from handlers.ui import Rows, button, page_count, pager_row, show, with_home
@@ -115,7 +116,7 @@ async def _show_quote(
     confirm = _("🕒 Встать в лист ожидания") if quote.will_wait else _("✅ Записаться")
     await show(
         query,
-        texts.quote_text(quote),
+        quote_text(quote),
         with_home(
             [
                 [button(confirm, EnrollmentCb(action="go", group=brief.group_id, child=child_id))],
@@ -166,7 +167,7 @@ async def submit_request(
     callback_answer.text = headline
     await show(
         query,
-        f"{headline}\n\n{texts.enrollment_card(view)}",
+        f"{headline}\n\n{enrollment_card_text(view)}",
         with_home([[_my_enrollments_button()]]),
     )
 
@@ -225,7 +226,7 @@ async def _list_screen(store: Storage, user: User, page: int) -> tuple[str, Inli
             lines.append("👧 <b>{}</b>".format(html.escape(view.child_name or _("Ребёнок удалён"))))
         lines.append(
             _("{status} · №{id} «{program}», {group}").format(
-                status=texts.status_line(view),
+                status=status_line(view),
                 id=view.id,
                 program=html.escape(view.program_title),
                 group=html.escape(view.group_name),
@@ -238,7 +239,7 @@ async def _list_screen(store: Storage, user: User, page: int) -> tuple[str, Inli
             button(
                 _("№{id} {icon} {program}").format(
                     id=view.id,
-                    icon="🔔" if view.has_offer else texts.STATUS_ICONS[view.status],
+                    icon="🔔" if view.has_offer else STATUS_ICONS[view.status],
                     program=view.program_title[:40],
                 ),
                 EnrollmentCb(action="view", id=view.id, page=page),
@@ -268,7 +269,7 @@ def _card_markup(view: EnrollmentView, page: int) -> InlineKeyboardMarkup:
 async def _show_card(
     query: CallbackQuery, view: EnrollmentView, page: int = 0, notice: str | None = None
 ) -> None:
-    text = texts.enrollment_card(view)
+    text = enrollment_card_text(view)
     if notice:
         text = f"{notice}\n\n{text}"
     await show(query, text, _card_markup(view, page))
@@ -302,7 +303,7 @@ async def ask_to_confirm(
         yes, action = _("Да, отменить"), "cancelok"
     await show(
         query,
-        f"{texts.enrollment_title(view)}\n\n{question.format(id=view.id)}",
+        f"{enrollment_title(view)}\n\n{question.format(id=view.id)}",
         with_home(
             [
                 [button(yes, EnrollmentCb(action=action, id=view.id))],

@@ -1,8 +1,6 @@
 """The main menu: one tap away from every screen (``/menu`` and the "🏠 Меню" button).
 
 Other areas handle their own MenuCb actions; this router answers only ``home`` here.
-``home_button``, ``show`` and ``refuse`` live in handlers/ui.py and are re-exported here for
-the modules that import them from this one.
 """
 
 from __future__ import annotations
@@ -17,13 +15,11 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.callbacks import MenuCb
-from handlers.ui import home_button, refuse, same_markup, show
+from handlers.ui import show
 from storage import Storage
 from storage.families import has_consent
 from storage.models import User
 from storage.roles import is_operator
-
-__all__ = ["home_button", "menu_keyboard", "refuse", "render_menu", "same_markup", "show"]
 
 router = Router(name="parent.menu")
 

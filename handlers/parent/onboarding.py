@@ -49,7 +49,7 @@ class ConsentCb(CallbackData, prefix="cs"):
     v: str = CONSENT_VERSION
 
 
-class MunCb(CallbackData, prefix="mu"):
+class MunicipalityPickCb(CallbackData, prefix="mu"):
     """action: page (browse or search results) / all (drop the search) / pick."""
 
     action: str
@@ -211,12 +211,17 @@ async def open_picker(
         )
     kb = InlineKeyboardBuilder()
     for municipality in result.items:
-        kb.button(text=municipality.name, callback_data=MunCb(action="pick", id=municipality.id))
+        kb.button(
+            text=municipality.name,
+            callback_data=MunicipalityPickCb(action="pick", id=municipality.id),
+        )
     kb.adjust(1)
-    if nav := pager_row(result.page, result.pages, lambda p: MunCb(action="page", page=p)):
+    if nav := pager_row(
+        result.page, result.pages, lambda p: MunicipalityPickCb(action="page", page=p)
+    ):
         kb.row(*nav)
     if query:
-        kb.row(button(_("📋 Весь список"), MunCb(action="all")))
+        kb.row(button(_("📋 Весь список"), MunicipalityPickCb(action="all")))
     kb.row(home_button())
     await show(target, "\n".join(lines), kb.as_markup())
 
@@ -226,18 +231,22 @@ async def change_municipality(query: CallbackQuery, state: FSMContext, store: St
     await open_picker(query, state, store)
 
 
-@router.callback_query(MunCb.filter(F.action.in_({"page", "all"})))
+@router.callback_query(MunicipalityPickCb.filter(F.action.in_({"page", "all"})))
 async def picker_page(
-    query: CallbackQuery, callback_data: MunCb, state: FSMContext, store: Storage
+    query: CallbackQuery, callback_data: MunicipalityPickCb, state: FSMContext, store: Storage
 ) -> None:
     data = await state.get_data()
     search = data.get("mun_query") if callback_data.action == "page" else None
     await open_picker(query, state, store, page=callback_data.page, query=search)
 
 
-@router.callback_query(MunCb.filter(F.action == "pick"))
+@router.callback_query(MunicipalityPickCb.filter(F.action == "pick"))
 async def picker_pick(
-    query: CallbackQuery, callback_data: MunCb, state: FSMContext, store: Storage, user: User
+    query: CallbackQuery,
+    callback_data: MunicipalityPickCb,
+    state: FSMContext,
+    store: Storage,
+    user: User,
 ) -> None:
     # A forged id, or a municipality gone since, raises NotFound: the press's alert says so.
     await store.families.set_municipality(user.id, callback_data.id)

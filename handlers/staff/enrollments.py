@@ -18,8 +18,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from handlers import enrollment_texts as texts
 from handlers.callbacks import MenuCb
+from handlers.enrollment_texts import enrollment_title, reason_text, status_line
 from handlers.formatting import day, moment, money
 from handlers.ui import (
     NOT_A_COMMAND,
@@ -37,16 +37,14 @@ from handlers.ui import (
     with_home,
 )
 from storage import Storage
-from storage.enrollments import TRANSITIONS, EnrollmentView
+from storage.enrollments import EnrollmentView, illegal
 from storage.errors import DomainError
 from storage.models import EnrollmentStatus, User
 
 router = Router(name="staff.enrollments")
 
-S = EnrollmentStatus
 
-
-class EnrQCb(CallbackData, prefix="eq"):
+class OperatorEnrollmentCb(CallbackData, prefix="eq"):
     """action: list / view / ok (confirm) / no (reject: ask the reason) / act / fin."""
 
     action: str
@@ -60,7 +58,7 @@ class RejectingEnrollment(StatesGroup):
 
 def enrollment_queue_button() -> InlineKeyboardButton:
     """The /queue screen's way into this tab (certificate applications are the other one)."""
-    return button(_("📝 Заявки на зачисление"), EnrQCb(action="list"))
+    return button(_("📝 Заявки на зачисление"), OperatorEnrollmentCb(action="list"))
 
 
 # --- the tab ----------------------------------------------------------------------------------
@@ -95,11 +93,13 @@ async def render_enrollment_queue(
             [
                 button(
                     _("№{id} · {program}").format(id=view.id, program=view.program_title[:40]),
-                    EnrQCb(action="view", id=view.id, page=result.page),
+                    OperatorEnrollmentCb(action="view", id=view.id, page=result.page),
                 )
             ]
         )
-    nav = pager_row(result.page, result.pages, lambda to: EnrQCb(action="list", page=to))
+    nav = pager_row(
+        result.page, result.pages, lambda to: OperatorEnrollmentCb(action="list", page=to)
+    )
     if nav:
         rows.append(nav)
     rows.append([button(_("🗂 Заявления на сертификат"), MenuCb(action="queue"))])
@@ -112,9 +112,13 @@ async def queue_command(message: Message, state: FSMContext, store: Storage, use
     await show(message, *await render_enrollment_queue(store, user, 0))
 
 
-@router.callback_query(EnrQCb.filter(F.action == "list"))
+@router.callback_query(OperatorEnrollmentCb.filter(F.action == "list"))
 async def queue_page(
-    query: CallbackQuery, callback_data: EnrQCb, state: FSMContext, store: Storage, user: User
+    query: CallbackQuery,
+    callback_data: OperatorEnrollmentCb,
+    state: FSMContext,
+    store: Storage,
+    user: User,
 ) -> None:
     await state.clear()
     await show(query, *await render_enrollment_queue(store, user, callback_data.page))
@@ -125,8 +129,8 @@ async def queue_page(
 
 def operator_card(view: EnrollmentView) -> str:
     lines = [
-        f"<b>{texts.enrollment_title(view)}</b>",
-        _("Статус: {status}").format(status=texts.status_line(view)),
+        f"<b>{enrollment_title(view)}</b>",
+        _("Статус: {status}").format(status=status_line(view)),
         _("Подана: {when}").format(when=moment(view.created_at)),
         _("Ребёнок: {name}").format(name=html.escape(view.child_name or _("данные удалены"))),
         _("Сертификат: {number}").format(number=html.escape(view.certificate_number or "—")),
@@ -142,28 +146,39 @@ def operator_card(view: EnrollmentView) -> str:
         lines.append(_("Бюджетная программа: без оплаты сертификатом."))
     if view.documents_due:
         lines.append(_("Документы до: {date}").format(date=day(view.documents_due)))
-    if view.reason and view.status in (S.rejected, S.cancelled):
+    if view.reason and view.status in (EnrollmentStatus.rejected, EnrollmentStatus.cancelled):
         lines.append(
-            _("Причина: {reason}").format(reason=texts.reason_text(view.reason, for_operator=True))
+            _("Причина: {reason}").format(reason=reason_text(view.reason, for_operator=True))
         )
     return "\n".join(lines)
 
 
 def card_markup(view: EnrollmentView, page: int) -> InlineKeyboardMarkup:
+    """The operator's next steps, as storage's transition table allows them for the status."""
     rows: Rows = []
-    if view.status is S.submitted:
-        rows.append(
-            [
-                button(_("✅ Подтвердить"), EnrQCb(action="ok", id=view.id, page=page)),
-                button(_("❌ Отклонить"), EnrQCb(action="no", id=view.id, page=page)),
-            ]
+    reject = button(_("❌ Отклонить"), OperatorEnrollmentCb(action="no", id=view.id, page=page))
+    if view.can_confirm:  # a new request: confirm or reject, side by side
+        confirm = button(
+            _("✅ Подтвердить"), OperatorEnrollmentCb(action="ok", id=view.id, page=page)
         )
-    elif view.status is S.confirmed:
-        rows.append([button(_("📝 Договор подписан"), EnrQCb(action="act", id=view.id, page=page))])
-        rows.append([button(_("❌ Отклонить"), EnrQCb(action="no", id=view.id, page=page))])
-    elif view.status is S.active:
-        rows.append([button(_("🎓 Завершить"), EnrQCb(action="fin", id=view.id, page=page))])
-    rows.append([button(_("◀️ Очередь"), EnrQCb(action="list", page=page))])
+        rows.append([confirm, reject] if view.can_reject else [confirm])
+    else:
+        if view.can_activate:
+            rows.append(
+                [
+                    button(
+                        _("📝 Договор подписан"),
+                        OperatorEnrollmentCb(action="act", id=view.id, page=page),
+                    )
+                ]
+            )
+        if view.can_reject:
+            rows.append([reject])
+    if view.can_finish:
+        rows.append(
+            [button(_("🎓 Завершить"), OperatorEnrollmentCb(action="fin", id=view.id, page=page))]
+        )
+    rows.append([button(_("◀️ Очередь"), OperatorEnrollmentCb(action="list", page=page))])
     return with_home(rows)
 
 
@@ -174,9 +189,13 @@ async def _show_card(
     await show(query, f"{notice}\n\n{text}" if notice else text, card_markup(view, page))
 
 
-@router.callback_query(EnrQCb.filter(F.action == "view"))
+@router.callback_query(OperatorEnrollmentCb.filter(F.action == "view"))
 async def enrollment_card(
-    query: CallbackQuery, callback_data: EnrQCb, state: FSMContext, store: Storage, user: User
+    query: CallbackQuery,
+    callback_data: OperatorEnrollmentCb,
+    state: FSMContext,
+    store: Storage,
+    user: User,
 ) -> None:
     await state.clear()
     view = await store.enrollments.get_for_operator(user, callback_data.id)
@@ -197,26 +216,26 @@ async def _overtaken(
 
 def done_text(view: EnrollmentView) -> str:
     """What the operator's action did, in one line."""
-    if view.status is S.confirmed:
+    if view.status is EnrollmentStatus.confirmed:
         text = _("✅ Заявка №{id} подтверждена. Документы до {date}.").format(
             id=view.id, date=day(view.documents_due) if view.documents_due else "—"
         )
         if view.reserved_kopecks:
             text += " " + _("Зарезервировано {amount}.").format(amount=money(view.reserved_kopecks))
         return text
-    if view.status is S.active:
+    if view.status is EnrollmentStatus.active:
         return _("📘 Заявка №{id}: договор подписан, ребёнок обучается.").format(id=view.id)
-    if view.status is S.finished:
+    if view.status is EnrollmentStatus.finished:
         return _("🎓 Заявка №{id}: обучение завершено.").format(id=view.id)
     return _("❌ Заявка №{id} отклонена. Причина: {reason}").format(
-        id=view.id, reason=texts.reason_text(view.reason, for_operator=True)
+        id=view.id, reason=reason_text(view.reason, for_operator=True)
     )
 
 
-@router.callback_query(EnrQCb.filter(F.action.in_({"ok", "act", "fin"})))
+@router.callback_query(OperatorEnrollmentCb.filter(F.action.in_({"ok", "act", "fin"})))
 async def decide_pressed(
     query: CallbackQuery,
-    callback_data: EnrQCb,
+    callback_data: OperatorEnrollmentCb,
     state: FSMContext,
     store: Storage,
     user: User,
@@ -240,24 +259,26 @@ async def decide_pressed(
     await _show_card(query, view, callback_data.page, notice=done_text(view))
 
 
-@router.callback_query(EnrQCb.filter(F.action == "no"))
+@router.callback_query(OperatorEnrollmentCb.filter(F.action == "no"))
 async def reject_pressed(
     query: CallbackQuery,
-    callback_data: EnrQCb,
+    callback_data: OperatorEnrollmentCb,
     state: FSMContext,
     store: Storage,
     user: User,
     callback_answer: CallbackAnswer,
 ) -> None:
     view = await store.enrollments.get_for_operator(user, callback_data.id)
-    if S.rejected not in TRANSITIONS[view.status]:
-        error = DomainError("enroll_transition", current=view.status, target=S.rejected)
+    if not view.can_reject:
+        error = illegal(view.status, EnrollmentStatus.rejected)
         await _overtaken(query, callback_answer, error, view, callback_data.page)
         return
     await state.set_state(RejectingEnrollment.reason)
     await state.set_data({"enrollment_id": view.id, "page": callback_data.page})
     await ask_reason(
-        query, operator_card(view), EnrQCb(action="view", id=view.id, page=callback_data.page)
+        query,
+        operator_card(view),
+        OperatorEnrollmentCb(action="view", id=view.id, page=callback_data.page),
     )
 
 
@@ -275,7 +296,14 @@ async def reject_reason_typed(
         return
     await state.clear()
     back = with_home(
-        [[button(_("◀️ Очередь"), EnrQCb(action="list", page=int(data.get("page", 0))))]]
+        [
+            [
+                button(
+                    _("◀️ Очередь"),
+                    OperatorEnrollmentCb(action="list", page=int(data.get("page", 0))),
+                )
+            ]
+        ]
     )
     await message.answer(done_text(view), reply_markup=back)
 

@@ -49,7 +49,7 @@ router = Router(name="staff.moderation")
 PAGE_SIZE = 8
 
 
-class ModCb(CallbackData, prefix="md"):
+class ApplicationModerationCb(CallbackData, prefix="md"):
     """action: page / card / ok (approve) / no (reject: ask the reason); page: the queue's."""
 
     action: str
@@ -100,11 +100,11 @@ async def render_queue(store: Storage, user: User, page: int) -> tuple[str, Inli
                     _("№{id} · {municipality}").format(
                         id=app.id, municipality=item.municipality_name
                     ),
-                    ModCb(action="card", id=app.id, page=page),
+                    ApplicationModerationCb(action="card", id=app.id, page=page),
                 )
             ]
         )
-    if nav := pager_row(page, pages, lambda p: ModCb(action="page", page=p)):
+    if nav := pager_row(page, pages, lambda p: ApplicationModerationCb(action="page", page=p)):
         rows.append(nav)
     rows.append([enrollment_queue_button()])  # the second tab: enrollments (admin/enrollments)
     return "\n".join(lines), with_home(rows)
@@ -118,12 +118,12 @@ async def queue_command(message: Message, state: FSMContext, store: Storage, use
 
 
 @router.callback_query(MenuCb.filter(F.action == "queue"))
-@router.callback_query(ModCb.filter(F.action == "page"))
+@router.callback_query(ApplicationModerationCb.filter(F.action == "page"))
 async def queue_page(
     query: CallbackQuery, state: FSMContext, store: Storage, user: User, callback_data: CallbackData
 ) -> None:
     await state.clear()
-    page = callback_data.page if isinstance(callback_data, ModCb) else 0
+    page = callback_data.page if isinstance(callback_data, ApplicationModerationCb) else 0
     # Without the role storage raises Forbidden: the press's alert says so, nothing is shown.
     text, markup = await render_queue(store, user, page)
     await show(query, text, markup)
@@ -172,8 +172,12 @@ def render_card(card: ModerationCard, page: int) -> tuple[str, InlineKeyboardMar
     if card.decidable:
         rows.append(
             [
-                button(_("✅ Одобрить"), ModCb(action="ok", id=app.id, page=page)),
-                button(_("❌ Отклонить"), ModCb(action="no", id=app.id, page=page)),
+                button(
+                    _("✅ Одобрить"), ApplicationModerationCb(action="ok", id=app.id, page=page)
+                ),
+                button(
+                    _("❌ Отклонить"), ApplicationModerationCb(action="no", id=app.id, page=page)
+                ),
             ]
         )
     rows.append([_back_to_queue(page)])
@@ -181,7 +185,7 @@ def render_card(card: ModerationCard, page: int) -> tuple[str, InlineKeyboardMar
 
 
 def _back_to_queue(page: int = 0) -> InlineKeyboardButton:
-    return button(_("◀️ Очередь"), ModCb(action="page", page=page))
+    return button(_("◀️ Очередь"), ApplicationModerationCb(action="page", page=page))
 
 
 async def _show_card(
@@ -198,10 +202,10 @@ async def _show_card(
     await show(query, f"{notice}\n\n{text}" if notice else text, markup)
 
 
-@router.callback_query(ModCb.filter(F.action == "card"))
+@router.callback_query(ApplicationModerationCb.filter(F.action == "card"))
 async def application_card(
     query: CallbackQuery,
-    callback_data: ModCb,
+    callback_data: ApplicationModerationCb,
     state: FSMContext,
     store: Storage,
     user: User,
@@ -225,10 +229,10 @@ def rejected_text(decision: Decision) -> str:
     )
 
 
-@router.callback_query(ModCb.filter(F.action == "ok"))
+@router.callback_query(ApplicationModerationCb.filter(F.action == "ok"))
 async def approve_pressed(
     query: CallbackQuery,
-    callback_data: ModCb,
+    callback_data: ApplicationModerationCb,
     state: FSMContext,
     store: Storage,
     user: User,
@@ -255,10 +259,10 @@ async def approve_pressed(
     )
 
 
-@router.callback_query(ModCb.filter(F.action == "no"))
+@router.callback_query(ApplicationModerationCb.filter(F.action == "no"))
 async def reject_pressed(
     query: CallbackQuery,
-    callback_data: ModCb,
+    callback_data: ApplicationModerationCb,
     state: FSMContext,
     store: Storage,
     user: User,
@@ -275,8 +279,8 @@ async def reject_pressed(
         return
     await state.set_state(Rejecting.reason)
     await state.set_data({"app_id": card.application.id, "page": callback_data.page})
-    text, _markup_unused = render_card(card, callback_data.page)
-    cancel = ModCb(action="card", id=card.application.id, page=callback_data.page)
+    text = render_card(card, callback_data.page)[0]  # the card above the reason prompt
+    cancel = ApplicationModerationCb(action="card", id=card.application.id, page=callback_data.page)
     await ask_reason(query, text, cancel)
 
 

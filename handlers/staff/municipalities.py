@@ -22,7 +22,7 @@ from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.formatting import day, money
-from handlers.staff.moderation import ModCb
+from handlers.staff.moderation import ApplicationModerationCb
 from handlers.ui import button, with_home
 from storage import Storage
 from storage.calendar import parse_date
@@ -135,7 +135,7 @@ def render_municipality(m: Municipality) -> str:
 
 
 def _markup() -> InlineKeyboardMarkup:
-    return with_home([[button(_("🗂 Очередь заявлений"), ModCb(action="page"))]])
+    return with_home([[button(_("🗂 Очередь заявлений"), ApplicationModerationCb(action="page"))]])
 
 
 def _describe(before: dict[str, Any], after: dict[str, Any]) -> str:

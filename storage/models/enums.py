@@ -80,6 +80,3 @@ class EnrollmentStatus(StrEnum):
     rejected = "rejected"
     cancelled = "cancelled"
     waitlisted = "waitlisted"
-
-
-WEEKDAYS = range(7)  # 0 = Monday, as datetime.weekday()

@@ -22,8 +22,7 @@ from handlers.parent.catalog.views import (
     list_screen,
     remember_query,
 )
-from handlers.parent.menu import show
-from handlers.ui import NOT_A_COMMAND
+from handlers.ui import NOT_A_COMMAND, show
 from storage import Storage
 from storage.catalog import search_words
 from storage.models import User
