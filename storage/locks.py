@@ -22,8 +22,9 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import Connection, Engine, event, update
+from sqlalchemy import ColumnElement, Connection, Engine, event, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -103,15 +104,22 @@ async def lock_certificates(session: AsyncSession, certificate_ids: Iterable[int
         await lock_certificate(session, certificate_id)
 
 
-async def lock_group(session: AsyncSession, group_id: int) -> None:
-    """The group's row: its seats and its waiting list change only under it."""
+async def _touch(session: AsyncSession, column: Any, *where: ColumnElement[bool]) -> int:
+    """Write ``column`` onto itself in the rows ``where`` selects: the row lock, nothing changed.
+    Returns how many rows were locked."""
     await begin_write(session)
-    await session.execute(
-        update(Group)
-        .where(Group.id == group_id)
-        .values(seats_taken=Group.seats_taken)
+    touched = await session.execute(
+        update(column.class_)
+        .where(*where)
+        .values({column.key: column})
         .execution_options(synchronize_session=False)
     )
+    return int(touched.rowcount)  # type: ignore[attr-defined]
+
+
+async def lock_group(session: AsyncSession, group_id: int) -> None:
+    """The group's row: its seats and its waiting list change only under it."""
+    await _touch(session, Group.seats_taken, Group.id == group_id)
 
 
 async def lock_certificate_or_group(
@@ -127,22 +135,12 @@ async def lock_certificate_or_group(
 
 async def lock_child(session: AsyncSession, child_id: int, parent_id: int) -> bool:
     """The parent's child row (False: no such child of this parent)."""
-    await begin_write(session)
-    locked = await session.execute(
-        update(Child)
-        .where(Child.id == child_id, Child.parent_id == parent_id)
-        .values(parent_id=Child.parent_id)
-        .execution_options(synchronize_session=False)
+    return (
+        await _touch(session, Child.parent_id, Child.id == child_id, Child.parent_id == parent_id)
+        == 1
     )
-    return locked.rowcount == 1  # type: ignore[attr-defined]
 
 
 async def lock_municipality(session: AsyncSession, municipality_id: int) -> None:
     """The municipality's row: an approval sees either the old or the new parameters."""
-    await begin_write(session)
-    await session.execute(
-        update(Municipality)
-        .where(Municipality.id == municipality_id)
-        .values(funded_issued=Municipality.funded_issued)
-        .execution_options(synchronize_session=False)
-    )
+    await _touch(session, Municipality.funded_issued, Municipality.id == municipality_id)
