@@ -78,7 +78,12 @@ async def run_webhook(settings: Settings, token: str) -> None:
         await start_background(app, stack)
         assert settings.webhook_url
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        await app.bot.set_webhook(settings.webhook_url, secret_token=secret)
+        # Polling resolves the update types itself; a webhook must be told which ones we use.
+        await app.bot.set_webhook(
+            settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=app.dispatcher.resolve_used_update_types(),
+        )
         runner = web.AppRunner(build_webhook_app(app))
         await runner.setup()
         stack.push_async_callback(runner.cleanup)

@@ -1,6 +1,8 @@
 """Domain refusal codes (storage.errors.DomainError) in the user's language.
 
-Each area adds its codes here, so one place answers "why not" for every rule.
+The shared and certificate codes are here; handlers/enrollment_texts.py adds the enrollment
+ones (``handlers.load_texts()`` imports it). tests/test_registries.py checks that every code
+storage raises has a text.
 """
 
 from __future__ import annotations
