@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.common import explain
 from storage import Storage
+from storage.delivery import limits
 from storage.errors import DomainError
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ class UserMiddleware(BaseMiddleware):
             if user.telegram_language != code:
                 user.telegram_language = code
                 await store.session.commit()
+            await limits.mark_reachable(store.session, tg_user.id)  # unblocked: deliver again
         return await handler(event, data)
 
 
