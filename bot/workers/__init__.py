@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from bot.workers.certificates import run_certificate_downgrade
 from bot.workers.notifications import deliver_pending, run_notification_sender
+from bot.workers.reminders import run_reminder_planner
 
-WORKER_STARTERS = [run_notification_sender, run_certificate_downgrade]
+WORKER_STARTERS = [run_notification_sender, run_certificate_downgrade, run_reminder_planner]
 
 __all__ = [
     "WORKER_STARTERS",
     "deliver_pending",
     "run_certificate_downgrade",
     "run_notification_sender",
+    "run_reminder_planner",
 ]
