@@ -275,3 +275,31 @@ async def test_settings_and_the_reminder_buttons(tg: TelegramTestEnv) -> None:
         assert prefs is not None and prefs.announcements is False and prefs.timing == "evening"
     screen = await anna.press("Настройки", message=reminder)
     assert "⚙️ Настройки" in screen.text
+
+
+async def test_a_seat_offer_is_reminded_at_half_time_unless_taken(store: Storage) -> None:
+    where = await build.municipality(store.session, offer_hours=24)
+    group = await build.group(store.session, where, capacity=1)
+    holder = await build.family(store.session, where)
+    waiting = await build.family(store.session, where)
+    held = await store.enrollments.submit(holder.user, holder.child.id, group.id)
+    queued = await store.enrollments.submit(waiting.user, waiting.child.id, group.id)
+    before = utcnow()
+    await store.enrollments.cancel(holder.user, held.id)
+    row = await store.session.scalar(
+        select(Notification).where(Notification.kind == "offer_half_time")
+    )
+    assert row is not None and row.telegram_id == waiting.user.telegram_id
+    assert row.priority == 0  # a seat offer is a service notification
+    assert (
+        timedelta(hours=11, minutes=59) < row.not_before - before <= timedelta(hours=12, seconds=5)
+    )
+    await store.session.execute(update(Notification).values(not_before=utcnow()))
+    await store.session.commit()
+    repo = NotificationRepo(store.session)
+    ready = await prepare(store.session, await repo.claim_due("w", per_chat=False))
+    assert "offer_half_time" in {r.kind for r in ready}
+    await repo.release([r.row_id for r in ready])
+    await store.enrollments.accept_offer(waiting.user, queued.id)
+    ready = await prepare(store.session, await repo.claim_due("w", per_chat=False))
+    assert "offer_half_time" not in {r.kind for r in ready}

@@ -5,7 +5,7 @@ muting one enrollment; and the class reminder's text and buttons ("Напомн�
 from __future__ import annotations
 
 import html
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from aiogram import F, Router
@@ -17,6 +17,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.callbacks import MenuCb
 from handlers.formatting import day as day_text
+from handlers.formatting import moment
 from handlers.notifications import register, register_keyboard
 from handlers.ui import button, show, with_home
 from storage import Storage
@@ -216,6 +217,16 @@ def _documents_due(params: dict[str, Any]) -> str:
     return _(
         "📄 Завтра последний день, чтобы принести документы и подписать договор: «{title}»."
     ).format(title=title)
+
+
+@register("offer_half_time")
+def _offer_half_time(params: dict[str, Any]) -> str:
+    return _(
+        "⏳ Место в «{title}» ещё ждёт вас до {moment}. Подтвердите его в «Мои заявки»."
+    ).format(
+        title=html.escape(str(params.get("program_title", ""))),
+        moment=moment(datetime.fromisoformat(params["expires_at"])),
+    )
 
 
 @register_keyboard("class_reminder")

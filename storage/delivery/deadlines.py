@@ -71,3 +71,49 @@ async def _resolve(
     if found[1].isoformat() != params["due"]:
         return None  # the deadline moved: its own reminders were queued with it
     return {**params, "program_title": found[2], "today": params["day"] == params["due"]}
+
+
+OFFER = "offer_half_time"
+
+
+async def plan_offer_reminder(
+    session: AsyncSession, enrollment_id: int, offered_at: datetime, expires_at: datetime
+) -> bool:
+    """A waiting-list seat offer: remind when half of its time is left (no commit). A seat
+    offer is a service notification: it never waits behind reminders or announcements."""
+    telegram_id = await session.scalar(
+        select(User.telegram_id)
+        .join(Enrollment, Enrollment.parent_id == User.id)
+        .where(Enrollment.id == enrollment_id)
+    )
+    if telegram_id is None:
+        return False
+    return await NotificationRepo(session).enqueue_once(
+        Outgoing(
+            telegram_id,
+            OFFER,
+            {"enrollment_id": enrollment_id, "expires_at": expires_at.isoformat()},
+            Priority.service,
+            not_before=offered_at + (expires_at - offered_at) / 2,
+            dedup_key=f"offer:{enrollment_id}:{expires_at:%Y%m%dT%H%M%S}",
+        )
+    )
+
+
+@register_resolver(OFFER)
+async def _resolve_offer(
+    session: AsyncSession, row: Notification, person: Recipient
+) -> dict[str, Any] | None:
+    params = row.params or {}
+    found = (
+        await session.execute(
+            select(Enrollment.status, Enrollment.offer_expires_at, Program.title)
+            .join(Program, Program.id == Enrollment.program_id)
+            .where(Enrollment.id == int(params["enrollment_id"]))
+        )
+    ).first()
+    if found is None or found[0] != "waitlisted" or found[1] is None:
+        return None  # taken, declined or expired
+    if found[1] != datetime.fromisoformat(params["expires_at"]) or found[1] <= utcnow():
+        return None
+    return {**params, "program_title": found[2]}
