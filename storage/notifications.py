@@ -212,6 +212,18 @@ class NotificationRepo(Repo):
         )
         return list(rows.all())
 
+    async def extend_lease(self, ids: Sequence[int], worker: str, lease: timedelta) -> None:
+        """A live worker keeps its rows while a slow batch goes on (commits)."""
+        if ids:
+            await self.session.execute(
+                update(Notification)
+                .where(Notification.id.in_(list(ids)), Notification.claimed_by == worker)
+                .where(Notification.state == State.queued)
+                .values(claimed_until=utcnow() + lease)
+                .execution_options(synchronize_session=False)
+            )
+            await self.session.commit()
+
     async def mark_sent(self, notification_id: int) -> None:
         await self.mark_sent_many([notification_id])
 

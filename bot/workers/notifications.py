@@ -59,6 +59,7 @@ LATE_SECONDS = 0.02  # a send this late for its slot takes a new one
 SEQUENTIAL_INTERVAL = 0.01  # slots 10 ms apart or more (≤ 100 messages a second)
 UNRENDERABLE_RETRY = timedelta(minutes=10)
 LEASE = timedelta(minutes=2)
+RENEW_AFTER = 0.3  # a live worker extends its rows' lease when 30 % of it has passed
 # Telegram's descriptions of a chat that is gone (they come as 400, not 403).
 _GONE = ("chat not found", "user is deactivated", "bot was blocked", "peer_id_invalid")
 
@@ -219,10 +220,11 @@ async def deliver_pending(
         rate = rate or 0.0
         out = _Outcomes()
         tasks: list[asyncio.Task[None]] = []
-        sent, flushed_at, checked_at = 0, time.time(), time.time()
+        sent, flushed_at, checked_at, renewed_at = 0, time.time(), time.time(), time.time()
         slot = 0
         for index, message in enumerate(messages):
-            stop = bool(out.flood)  # a 429 here: the rest of the batch goes back to the queue
+            # A 429, or the lease about to end: the rest of the batch goes back to the queue.
+            stop = bool(out.flood)
             if slots is not None and not stop:
                 slot = await _wait_for_slot(slots, slot)
                 if slot >= slots.count:  # woken late too often: fresh slots for the rest
@@ -231,6 +233,9 @@ async def deliver_pending(
                 if time.time() - checked_at >= PAUSE_CHECK_SECONDS:
                     checked_at = time.time()  # another worker's 429 stops this one too
                     stop = await limits.paused_until(session) > checked_at
+            if time.time() - renewed_at >= lease.total_seconds() * RENEW_AFTER:
+                await repo.extend_lease([m.ready.row_id for m in messages[index:]], worker, lease)
+                renewed_at = time.time()
             if stop:
                 await repo.release([m.ready.row_id for m in messages[index:]])
                 break
@@ -245,7 +250,13 @@ async def deliver_pending(
             if time.time() - flushed_at >= FLUSH_SECONDS and out:
                 sent += (await _flush(session, out))[0]
                 flushed_at = time.time()
-        await asyncio.gather(*tasks)
+        pending = {task for task in tasks if not task.done()}
+        while pending:  # sends still in flight keep their rows' lease
+            _done, pending = await asyncio.wait(
+                pending, timeout=lease.total_seconds() * RENEW_AFTER
+            )
+            if pending:
+                await repo.extend_lease([m.ready.row_id for m in messages], worker, lease)
         sent += (await _flush(session, out))[0]
         return sent
 
