@@ -19,7 +19,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.emulator.model import ChatEvent
 from bot.workers.notifications import deliver_pending
 from handlers.notifications import register
 from storage.base import utcnow
@@ -238,33 +237,40 @@ async def test_two_workers_hold_the_overall_and_per_chat_limits_together(
 async def test_a_429_pauses_every_worker_for_retry_after(
     tg: TelegramTestEnv, database_url: str
 ) -> None:
-    people = [tg.user(7100 + n) for n in range(12)]
+    people = [tg.user(7100 + n) for n in range(3)]
     await _enqueue(
         tg.sessionmaker, [Outgoing(p.telegram_id, "test_plain", {"n": 1}) for p in people]
     )
-    tg.emulator.rate_limit(per_chat_per_second=1, global_per_second=4)  # lower than we pace
-    sends: list[float] = []
-
-    def heard(event: ChatEvent) -> None:
-        if event.kind == "message":
-            sends.append(time.time())
-
-    unsubscribe = tg.emulator.subscribe(heard)
+    tg.emulator.rate_limit(per_chat_per_second=1, global_per_second=1)  # lower than we pace
     other = create_engine(database_url)
     try:
         with tg.allow_api_errors():
-            await _drain(tg, [tg.sessionmaker, create_session_factory(other)], 30.0, 12)
+            # Worker A: the first send goes out, the second gets 429 with retry_after 1.
+            assert await deliver_pending(tg.bot, tg.sessionmaker, tg.app.i18n, rate=30) == 1
+            async with tg.sessionmaker() as session:
+                paused = await limits.paused_until(session)
+            assert paused > time.time() + 0.5
+            # Worker B, another "process", starts at once and still waits for the pause.
+            started = time.time()
+            sent = await deliver_pending(
+                tg.bot, create_session_factory(other), tg.app.i18n, worker="b", rate=30, limit=1
+            )
+            assert sent == 1 and time.time() >= paused - 0.05
+            assert time.time() - started >= 0.5
     finally:
-        unsubscribe()
         await other.dispose()
+    limiter = tg.emulator.limiter
+    assert limiter is not None and (limiter.accepted, limiter.refused) == (2, 1)
     async with tg.sessionmaker() as session:
         throttle = await session.get(DeliveryThrottle, limits.GLOBAL)
-    assert throttle is not None and throttle.rate_limited >= 1
-    limiter = tg.emulator.limiter
-    assert limiter is not None and limiter.accepted == 12
-    # Without a shared pause both workers would hammer on: refusals stay a small fraction.
-    assert limiter.refused <= 6, limiter.refused
-    assert sorted(_received(tg).values()) == [1] * 12
+        assert throttle is not None and throttle.rate_limited == 1
+        states = await _states(tg.sessionmaker)
+    assert sorted(states.values()) == [State.queued, State.sent, State.sent]
+    async with tg.sessionmaker() as session:
+        waiting = await session.scalar(
+            select(Notification).where(Notification.state == State.queued)
+        )
+        assert waiting is not None and waiting.attempts == 0  # a flood wait is no failed attempt
 
 
 async def test_blocked_recipients_are_dropped_until_they_write_again(tg: TelegramTestEnv) -> None:

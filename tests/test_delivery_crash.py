@@ -12,7 +12,7 @@ from tests.support.db import on_postgres
 
 async def test_kill_9_mid_batch_loses_nothing_and_repeats_at_most_one() -> None:
     args = argparse.Namespace(
-        messages=160, rate=40.0, workers=2, kill=True, lease=2.0, timeout=120.0
+        messages=160, rate=40.0, workers=2, kill=True, lease=3.0, timeout=400.0
     )
     result = await run_backend("postgres" if on_postgres() else "sqlite", args)
     assert result.killed
