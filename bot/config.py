@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8080
     log_level: str = "INFO"
+    # Messages a second the bot may send overall (Telegram: 30; up to 1000 with paid broadcasts).
+    delivery_rate: float = Field(default=30.0, gt=0, le=1000)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

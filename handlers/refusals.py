@@ -112,6 +112,11 @@ REFUSALS: dict[str, Callable[[dict[str, Any]], str]] = {
         "Есть открытые заявки на программы ({count}). Сначала отмените их в «Мои заявки», "
         "затем удалите данные."
     ).format(**p),
+    # Delivery settings (storage/delivery/settings.py): choices come from buttons only.
+    "bad_timing": lambda p: _("Такого варианта напоминаний нет. Выберите из списка в /settings."),
+    "bad_quiet_hours": lambda p: _(
+        "Такого варианта тихих часов нет. Выберите из списка в /settings."
+    ),
 }
 
 

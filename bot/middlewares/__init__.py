@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.common import explain
 from storage import Storage
+from storage.delivery import limits
 from storage.errors import DomainError
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ class UserMiddleware(BaseMiddleware):
                 is_admin=tg_user.id in self.admin_ids,
                 telegram_language=tg_user.language_code,
             )
+            if getattr(event, "message", None) is not None:  # a message, not a button press
+                await limits.mark_reachable(store.session, tg_user.id)  # unblocked: deliver again
         return await handler(event, data)
 
 

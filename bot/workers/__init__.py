@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from bot.workers.certificates import run_certificate_downgrade
 from bot.workers.notifications import run_notification_sender
+from bot.workers.reminders import run_reminder_planner
 
-WORKER_STARTERS = [run_notification_sender, run_certificate_downgrade]
+WORKER_STARTERS = [run_notification_sender, run_certificate_downgrade, run_reminder_planner]
 
 __all__ = [
     "WORKER_STARTERS",
     "run_certificate_downgrade",
     "run_notification_sender",
+    "run_reminder_planner",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.delivery.reminders import on_enrollment_changed
 from storage.models import Certificate, Enrollment, Group, Program, User
 from storage.notifications import NoticeKind, NotificationRepo
 
@@ -39,6 +40,7 @@ async def notify_parent(
 
 async def notify_status(session: AsyncSession, enrollment_id: int) -> None:
     """Queue the parent's notice of the request's new status."""
+    await on_enrollment_changed(session, enrollment_id)  # reminders follow (storage/delivery)
     enrollment = await session.get_one(Enrollment, enrollment_id, populate_existing=True)
     number = None
     if enrollment.certificate_id is not None:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.base import utcnow
 from storage.calendar import today as region_today
+from storage.delivery.deadlines import plan_offer_reminder
 from storage.enrollments.notices import notify_parent
 from storage.enrollments.rules import zone
 from storage.models import Enrollment, EnrollmentStatus, Group, Municipality, Program
@@ -106,4 +107,5 @@ async def offer_next(
     await notify_parent(
         session, next_id, NoticeKind.enrollment_offer, expires_at=expires.isoformat()
     )
+    await plan_offer_reminder(session, next_id, moment, expires)  # storage/delivery
     return True

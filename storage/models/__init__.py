@@ -9,6 +9,13 @@ from storage.models.catalog import (
     ScheduleSlot,
 )
 from storage.models.certificates import Certificate, CertificateApplication, MoneyMovement
+from storage.models.delivery import (
+    DeliveryChat,
+    DeliveryThrottle,
+    PlannerMark,
+    ReminderSettings,
+    ReminderSkip,
+)
 from storage.models.enrollments import Enrollment
 from storage.models.enums import (
     ApplicationStatus,
@@ -32,6 +39,8 @@ __all__ = [
     "CertificateApplication",
     "CertificateStatus",
     "Child",
+    "DeliveryChat",
+    "DeliveryThrottle",
     "Direction",
     "Enrollment",
     "EnrollmentStatus",
@@ -41,12 +50,15 @@ __all__ = [
     "MovementKind",
     "Municipality",
     "Notification",
+    "PlannerMark",
     "Program",
     "ProgramFormat",
     "ProgramWord",
     "Provider",
     "ProviderKind",
     "Registry",
+    "ReminderSettings",
+    "ReminderSkip",
     "Role",
     "ScheduleSlot",
     "User",

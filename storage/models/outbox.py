@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, UTCDateTime, utcnow
@@ -29,8 +29,19 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    # The delivery core (storage/delivery): 0 service, 1 reminder, 2 announcement; the state
+    # is queued → sent | unreachable | failed | dropped; order_at sorts within a priority.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    order_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    dedup_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    campaign: Mapped[str | None] = mapped_column(String(64), index=True)
 
-    __table_args__ = (Index("ix_notifications_due", "sent_at", "not_before"),)
+    __table_args__ = (
+        Index("ix_notifications_due", "sent_at", "not_before"),
+        Index("ix_notifications_queue", "state", "priority", "order_at", "id"),
+        Index("ix_notifications_chat", "telegram_id", "state"),
+    )
 
 
 class AuditEntry(Base):
