@@ -11,6 +11,7 @@ from functools import cached_property
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import AuditRepo
+from storage.broadcasts import BroadcastRepo
 from storage.catalog import CatalogRepo
 from storage.certificates import CertificateRepo
 from storage.enrollments import EnrollmentRepo
@@ -56,6 +57,10 @@ class Storage:
     @cached_property
     def roles(self) -> RoleRepo:
         return RoleRepo(self.session)
+
+    @cached_property
+    def broadcasts(self) -> BroadcastRepo:
+        return BroadcastRepo(self.session)
 
     @cached_property
     def privacy(self) -> PrivacyRepo:
