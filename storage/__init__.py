@@ -15,6 +15,7 @@ from storage.broadcasts import BroadcastRepo
 from storage.catalog import CatalogRepo
 from storage.certificates import CertificateRepo
 from storage.enrollments import EnrollmentRepo
+from storage.events import EventRepo
 from storage.families import FamilyRepo
 from storage.municipalities import MunicipalityRepo
 from storage.notifications import NotificationRepo
@@ -61,6 +62,10 @@ class Storage:
     @cached_property
     def broadcasts(self) -> BroadcastRepo:
         return BroadcastRepo(self.session)
+
+    @cached_property
+    def events(self) -> EventRepo:
+        return EventRepo(self.session)
 
     @cached_property
     def privacy(self) -> PrivacyRepo:

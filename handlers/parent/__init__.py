@@ -7,12 +7,14 @@ from handlers.parent import (
     certificates,
     children,
     enrollments,
+    events,
     news,
     onboarding,
     privacy,
 )
 
 router = Router(name="parent")
+router.include_router(events.router)  # 🎉 events; its ?start=event_<id> before plain /start
 # The catalogue's deep-link /start (program_<id>) must be tried before the plain /start.
 router.include_routers(
     catalog.router, onboarding.router, children.router, certificates.router, enrollments.router

@@ -51,6 +51,7 @@ def menu_keyboard(user: User) -> InlineKeyboardMarkup:
         ("children", _("👶 Мои дети")),
         ("certs", _("🎫 Сертификаты")),
         ("enrollments", _("📝 Мои заявки")),
+        ("events", _("🎉 Мероприятия")),
         ("municipality", _("🏙 Муниципалитет")),
         # Both names, so a parent lost in the wrong language still finds the way back.
         ("language", _("🌐 Язык · Language")),
@@ -59,6 +60,7 @@ def menu_keyboard(user: User) -> InlineKeyboardMarkup:
     if user.role in (Role.staff, Role.admin):
         entries.append(("queue", _("🗂 Очередь заявок")))
         entries.append(("broadcast", _("📣 Рассылка")))
+        entries.append(("staff_events", _("🗓 Мероприятия МОЦ")))
     for action, text in entries:
         kb.button(text=text, callback_data=MenuCb(action=action))
     kb.adjust(2)

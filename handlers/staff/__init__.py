@@ -2,7 +2,8 @@
 
 from aiogram import Router
 
-from handlers.staff import broadcasts
+from handlers.staff import broadcasts, events
 
 router = Router(name="staff")
 router.include_router(broadcasts.router)  # 📣 /broadcast (issue 10)
+router.include_router(events.router)  # 🎉 /event (issue 10)

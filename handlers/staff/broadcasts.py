@@ -86,7 +86,9 @@ async def _where(store: Storage, broadcast: Broadcast) -> list[str]:
     return [(await store.municipalities.get(m)).name for m in broadcast.municipality_ids]
 
 
-async def _audience(target: Message | CallbackQuery, store: Storage, user: User, b: int) -> None:
+async def show_audience(
+    target: Message | CallbackQuery, store: Storage, user: User, b: int
+) -> None:
     broadcast = await store.broadcasts.get(user, b)
     count = await store.broadcasts.count(user, b)
     text = audience_text(broadcast, await _where(store, broadcast), count)
@@ -147,7 +149,7 @@ async def got_text(message: Message, state: FSMContext, store: Storage, user: Us
         await message.answer(refusal_text(error))
         return
     await state.clear()
-    await _audience(message, store, user, broadcast.id)
+    await show_audience(message, store, user, broadcast.id)
 
 
 @router.callback_query(BcCb.filter(F.action == "aud"))
@@ -155,7 +157,7 @@ async def open_audience(
     query: CallbackQuery, callback_data: BcCb, state: FSMContext, store: Storage, user: User
 ) -> None:
     await state.clear()
-    await _audience(query, store, user, callback_data.id)
+    await show_audience(query, store, user, callback_data.id)
 
 
 @router.callback_query(BcCb.filter(F.action == "muni"))
@@ -195,7 +197,7 @@ async def choose_direction(
     if callback_data.v:
         value = None if callback_data.v == "-" else callback_data.v
         await store.broadcasts.set_filters(user, b, direction=value)
-        await _audience(query, store, user, b)
+        await show_audience(query, store, user, b)
         return
     await store.broadcasts.get(user, b)
     rows = [[button(direction_name(d), BcCb(action="dir", id=b, v=d.value))] for d in Direction]
@@ -223,7 +225,7 @@ async def toggle_filter(
         await store.broadcasts.set_filters(user, b, language=_next((*LANGUAGES, None), f.language))
     else:
         await store.broadcasts.set_filters(user, b, no_enrollment=not f.no_enrollment)
-    await _audience(query, store, user, b)
+    await show_audience(query, store, user, b)
 
 
 @router.callback_query(BcCb.filter(F.action.in_({"age", "btn", "when"})))
@@ -275,7 +277,7 @@ async def got_ages(message: Message, state: FSMContext, store: Storage, user: Us
         await message.answer(refusal_text(error))
         return
     await state.clear()
-    await _audience(message, store, user, b)
+    await show_audience(message, store, user, b)
 
 
 @router.message(StateFilter(Composing.button), NOT_A_COMMAND)
@@ -291,7 +293,7 @@ async def got_button(message: Message, state: FSMContext, store: Storage, user: 
         await message.answer(refusal_text(error))
         return
     await state.clear()
-    await _audience(message, store, user, b)
+    await show_audience(message, store, user, b)
 
 
 @router.callback_query(BcCb.filter(F.action == "prev"))
