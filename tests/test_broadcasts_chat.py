@@ -213,3 +213,71 @@ async def test_admin_reaches_all_municipalities_then_pauses_resumes_and_cancels(
     got = [pid for pid in PARENTS if any("Всем родителям" in m.text for m in tg.user(pid).messages)]
     assert len(got) == 2
     assert "Доставлено: 2" in plain(reply.text)
+
+
+async def test_media_plan_report_as_message_and_xlsx(
+    tg: TelegramTestEnv, world: dict[str, int]
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    staff = tg.user(7001)
+    await _compose(tg, 7001)
+    await staff.press("👁 Предпросмотр")
+    await staff.press("🚀 Отправить сейчас")
+    assert await _send_all(tg) == 3
+    # Юрга's staff sends one too: it is not in Кемерово's report.
+    await _compose(tg, 7002)
+    await tg.user(7002).press("👁 Предпросмотр")
+    await tg.user(7002).press("🚀 Отправить сейчас")
+    assert await _send_all(tg) == 1
+    reply = await staff.send("/broadcast_report")
+    text = plain(reply.sent[0].text)
+    assert "Отчёт о рассылках" in text and "Рассылок: 1" in text and "Доставлено: 3" in text
+    document = reply.sent[1]
+    assert document.kind == "document" and document.file_bytes is not None
+    sheet = load_workbook(io.BytesIO(document.file_bytes)).active
+    rows = [row for row in sheet.iter_rows(values_only=True) if any(row)]
+    assert rows[0][:3] == ("№", "Начало", "Текст")
+    assert rows[1][2] == "Открыта запись в кружки! Ждём всех." and rows[1][3:5] == (3, 3)
+    assert ("Доставлено", 3) in [tuple(r[:2]) for r in rows]
+    # An administrator's report has both.
+    reply = await tg.user(9000).send("/broadcast_report")
+    assert "Рассылок: 2" in plain(reply.sent[0].text)
+    reply = await tg.user(1001).send("/broadcast_report")
+    assert "Недостаточно прав" in reply.text
+    reply = await staff.send("/broadcast_report 30.06.2026 01.01.2026")
+    assert "Период" in reply.text
+
+
+async def test_scheduling_in_local_time_then_it_goes_out(
+    tg: TelegramTestEnv, world: dict[str, int]
+) -> None:
+    from datetime import datetime, timedelta
+
+    from sqlalchemy import update
+
+    from storage.base import utcnow
+    from storage.calendar import REGION_TZ
+
+    staff = tg.user(7001)
+    broadcast_id = await _compose(tg, 7001)
+    await staff.press("👁 Предпросмотр")
+    reply = await staff.press("🕒 Запланировать")
+    assert "ДД.ММ.ГГГГ ЧЧ:ММ" in reply.text
+    reply = await staff.send("01.01.2020 10:00")
+    assert "Это время уже прошло" in reply.text
+    local = (utcnow() + timedelta(days=2)).astimezone(REGION_TZ).replace(second=0, microsecond=0)
+    reply = await staff.send(local.strftime("%d.%m.%Y %H:%M"))
+    assert "запланирована" in reply.text and local.strftime("%H:%M") in reply.text
+    async with tg.sessionmaker() as session:
+        broadcast = await session.get(Broadcast, broadcast_id)
+        assert broadcast is not None and broadcast.scheduled_at == local  # Asia/Novokuznetsk
+    assert await _send_all(tg) == 0  # not yet
+    async with tg.sessionmaker() as session:
+        await session.execute(
+            update(Broadcast).values(scheduled_at=datetime.now(REGION_TZ) - timedelta(minutes=1))
+        )
+        await session.commit()
+    assert await _send_all(tg) == 3

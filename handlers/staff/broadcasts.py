@@ -103,6 +103,7 @@ def _compose_prompt() -> tuple[str, InlineKeyboardMarkup]:
     )
     rows = [[button(template_title(key), BcCb(action="tpl", v=key))] for key in TEMPLATES]
     rows.append([button(_("📋 Мои рассылки"), BcCb(action="mine"))])
+    rows.append([button(_("📊 Отчёт о рассылках"), BcCb(action="report"))])
     return text, with_home(rows)
 
 
