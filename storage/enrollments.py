@@ -80,6 +80,7 @@ from storage.base import utcnow
 from storage.calendar import REGION_TZ, age_on
 from storage.calendar import today as region_today
 from storage.catalog import SlotInfo
+from storage.delivery.reminders import on_enrollment_changed
 from storage.errors import DomainError, Forbidden, NotFound
 from storage.models import (
     Certificate,
@@ -1389,6 +1390,7 @@ class EnrollmentRepo(Repo):
 
     async def _notify_status(self, enrollment_id: int) -> None:
         """Queue the parent's notice of the request's new status (same transaction)."""
+        await on_enrollment_changed(self.session, enrollment_id)  # reminders (storage/delivery)
         enrollment = await self._reload(enrollment_id)
         number = None
         if enrollment.certificate_id is not None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 from bot.workers.broadcasts import run_broadcasts
 from bot.workers.certificates import run_certificate_downgrade
 from bot.workers.notifications import deliver_pending, run_notification_sender
+from bot.workers.reminders import run_reminder_planner
 
-WORKER_STARTERS = [run_notification_sender, run_certificate_downgrade]
+WORKER_STARTERS = [run_notification_sender, run_certificate_downgrade, run_reminder_planner]
 WORKER_STARTERS.append(run_broadcasts)  # announcements: planning and progress (issue 10)
 
 __all__ = [
@@ -17,4 +18,5 @@ __all__ = [
     "deliver_pending",
     "run_certificate_downgrade",
     "run_notification_sender",
+    "run_reminder_planner",
 ]

@@ -11,6 +11,7 @@ from handlers.parent import (
     news,
     onboarding,
     privacy,
+    settings,
 )
 
 router = Router(name="parent")
@@ -20,4 +21,5 @@ router.include_routers(
     catalog.router, onboarding.router, children.router, certificates.router, enrollments.router
 )
 router.include_router(privacy.router)  # /privacy: see and delete personal data
+router.include_router(settings.router)  # /settings, class reminders' buttons
 router.include_router(news.router)  # 🔕 under МОЦ announcements (issue 10)

@@ -53,6 +53,7 @@ def menu_keyboard(user: User) -> InlineKeyboardMarkup:
         ("enrollments", _("📝 Мои заявки")),
         ("events", _("🎉 Мероприятия")),
         ("municipality", _("🏙 Муниципалитет")),
+        ("settings", _("⚙️ Настройки")),  # handlers/parent/settings.py
         # Both names, so a parent lost in the wrong language still finds the way back.
         ("language", _("🌐 Язык · Language")),
         ("privacy", _("🔒 Мои данные")),

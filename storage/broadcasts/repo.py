@@ -27,19 +27,18 @@ from storage.broadcasts.audience import Filters
 from storage.broadcasts.html import validate
 from storage.calendar import REGION_TZ, today
 from storage.delivery import Outgoing, Priority, State, register_resolver
+from storage.delivery.settings import SettingsRepo
 from storage.errors import DomainError, Forbidden, NotFound
 from storage.models import (
     Broadcast,
     DeliveryChat,
     Municipality,
     Notification,
-    ReminderSettings,
     Role,
     User,
 )
 from storage.notifications import _values as row_values  # the core's row for an Outgoing
 from storage.repo import Repo
-from storage.upsert import upsert
 
 KIND = "announcement"
 PAUSED_UNTIL = datetime(2999, 1, 1, tzinfo=UTC)  # a paused row's not_before
@@ -345,28 +344,19 @@ class BroadcastRepo(Repo):
     async def set_announcements(
         self, user: User, on: bool, broadcast_id: int | None = None
     ) -> bool:
-        """Turn МОЦ news on or off for a parent (service messages and reminders are not
-        affected); returns whether it changed. An opt-out under an announcement is counted."""
-        settings = await self.session.get(ReminderSettings, user.id)
-        was_on = settings is None or settings.announcements
-        if was_on == on:
+        """Turn МОЦ news on or off for a parent (the core's /settings switch: service messages
+        and reminders are not affected); returns whether it changed. An opt-out pressed under
+        an announcement is counted for that announcement's results."""
+        settings = SettingsRepo(self.session)
+        if (await settings.get(user)).announcements == on:
             return False
-        if settings is None:
-            await upsert(
-                self.session,
-                ReminderSettings,
-                {"user_id": user.id, "announcements": on, "updated_at": utcnow()},
-                ["user_id"],
-            )
-        else:
-            settings.announcements = on
         if not on and broadcast_id is not None:
             await self.session.execute(
                 update(Broadcast)
                 .where(Broadcast.id == broadcast_id)
                 .values(opted_out=Broadcast.opted_out + 1)
             )
-        await self.session.commit()
+        await settings.set_announcements(user, on)  # commits both
         return True
 
 
