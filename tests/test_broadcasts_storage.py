@@ -185,3 +185,31 @@ def test_caption_limit_is_1024() -> None:
 @given(st.text(alphabet=st.characters(blacklist_characters="<&"), max_size=200))
 def test_plain_text_shows_as_written(text: str) -> None:
     assert shown_text(text) == text
+
+
+async def test_progress_is_edited_at_most_every_few_seconds_and_once_more_at_the_end(
+    store: Storage,
+) -> None:
+    from storage.broadcasts.repo import mark_progress_shown, progress_due
+
+    w = await _world(store)
+    admin = w["admin"]
+    b = await store.broadcasts.create(admin, "Всем")  # type: ignore[arg-type]
+    b, _total = await store.broadcasts.start(admin, b.id)  # type: ignore[arg-type]
+    await store.broadcasts.set_progress_message(admin, b.id, 9000, 5)  # type: ignore[arg-type]
+    every = timedelta(seconds=3)
+    assert [x.id for x in await progress_due(store.session, every)] == [b.id]
+    await mark_progress_shown(store.session, b)
+    assert await progress_due(store.session, every) == []  # throttled
+    assert [x.id for x in await progress_due(store.session, timedelta(0))] == [b.id]
+    while await plan_batch(store.session, b.id):
+        pass
+    await store.broadcasts.cancel(admin, b.id)  # type: ignore[arg-type]
+    b.progress_at = utcnow() - timedelta(seconds=10)
+    b.finished_at = utcnow() - timedelta(seconds=5)
+    await store.session.commit()
+    assert [x.id for x in await progress_due(store.session, every)] == [b.id]  # the final one
+    await mark_progress_shown(store.session, b)
+    b.progress_at = utcnow() + timedelta(seconds=1)  # shown after it finished
+    await store.session.commit()
+    assert await progress_due(store.session, timedelta(0)) == []
