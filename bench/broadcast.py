@@ -1,7 +1,7 @@
 """Announcement benchmark: an МОЦ announcement to many parents through the delivery core.
 
     python -m bench.broadcast [--parents 100000] [--rate 1000] [--workers 1]
-                              [--backend sqlite|postgres] [--timeout 1800]
+                              [--backend sqlite|postgres] [--timeout 1800] [--plan-only]
 
 Steps, on one database (SQLite in a temporary file, or a scratch PostgreSQL database beside
 ``BENCH_DATABASE_URL`` / ``TEST_DATABASE_URL``):
@@ -196,6 +196,8 @@ async def main_async(args: argparse.Namespace) -> None:
             f"{peak / max(floor_peak, 1):.2f})",
             flush=True,
         )
+        if args.plan_only:
+            return
         sent = await _send(url, args, planned)
         print(
             f"{args.backend}: sending {int(sent['delivered'])}/{planned} at cap {args.rate:.0f}/s "
@@ -215,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--backend", default="sqlite", choices=["sqlite", "postgres"])
     parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument("--plan-only", action="store_true", help="step 1 only")
     asyncio.run(main_async(parser.parse_args(argv)))
     return 0
 
