@@ -12,7 +12,16 @@ def load_texts() -> None:
     """Register every notification renderer and refusal text (the text modules register
     themselves on import). Called by ``build_root_router`` and by anything that renders without
     building a dispatcher (the notification worker), so no kind depends on import order."""
-    from handlers import certificate_texts, enrollment_texts  # noqa: F401  (register on import)
+    # The text modules, and the audience packages whose screens register their own kinds and
+    # refusal codes beside them (announcements, events, reminders).
+    from handlers import (  # noqa: F401  (register on import)
+        admin,
+        announcements,
+        certificate_texts,
+        enrollment_texts,
+        parent,
+        staff,
+    )
 
 
 def build_root_router() -> Router:

@@ -57,6 +57,9 @@ def staff_commands(i18n: I18n, locale: str) -> list[BotCommand]:
         cmd("finish", gettext("Завершить обучение", locale=locale)),
         cmd("reject_enrollment", gettext("Отклонить заявку с причиной", locale=locale)),
         cmd("municipality", gettext("Параметры муниципалитета", locale=locale)),
+        cmd("broadcast", gettext("Рассылка родителям", locale=locale)),
+        cmd("event", gettext("Мероприятия МОЦ", locale=locale)),
+        cmd("broadcast_report", gettext("Отчёт о рассылках", locale=locale)),
     ]
 
 

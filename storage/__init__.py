@@ -11,9 +11,11 @@ from functools import cached_property
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import AuditRepo
+from storage.broadcasts import BroadcastRepo
 from storage.catalog import CatalogRepo
 from storage.certificates import CertificateDowngrades, CertificateRepo
 from storage.enrollments import EnrollmentJobs, EnrollmentRepo
+from storage.events import EventRepo
 from storage.families import FamilyRepo
 from storage.municipalities import MunicipalityRepo
 from storage.notifications import NotificationRepo
@@ -64,6 +66,14 @@ class Storage:
     @cached_property
     def roles(self) -> RoleRepo:
         return RoleRepo(self.session)
+
+    @cached_property
+    def broadcasts(self) -> BroadcastRepo:
+        return BroadcastRepo(self.session)
+
+    @cached_property
+    def events(self) -> EventRepo:
+        return EventRepo(self.session)
 
     @cached_property
     def privacy(self) -> PrivacyRepo:

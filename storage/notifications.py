@@ -104,6 +104,14 @@ class NoticeKind(StrEnum):
     certificate_rejected = "certificate_rejected"
     certificate_downgraded = "certificate_downgraded"
     role_changed = "role_changed"
+    # Reminders (storage/delivery): classes, documents, a seat offer's half time.
+    class_reminder = "class_reminder"
+    documents_due = "documents_due"
+    offer_half_time = "offer_half_time"
+    # МОЦ announcements and events (storage/broadcasts, storage/events).
+    announcement = "announcement"
+    event_reminder = "event_reminder"
+    event_changed = "event_changed"
 
 
 class NotificationRepo(Repo):

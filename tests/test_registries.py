@@ -87,6 +87,32 @@ def _sample_params(kind: NoticeKind) -> dict[str, object]:
             "expired_kopecks": 100,
         },
         NoticeKind.role_changed: {"role": "staff", "municipality": "город Кемерово"},
+        NoticeKind.class_reminder: {
+            "when": "tomorrow",
+            "day": date(2026, 11, 24).isoformat(),
+            "timing": "evening",
+            "classes": [
+                {"enrollment_id": 5, "title": "Робототехника", "time": "16:30", "child": "Иван"}
+            ],
+        },
+        NoticeKind.documents_due: {**common, "due": date(2026, 11, 24).isoformat()},
+        NoticeKind.offer_half_time: {**common, "expires_at": when},
+        NoticeKind.announcement: {"html": "<b>Новости</b>", "b": 7},
+        NoticeKind.event_reminder: {
+            "e": 3,
+            "title": "Ёлка",
+            "when": "day",
+            "starts_at": when,
+            "tz": "Asia/Novokuznetsk",
+            "online": True,
+        },
+        NoticeKind.event_changed: {
+            "e": 3,
+            "title": "Ёлка",
+            "change": "cancelled",
+            "starts_at": when,
+            "tz": "Asia/Novokuznetsk",
+        },
     }[kind]
 
 

@@ -5,11 +5,13 @@ Each loop claims its work in the database, so several bot processes can run them
 
 from __future__ import annotations
 
+from bot.workers.broadcasts import run_broadcasts
 from bot.workers.certificates import run_certificate_downgrade
 from bot.workers.notifications import run_notification_sender
 from bot.workers.reminders import run_reminder_planner
 
 WORKER_STARTERS = [run_notification_sender, run_certificate_downgrade, run_reminder_planner]
+WORKER_STARTERS.append(run_broadcasts)  # announcements: planning and progress (issue 10)
 
 __all__ = [
     "WORKER_STARTERS",

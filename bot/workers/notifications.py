@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import pick_locale
 from handlers import load_texts
+from handlers.announcements import deliver
 from handlers.notifications import keyboard, render
 from storage.delivery import Ready, limits, prepare
 from storage.notifications import NotificationRepo
@@ -120,11 +121,9 @@ def _render(rows: list[Ready], i18n: I18n) -> tuple[list[_Message], list[int]]:
 async def _send(bot: Bot, message: _Message, attempts: int, out: _Outcomes) -> None:
     row = message.ready
     try:
-        await bot.send_message(
-            row.telegram_id,
-            message.text,
-            reply_markup=message.markup,
-            disable_notification=True if row.silent else None,
+        # A text, or a photo / document with a caption (announcements: handlers/announcements.py).
+        await deliver(
+            bot, row.telegram_id, message.text, message.markup, row.params, silent=row.silent
         )
     except TelegramRetryAfter as flood:
         out.flood.append((row.row_id, float(flood.retry_after)))

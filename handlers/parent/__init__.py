@@ -7,15 +7,19 @@ from handlers.parent import (
     certificates,
     children,
     enrollments,
+    events,
+    news,
     onboarding,
     privacy,
     settings,
 )
 
 router = Router(name="parent")
+router.include_router(events.router)  # 🎉 events; its ?start=event_<id> before plain /start
 # The catalogue's deep-link /start (program_<id>) must be tried before the plain /start.
 router.include_routers(
     catalog.router, onboarding.router, children.router, certificates.router, enrollments.router
 )
 router.include_router(privacy.router)  # /privacy: see and delete personal data
 router.include_router(settings.router)  # /settings, class reminders' buttons
+router.include_router(news.router)  # 🔕 under МОЦ announcements (issue 10)

@@ -48,6 +48,7 @@ def menu_keyboard(user: User) -> InlineKeyboardMarkup:
         ("children", _("👶 Мои дети")),
         ("certs", _("🎫 Сертификаты")),
         ("enrollments", _("📝 Мои заявки")),
+        ("events", _("🎉 Мероприятия")),
         ("municipality", _("🏙 Муниципалитет")),
         ("settings", _("⚙️ Настройки")),  # handlers/parent/settings.py
         # Both names, so a parent lost in the wrong language still finds the way back.
@@ -56,6 +57,8 @@ def menu_keyboard(user: User) -> InlineKeyboardMarkup:
     ]
     if is_operator(user):
         entries.append(("queue", _("🗂 Очередь заявок")))
+        entries.append(("broadcast", _("📣 Рассылка")))
+        entries.append(("staff_events", _("🗓 Мероприятия МОЦ")))
     for action, text in entries:
         kb.button(text=text, callback_data=MenuCb(action=action))
     kb.adjust(2)

@@ -15,7 +15,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import EnrollmentCb, MenuCb
 from handlers.formatting import day as day_text
 from handlers.formatting import moment
 from handlers.notifications import register, register_keyboard
@@ -24,6 +24,7 @@ from storage import Storage
 from storage.delivery.reminders import Timing
 from storage.delivery.settings import QUIET_CHOICES, DeliverySettings, SettingsRepo
 from storage.models import User
+from storage.notifications import NoticeKind
 
 router = Router(name="parent.settings")
 
@@ -201,13 +202,13 @@ def _class_line(params: dict[str, Any], item: dict[str, Any]) -> str:
     )
 
 
-@register("class_reminder")
+@register(NoticeKind.class_reminder)
 def _class_reminder(params: dict[str, Any]) -> str:
     lines = [_class_line(params, item) for item in params["classes"]]
     return "🔔 " + "\n".join(lines)
 
 
-@register("documents_due")
+@register(NoticeKind.documents_due)
 def _documents_due(params: dict[str, Any]) -> str:
     title = html.escape(str(params.get("program_title", "")))
     if params.get("today"):
@@ -219,7 +220,7 @@ def _documents_due(params: dict[str, Any]) -> str:
     ).format(title=title)
 
 
-@register("offer_half_time")
+@register(NoticeKind.offer_half_time)
 def _offer_half_time(params: dict[str, Any]) -> str:
     return _(
         "⏳ Место в «{title}» ещё ждёт вас до {moment}. Подтвердите его в «Мои заявки»."
@@ -229,7 +230,19 @@ def _offer_half_time(params: dict[str, Any]) -> str:
     )
 
 
-@register_keyboard("class_reminder")
+@register_keyboard(NoticeKind.documents_due)
+@register_keyboard(NoticeKind.offer_half_time)
+def _enrollment_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
+    enrollment_id = int(params.get("enrollment_id") or 0)
+    view = (
+        EnrollmentCb(action="view", id=enrollment_id)
+        if enrollment_id
+        else MenuCb(action="enrollments")
+    )
+    return with_home([[button(_("📝 Открыть заявку"), view)]])
+
+
+@register_keyboard(NoticeKind.class_reminder)
 def _class_reminder_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
     day = date.fromisoformat(params["day"]).toordinal()
     classes = params["classes"][:MAX_CLASS_BUTTONS]

@@ -4,7 +4,17 @@ municipal financing parameters. Storage re-checks the role and the municipality 
 
 from aiogram import Router
 
-from handlers.staff import enrollments, moderation, municipalities
+from handlers.staff import (
+    broadcast_report,
+    broadcasts,
+    enrollments,
+    events,
+    moderation,
+    municipalities,
+)
 
 router = Router(name="staff")
 router.include_routers(moderation.router, enrollments.router, municipalities.router)
+router.include_router(broadcasts.router)  # 📣 /broadcast (issue 10)
+router.include_router(events.router)  # 🎉 /event (issue 10)
+router.include_router(broadcast_report.router)  # 📊 /broadcast_report (issue 10)

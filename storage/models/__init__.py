@@ -1,5 +1,6 @@
 """All mapped classes; importing this package registers every table on ``Base.metadata``."""
 
+from storage.models.broadcasts import Broadcast, Event, EventSignup
 from storage.models.catalog import (
     Group,
     Municipality,
@@ -35,6 +36,7 @@ from storage.models.people import Child, User
 __all__ = [
     "ApplicationStatus",
     "AuditEntry",
+    "Broadcast",
     "Certificate",
     "CertificateApplication",
     "CertificateStatus",
@@ -44,6 +46,8 @@ __all__ = [
     "Direction",
     "Enrollment",
     "EnrollmentStatus",
+    "Event",
+    "EventSignup",
     "Group",
     "Level",
     "MoneyMovement",

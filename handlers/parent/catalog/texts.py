@@ -13,40 +13,16 @@ from aiogram.utils.i18n import gettext as _
 from babel.units import format_unit
 
 from handlers.formatting import current_locale, day, money, schedule_text
+from handlers.labels import direction_title
 from handlers.parent.catalog.callbacks import FORMATS, LEVELS, PRICES, CatalogCb
 from handlers.ui import TELEGRAM_TEXT_LIMIT, fit_html, telegram_length
 from storage.catalog import GroupInfo, ProgramCard, ProgramRow, is_free
-from storage.models import Direction, Level, ProgramFormat, ProviderKind, Registry
+from storage.models import Level, ProgramFormat, ProviderKind, Registry
 
 DESCRIPTION_MAX = 700
 FIELD_MAX_SHORT = 200  # each name, address and contact on a card that would not fit otherwise
 GROUPS_SHOWN = 5
 BUTTON_TITLE_MAX = 40
-
-DIRECTION_ICONS = {
-    Direction.technical: "🤖",
-    Direction.natural_science: "🔬",
-    Direction.arts: "🎨",
-    Direction.social_humanitarian: "🤝",
-    Direction.tourism_local_history: "🧭",
-    Direction.sports: "⚽",
-}
-
-
-def direction_name(direction: Direction) -> str:
-    names = {
-        Direction.technical: _("Техническая"),
-        Direction.natural_science: _("Естественнонаучная"),
-        Direction.arts: _("Художественная"),
-        Direction.social_humanitarian: _("Социально-гуманитарная"),
-        Direction.tourism_local_history: _("Туристско-краеведческая"),
-        Direction.sports: _("Физкультурно-спортивная"),
-    }
-    return names[direction]
-
-
-def direction_title(direction: Direction) -> str:
-    return f"{DIRECTION_ICONS[direction]} {direction_name(direction)}"
 
 
 def level_name(level: Level) -> str:
