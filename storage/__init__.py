@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.audit import AuditRepo
 from storage.catalog import CatalogRepo
 from storage.certificates import CertificateRepo
+from storage.complaints import ComplaintRepo
 from storage.enrollments import EnrollmentRepo
 from storage.families import FamilyRepo
 from storage.municipalities import MunicipalityRepo
@@ -60,6 +61,10 @@ class Storage:
     @cached_property
     def privacy(self) -> PrivacyRepo:
         return PrivacyRepo(self.session)
+
+    @cached_property
+    def complaints(self) -> ComplaintRepo:
+        return ComplaintRepo(self.session)
 
 
 __all__ = ["Storage"]

@@ -74,9 +74,11 @@ async def _notify_parent(session: AsyncSession, cert: Certificate, movement: Mon
     )
     if telegram_id is None:
         return
+    await session.flush()  # the movement's id rides on the notice (issue 15: «Не узнаю»)
     NotificationRepo(session).enqueue(
         telegram_id,
         "money_movement",
+        movement_id=movement.id,
         certificate_number=cert.number,
         kind=str(movement.kind),
         amount_kopecks=movement.amount_kopecks,

@@ -22,6 +22,7 @@ from handlers.admin.enrollments import enrollment_queue_button
 from handlers.callbacks import MenuCb
 from handlers.formatting import day, moment
 from handlers.notifications import application_status_name, status_name
+from handlers.staff.complaints import complaints_queue_button
 from handlers.ui import (
     NOT_A_COMMAND,
     Id,
@@ -107,6 +108,7 @@ async def render_queue(store: Storage, user: User, page: int) -> tuple[str, Inli
     if nav := pager_row(page, pages, lambda p: ModCb(action="page", page=p)):
         rows.append(nav)
     rows.append([enrollment_queue_button()])  # the second tab: enrollments (admin/enrollments)
+    rows.append([complaints_queue_button()])  # issue 15: parents' complaints (staff/complaints)
     return "\n".join(lines), with_home(rows)
 
 

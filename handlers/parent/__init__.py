@@ -2,7 +2,15 @@
 
 from aiogram import Router
 
-from handlers.parent import catalog, certificates, children, enrollments, onboarding, privacy
+from handlers.parent import (
+    catalog,
+    certificates,
+    children,
+    complaints,
+    enrollments,
+    onboarding,
+    privacy,
+)
 
 router = Router(name="parent")
 # The catalogue's deep-link /start (program_<id>) must be tried before the plain /start.
@@ -10,3 +18,4 @@ router.include_routers(
     catalog.router, onboarding.router, children.router, certificates.router, enrollments.router
 )
 router.include_router(privacy.router)  # /privacy: see and delete personal data
+router.include_router(complaints.router)  # issue 15: «Не узнаю» under money and enrollment notices

@@ -2,4 +2,7 @@
 
 from aiogram import Router
 
+from handlers.staff import complaints
+
 router = Router(name="staff")
+router.include_router(complaints.router)  # issue 15: parents' complaints
