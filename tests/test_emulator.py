@@ -422,6 +422,8 @@ async def test_rate_limits_answer_429_with_retry_after(
     await bot.send_message(USER + 1, "another chat")
     with pytest.raises(TelegramRetryAfter):
         await bot.send_message(USER + 2, "over the global limit")
+    assert emulator.limiter is not None
+    assert (emulator.limiter.accepted, emulator.limiter.refused) == (2, 2)
     emulator.no_rate_limit()
     await bot.send_message(USER, "two")
     assert [m.text for m in emulator.messages(USER)] == ["one", "two"]

@@ -14,7 +14,8 @@ class RateLimiter:
     """Sliding one-second windows per chat and for the whole bot.
 
     Telegram's documented limits: about 1 message per second to one chat and 30 per second
-    overall. A refused call is not counted (the bot is expected to wait ``retry_after``).
+    overall. A refused call is not counted (the bot is expected to wait ``retry_after``);
+    ``accepted`` and ``refused`` count calls, so a benchmark can report violations.
     """
 
     def __init__(
@@ -28,6 +29,8 @@ class RateLimiter:
         self.clock = clock
         self._chats: dict[int, deque[float]] = {}
         self._all: deque[float] = deque()
+        self.accepted = 0
+        self.refused = 0
 
     def acquire(self, chat_id: int) -> int | None:
         """Counts one message to ``chat_id``; returns retry_after seconds when over the limit."""
@@ -42,7 +45,9 @@ class RateLimiter:
             if limit is not None and len(window) >= limit
         ]
         if waits:
+            self.refused += 1
             return max(1, math.ceil(max(waits)))
         chat_window.append(now)
         self._all.append(now)
+        self.accepted += 1
         return None

@@ -53,7 +53,8 @@ IDLE_SECONDS = 1.0
 FLUSH_SECONDS = 0.05
 PAUSE_CHECK_SECONDS = 0.25
 # Slots are spaced a little wider than 1/rate: network jitter can bunch two sends together.
-HEADROOM = 0.97
+HEADROOM = 0.95
+SEQUENTIAL_INTERVAL = 0.01  # slots 10 ms apart or more (≤ 100 messages a second)
 UNRENDERABLE_RETRY = timedelta(minutes=10)
 LEASE = timedelta(minutes=2)
 # Telegram's descriptions of a chat that is gone (they come as 400, not 403).
@@ -211,7 +212,10 @@ async def deliver_pending(
                 break
             task = asyncio.create_task(_send(bot, message, attempts[message.ready.row_id], out))
             tasks.append(task)
-            if slots is None:
+            if slots is None or slots.interval >= SEQUENTIAL_INTERVAL:
+                # One request at a time: a slow send delays the next instead of two arriving
+                # together (a bunch of two can break the one-second window). Only at high
+                # rates, where one request takes longer than a slot, do sends overlap.
                 await task
             if time.time() - flushed_at >= FLUSH_SECONDS and out:
                 sent += (await _flush(session, out))[0]
