@@ -16,6 +16,7 @@ from storage.certificates import CertificateRepo
 from storage.complaints import ComplaintRepo
 from storage.enrollments import EnrollmentRepo
 from storage.families import FamilyRepo
+from storage.forecast import ForecastRepo
 from storage.municipalities import MunicipalityRepo
 from storage.notifications import NotificationRepo
 from storage.privacy import PrivacyRepo
@@ -65,6 +66,10 @@ class Storage:
     @cached_property
     def complaints(self) -> ComplaintRepo:
         return ComplaintRepo(self.session)
+
+    @cached_property
+    def forecast(self) -> ForecastRepo:
+        return ForecastRepo(self.session)
 
 
 __all__ = ["Storage"]

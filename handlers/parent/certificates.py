@@ -25,6 +25,7 @@ from handlers.callbacks import MenuCb
 from handlers.formatting import day, day_of, moment, money
 from handlers.notifications import movement_line, status_explained, status_name
 from handlers.parent.children import ChildCb
+from handlers.parent.forecast import certificate_forecast_lines
 from handlers.parent.onboarding import MUNICIPALITIES_PER_PAGE
 from handlers.refusals import refusal_text
 from handlers.ui import (
@@ -540,6 +541,7 @@ async def _show_card(
         _("Потрачено: {amount}").format(amount=money(cert.spent_kopecks)),
         _("Остаток: <b>{amount}</b>").format(amount=money(cert.balance_kopecks)),
     ]
+    lines += await certificate_forecast_lines(store, cert)  # issue 15: what is still to come
     rows: list[list[tuple[str, CallbackData]]] = [
         [(_("📜 Движение средств"), CertCb(action="hist", id=cert.id))],
         [(_("◀️ Сертификаты"), CertCb(action="list"))],

@@ -21,6 +21,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers import enrollment_texts as texts
 from handlers.callbacks import MenuCb
+from handlers.parent import forecast
 from handlers.parent.catalog.callbacks import SOURCE_LINK, CatalogCb, EnrollStartCb, View
 from handlers.refusals import refusal_text
 from handlers.ui import Id, Page, Rows, button, page_count, pager_row, show, with_home
@@ -122,12 +123,15 @@ async def _show_quote(
     try:
         quote = await store.enrollments.check(user, child_id, brief.group_id)
     except DomainError as error:
-        await _show_refusal(query, error, brief, child_id)
+        extra = None
+        if error.code in forecast.NOT_FITTING:  # issue 15: free programs of the same direction
+            extra = await forecast.free_alternatives(store, user, child_id, brief.program_id)
+        await _show_refusal(query, error, brief, child_id, extra)
         return
     confirm = _("🕒 Встать в лист ожидания") if quote.will_wait else _("✅ Записаться")
     await show(
         query,
-        texts.quote_text(quote),
+        texts.quote_text(quote) + await forecast.quote_forecast_text(store, user, quote),
         with_home(
             [
                 [button(confirm, EnrCb(action="go", group=brief.group_id, child=child_id))],
@@ -138,12 +142,16 @@ async def _show_quote(
 
 
 async def _show_refusal(
-    query: CallbackQuery, error: DomainError, brief: GroupBrief, child_id: int
+    query: CallbackQuery,
+    error: DomainError,
+    brief: GroupBrief,
+    child_id: int,
+    alternatives: tuple[str, Rows] | None = None,
 ) -> None:
     """Why not, and the next step: a notice when the window opens, the certificate, …"""
     if error.code in ALERT_CODES:
         raise error  # a stale or forged button: the middleware answers with an alert
-    rows: Rows = []
+    more, rows = alternatives or ("", [])
     if error.code == "enroll_window_not_open":
         watch = EnrCb(action="watch", group=brief.group_id, child=child_id)
         rows.append([button(_("🔔 Сообщить, когда откроется"), watch)])
@@ -152,7 +160,7 @@ async def _show_refusal(
     elif error.code in {"enroll_already", "enroll_budget_limit"}:
         rows.append([_my_enrollments_button()])
     rows.append([_program_button(brief.program_id)])
-    await show(query, f"{_request_title(brief)}\n\n🚫 {refusal_text(error)}", with_home(rows))
+    await show(query, f"{_request_title(brief)}\n\n🚫 {refusal_text(error)}{more}", with_home(rows))
 
 
 @router.callback_query(EnrCb.filter(F.action == "go"))
