@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import socket
 import time
@@ -54,6 +55,7 @@ FLUSH_SECONDS = 0.05
 PAUSE_CHECK_SECONDS = 0.25
 # Slots are spaced a little wider than 1/rate: network jitter can bunch two sends together.
 HEADROOM = 0.95
+LATE_SECONDS = 0.02  # a send this late for its slot takes a new one
 SEQUENTIAL_INTERVAL = 0.01  # slots 10 ms apart or more (≤ 100 messages a second)
 UNRENDERABLE_RETRY = timedelta(minutes=10)
 LEASE = timedelta(minutes=2)
@@ -168,6 +170,25 @@ async def _sleep_until(moment: float) -> None:
         await asyncio.sleep(delay)
 
 
+async def _reserve(session: AsyncSession, count: int, rate: float) -> limits.Slots:
+    # Slots start a moment ahead: the commit that reserves them takes time too.
+    return await limits.reserve_slots(
+        session, count, rate * HEADROOM, now=time.time() + LATE_SECONDS
+    )
+
+
+async def _wait_for_slot(slots: limits.Slots, slot: int) -> int:
+    """Sleep until slot number ``slot``; returns the slot to send in. Woken too late for it,
+    sending would crowd the next worker's slots: the next slot still ahead is taken instead."""
+    await _sleep_until(slots.at(slot))
+    late = time.time() - slots.at(slot)
+    if late > LATE_SECONDS:
+        slot += math.ceil(late / slots.interval)
+        if slot < slots.count:
+            await _sleep_until(slots.at(slot))
+    return slot
+
+
 async def deliver_pending(
     bot: Bot,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -194,22 +215,23 @@ async def deliver_pending(
             await repo.mark_failed(row_id, "not rendered", UNRENDERABLE_RETRY)
         if not messages:
             return 0
-        slots = (
-            await limits.reserve_slots(session, len(messages), rate * HEADROOM) if rate else None
-        )
+        slots = await _reserve(session, len(messages), rate) if rate else None
         out = _Outcomes()
         tasks: list[asyncio.Task[None]] = []
         sent, flushed_at, checked_at = 0, time.time(), time.time()
+        slot = 0
         for index, message in enumerate(messages):
-            if slots is not None:
-                await _sleep_until(slots.at(index))
-                if time.time() - checked_at >= PAUSE_CHECK_SECONDS:
-                    checked_at = time.time()
-                    if await limits.paused_until(session) > checked_at:
-                        out.flood.append((message.ready.row_id, 0.0))
-            if out.flood:  # flood control: the rest of the batch goes back to the queue
+            stop = bool(out.flood)  # a 429 here: the rest of the batch goes back to the queue
+            if slots is not None and not stop:
+                slot = await _wait_for_slot(slots, slot)
+                stop = slot >= slots.count  # woken late too often: no slot left
+                if not stop and time.time() - checked_at >= PAUSE_CHECK_SECONDS:
+                    checked_at = time.time()  # another worker's 429 stops this one too
+                    stop = await limits.paused_until(session) > checked_at
+            if stop:
                 await repo.release([m.ready.row_id for m in messages[index:]])
                 break
+            slot += 1
             task = asyncio.create_task(_send(bot, message, attempts[message.ready.row_id], out))
             tasks.append(task)
             if slots is None or slots.interval >= SEQUENTIAL_INTERVAL:
@@ -225,7 +247,9 @@ async def deliver_pending(
         return sent
 
 
-async def run_notification_sender(app: App, *, idle: float = IDLE_SECONDS) -> None:
+async def run_notification_sender(
+    app: App, *, idle: float = IDLE_SECONDS, lease: timedelta = LEASE
+) -> None:
     """The background loop (bot/runtime.py STARTERS): send while there is work, else wait."""
     worker = worker_name()
     rate = app.settings.delivery_rate
@@ -233,7 +257,13 @@ async def run_notification_sender(app: App, *, idle: float = IDLE_SECONDS) -> No
     while True:
         try:
             sent = await deliver_pending(
-                app.bot, app.sessionmaker, app.i18n, worker=worker, limit=batch, rate=rate
+                app.bot,
+                app.sessionmaker,
+                app.i18n,
+                worker=worker,
+                limit=batch,
+                rate=rate,
+                lease=lease,
             )
         except asyncio.CancelledError:
             raise
