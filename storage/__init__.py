@@ -21,6 +21,7 @@ from storage.municipalities import MunicipalityRepo
 from storage.notifications import NotificationRepo
 from storage.privacy import PrivacyRepo
 from storage.roles import RoleRepo
+from storage.waiting import WaitingRepo
 
 
 class Storage:
@@ -70,6 +71,10 @@ class Storage:
     @cached_property
     def forecast(self) -> ForecastRepo:
         return ForecastRepo(self.session)
+
+    @cached_property
+    def waiting(self) -> WaitingRepo:
+        return WaitingRepo(self.session)
 
 
 __all__ = ["Storage"]

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from bot.workers.certificates import run_certificate_downgrade
 from bot.workers.notifications import deliver_pending, run_notification_sender
+from bot.workers.waiting import run_overdue_reminders
 
 WORKER_STARTERS = [run_notification_sender, run_certificate_downgrade]
+WORKER_STARTERS.append(run_overdue_reminders)  # issue 15: overdue applications, once a day
 
 __all__ = [
     "WORKER_STARTERS",

@@ -39,6 +39,7 @@ from handlers.ui import (
     show,
     with_home,
 )
+from handlers.waiting import overdue_mark
 from storage import Storage
 from storage.certificates import Decision, ModerationCard
 from storage.crypto import SnilsCipher
@@ -84,6 +85,7 @@ async def render_queue(store: Storage, user: User, page: int) -> tuple[str, Inli
     if not items:
         lines.append(_("Очередь пуста. 🎉"))
     rows: Rows = []
+    norms = await store.waiting.norms()
     for item in items:
         app = item.application
         born = _("{year} г. р.").format(year=item.birth_year) if item.birth_year else "—"
@@ -94,6 +96,7 @@ async def render_queue(store: Storage, user: User, page: int) -> tuple[str, Inli
                 municipality=html.escape(item.municipality_name),
                 born=born,
             )
+            + overdue_mark(norms, app.municipality_id, app.created_at)  # issue 15
         )
         rows.append(
             [

@@ -41,6 +41,7 @@ from handlers.ui import (
     show,
     with_home,
 )
+from handlers.waiting import waiting_text
 from storage import Storage
 from storage.calendar import age_on, today
 from storage.certificates import ELIGIBLE_AGE_MAX, ELIGIBLE_AGE_MIN, ChildCertificate
@@ -216,6 +217,7 @@ async def application_status(
         lines.append(
             _("Статус: ⏳ на рассмотрении в муниципалитете. Я напишу, как только будет решение.")
         )
+        lines.append(await waiting_text(store, app.municipality_id, app.created_at))  # issue 15
     elif app.status == ApplicationStatus.rejected:
         lines.append(_("Статус: ❌ отклонено."))
         lines.append(_("Причина: {reason}").format(reason=html.escape(app.reason or "—")))

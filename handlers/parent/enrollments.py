@@ -25,6 +25,7 @@ from handlers.parent import forecast
 from handlers.parent.catalog.callbacks import SOURCE_LINK, CatalogCb, EnrollStartCb, View
 from handlers.refusals import refusal_text
 from handlers.ui import Id, Page, Rows, button, page_count, pager_row, show, with_home
+from handlers.waiting import enrollment_waiting
 from storage import Storage
 from storage.calendar import age_on, today
 from storage.enrollments import EnrollmentView, GroupBrief
@@ -299,7 +300,7 @@ async def enrollment_card(
     query: CallbackQuery, callback_data: EnrCb, store: Storage, user: User
 ) -> None:
     view = await store.enrollments.get_for_parent(user, callback_data.id)
-    await _show_card(query, view, callback_data.page)
+    await _show_card(query, view, callback_data.page, await enrollment_waiting(store, view))
 
 
 @router.callback_query(EnrCb.filter(F.action.in_({"cancel", "wd"})))

@@ -1,4 +1,4 @@
-"""trust: complaints and their history
+"""trust: complaints and their history, the decision norm
 
 Revision ID: i15_trust
 Revises: i09_delivery
@@ -19,6 +19,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column(
+        "municipalities",
+        sa.Column("decision_norm_days", sa.SmallInteger(), server_default="5", nullable=False),
+    )
     op.create_table(
         "complaints",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -98,3 +102,4 @@ def downgrade() -> None:
     op.drop_index("ix_complaints_queue", table_name="complaints")
     op.drop_index(op.f("ix_complaints_enrollment_id"), table_name="complaints")
     op.drop_table("complaints")
+    op.drop_column("municipalities", "decision_norm_days")
