@@ -33,6 +33,7 @@ def parent_commands(i18n: I18n, locale: str) -> list[BotCommand]:
         cmd("children", gettext("Мои дети", locale=locale)),
         cmd("certificate", gettext("Сертификат и баланс", locale=locale)),
         cmd("enrollments", gettext("Мои заявки на программы", locale=locale)),
+        cmd("settings", gettext("Напоминания и настройки", locale=locale)),
         cmd("language", gettext("Язык · Language", locale=locale)),
         cmd("privacy", gettext("Мои данные и согласие", locale=locale)),
     ]

@@ -80,6 +80,8 @@ from storage.base import utcnow
 from storage.calendar import REGION_TZ, age_on
 from storage.calendar import today as region_today
 from storage.catalog import SlotInfo
+from storage.delivery.deadlines import plan_offer_reminder
+from storage.delivery.reminders import on_enrollment_changed
 from storage.errors import DomainError, Forbidden, NotFound
 from storage.models import (
     Certificate,
@@ -1144,6 +1146,7 @@ class EnrollmentRepo(Repo):
         if offered.rowcount != 1:  # the group lock makes this a bug, not a race
             return False
         await self._notify(next_id, "enrollment_offer", expires_at=expires.isoformat())
+        await plan_offer_reminder(self.session, next_id, moment, expires)  # storage/delivery
         return True
 
     async def _charge_one(self, enrollment_id: int, period: str, month_end: date) -> bool:
@@ -1389,6 +1392,7 @@ class EnrollmentRepo(Repo):
 
     async def _notify_status(self, enrollment_id: int) -> None:
         """Queue the parent's notice of the request's new status (same transaction)."""
+        await on_enrollment_changed(self.session, enrollment_id)  # reminders (storage/delivery)
         enrollment = await self._reload(enrollment_id)
         number = None
         if enrollment.certificate_id is not None:

@@ -304,6 +304,7 @@ async def test_commands_menu_per_language_and_role(tg: TelegramTestEnv) -> None:
         "children",
         "certificate",
         "enrollments",
+        "settings",
         "language",
         "privacy",
     ]

@@ -71,7 +71,8 @@ class UserMiddleware(BaseMiddleware):
             if user.telegram_language != code:
                 user.telegram_language = code
                 await store.session.commit()
-            await limits.mark_reachable(store.session, tg_user.id)  # unblocked: deliver again
+            if getattr(event, "message", None) is not None:  # a message, not a button press
+                await limits.mark_reachable(store.session, tg_user.id)  # unblocked: deliver again
         return await handler(event, data)
 
 

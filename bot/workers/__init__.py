@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from bot.workers.certificates import run_certificate_downgrade
 from bot.workers.notifications import deliver_pending, run_notification_sender
+from bot.workers.reminders import run_reminder_planner
 from bot.workers.waiting import run_overdue_reminders
 
-WORKER_STARTERS = [run_notification_sender, run_certificate_downgrade]
+WORKER_STARTERS = [run_notification_sender, run_certificate_downgrade, run_reminder_planner]
 WORKER_STARTERS.append(run_overdue_reminders)  # issue 15: overdue applications, once a day
 
 __all__ = [
@@ -17,4 +18,5 @@ __all__ = [
     "deliver_pending",
     "run_certificate_downgrade",
     "run_notification_sender",
+    "run_reminder_planner",
 ]

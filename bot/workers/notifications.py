@@ -216,6 +216,7 @@ async def deliver_pending(
         if not messages:
             return 0
         slots = await _reserve(session, len(messages), rate) if rate else None
+        rate = rate or 0.0
         out = _Outcomes()
         tasks: list[asyncio.Task[None]] = []
         sent, flushed_at, checked_at = 0, time.time(), time.time()
@@ -224,8 +225,10 @@ async def deliver_pending(
             stop = bool(out.flood)  # a 429 here: the rest of the batch goes back to the queue
             if slots is not None and not stop:
                 slot = await _wait_for_slot(slots, slot)
-                stop = slot >= slots.count  # woken late too often: no slot left
-                if not stop and time.time() - checked_at >= PAUSE_CHECK_SECONDS:
+                if slot >= slots.count:  # woken late too often: fresh slots for the rest
+                    slots, slot = await _reserve(session, len(messages) - index, rate), 0
+                    await _sleep_until(slots.at(0))
+                if time.time() - checked_at >= PAUSE_CHECK_SECONDS:
                     checked_at = time.time()  # another worker's 429 stops this one too
                     stop = await limits.paused_until(session) > checked_at
             if stop:

@@ -10,6 +10,7 @@ from handlers.parent import (
     enrollments,
     onboarding,
     privacy,
+    settings,
 )
 
 router = Router(name="parent")
@@ -18,4 +19,5 @@ router.include_routers(
     catalog.router, onboarding.router, children.router, certificates.router, enrollments.router
 )
 router.include_router(privacy.router)  # /privacy: see and delete personal data
+router.include_router(settings.router)  # /settings, class reminders' buttons
 router.include_router(complaints.router)  # issue 15: «Не узнаю» under money and enrollment notices

@@ -52,6 +52,7 @@ def menu_keyboard(user: User) -> InlineKeyboardMarkup:
         ("certs", _("🎫 Сертификаты")),
         ("enrollments", _("📝 Мои заявки")),
         ("municipality", _("🏙 Муниципалитет")),
+        ("settings", _("⚙️ Настройки")),  # handlers/parent/settings.py
         # Both names, so a parent lost in the wrong language still finds the way back.
         ("language", _("🌐 Язык · Language")),
         ("privacy", _("🔒 Мои данные")),

@@ -8,7 +8,7 @@
 - a parent's settings: ``storage.delivery.settings``.
 """
 
-from storage.delivery import limits
+from storage.delivery import limits, reminders
 from storage.delivery.outgoing import Ready, Recipient, prepare, register_resolver
 from storage.notifications import NotificationRepo, Outgoing, Priority, QueueStats, State
 
@@ -23,4 +23,5 @@ __all__ = [
     "limits",
     "prepare",
     "register_resolver",
+    "reminders",
 ]
