@@ -60,6 +60,7 @@ def staff_commands(i18n: I18n, locale: str) -> list[BotCommand]:
         cmd("broadcast", gettext("Рассылка родителям", locale=locale)),
         cmd("event", gettext("Мероприятия МОЦ", locale=locale)),
         cmd("broadcast_report", gettext("Отчёт о рассылках", locale=locale)),
+        cmd("complaints", gettext("Жалобы родителей", locale=locale)),
     ]
 
 

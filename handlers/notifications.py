@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.ui import home_button, home_markup
 
@@ -27,6 +27,8 @@ Keyboard = Callable[[dict[str, Any]], InlineKeyboardMarkup | None]
 
 RENDERERS: dict[str, Renderer] = {}
 KEYBOARDS: dict[str, Keyboard] = {}
+ExtraRows = Callable[[dict[str, Any]], list[list[InlineKeyboardButton]]]
+EXTRA_ROWS: dict[str, list[ExtraRows]] = {}
 REASONS: dict[str, Callable[[], str]] = {}
 
 
@@ -52,6 +54,11 @@ def register_keyboard(kind: str) -> Callable[[Keyboard], Keyboard]:
     return decorate
 
 
+def register_extra_rows(kind: str, rows: ExtraRows) -> None:
+    """More buttons under a kind another area owns (issue 15: «Не узнаю»), above "🏠 Меню"."""
+    EXTRA_ROWS.setdefault(kind, []).append(rows)
+
+
 def register_reason(code: str, text: Callable[[], str]) -> None:
     """How a money-movement reason code reads (``text`` is called in the reader's locale)."""
     REASONS[code] = text
@@ -65,9 +72,12 @@ def render(kind: str, params: dict[str, Any]) -> str | None:
 
 def keyboard(kind: str, params: dict[str, Any]) -> InlineKeyboardMarkup | None:
     build = KEYBOARDS.get(kind)
-    if build is not None:
-        return build(params)
-    return home_markup()
+    markup = build(params) if build is not None else home_markup()
+    extra = [row for rows in EXTRA_ROWS.get(kind, ()) for row in rows(params)]
+    if not extra or markup is None:
+        return markup
+    *kept, home = markup.inline_keyboard
+    return InlineKeyboardMarkup(inline_keyboard=[*kept, *extra, home])
 
 
 __all__ = ["home_button", "keyboard", "register", "register_keyboard", "register_reason", "render"]

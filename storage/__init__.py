@@ -14,13 +14,16 @@ from storage.audit import AuditRepo
 from storage.broadcasts import BroadcastRepo
 from storage.catalog import CatalogRepo
 from storage.certificates import CertificateDowngrades, CertificateRepo
+from storage.complaints import ComplaintRepo
 from storage.enrollments import EnrollmentJobs, EnrollmentRepo
 from storage.events import EventRepo
 from storage.families import FamilyRepo
+from storage.forecast import ForecastRepo
 from storage.municipalities import MunicipalityRepo
 from storage.notifications import NotificationRepo
 from storage.privacy import PrivacyRepo
 from storage.roles import RoleRepo
+from storage.waiting import WaitingRepo
 
 
 class Storage:
@@ -78,6 +81,18 @@ class Storage:
     @cached_property
     def privacy(self) -> PrivacyRepo:
         return PrivacyRepo(self.session)
+
+    @cached_property
+    def complaints(self) -> ComplaintRepo:
+        return ComplaintRepo(self.session)
+
+    @cached_property
+    def forecast(self) -> ForecastRepo:
+        return ForecastRepo(self.session)
+
+    @cached_property
+    def waiting(self) -> WaitingRepo:
+        return WaitingRepo(self.session)
 
 
 __all__ = ["Storage"]

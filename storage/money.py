@@ -40,9 +40,11 @@ def _record(
 
 
 async def _notify_parent(session: AsyncSession, cert: Certificate, movement: MoneyMovement) -> None:
+    await session.flush()  # the movement's id rides on the notice (issue 15: «Не узнаю»)
     await NotificationRepo(session).enqueue_for_child_parent(
         cert.child_id,
         NoticeKind.money_movement,
+        movement_id=movement.id,
         certificate_number=cert.number,
         kind=str(movement.kind),
         amount_kopecks=movement.amount_kopecks,

@@ -112,6 +112,13 @@ class NoticeKind(StrEnum):
     announcement = "announcement"
     event_reminder = "event_reminder"
     event_changed = "event_changed"
+    # Complaints and decisions that wait too long (storage/complaints.py, storage/waiting.py).
+    complaint_filed = "complaint_filed"
+    complaint_escalated = "complaint_escalated"
+    complaint_answered = "complaint_answered"
+    complaint_resolved = "complaint_resolved"
+    overdue_staff = "overdue_staff"
+    overdue_admin = "overdue_admin"
 
 
 class NotificationRepo(Repo):

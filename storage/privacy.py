@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import locks
 from storage.audit import AuditRepo
+from storage.complaints import forget_parent_texts
 from storage.crypto import SnilsCipher
 from storage.errors import DomainError
 from storage.models import (
@@ -159,6 +160,8 @@ async def erase_children(
     if parent_id is not None:
         unlinked["parent_id"] = None
     enrollments = await session.execute(update(Enrollment).where(enrolled).values(**unlinked))
+    if parent_id is not None:
+        await forget_parent_texts(session, parent_id)  # issue 15: complaints' free text
     await session.execute(delete(Child).where(Child.id.in_(child_ids)))
     return Deletion(
         children=len(child_ids),

@@ -106,6 +106,16 @@ def _sample_params(kind: NoticeKind) -> dict[str, object]:
             "tz": "Asia/Novokuznetsk",
             "online": True,
         },
+        NoticeKind.complaint_filed: {"complaint_id": 9},
+        NoticeKind.complaint_escalated: {"complaint_id": 9},
+        NoticeKind.complaint_answered: {
+            "complaint_id": 9,
+            "program_title": "Робототехника",
+            "text": "Проверили",
+        },
+        NoticeKind.complaint_resolved: {"complaint_id": 9, "program_title": "Робототехника"},
+        NoticeKind.overdue_staff: {"municipality": "город Кемерово", "norm": 5, "count": 2},
+        NoticeKind.overdue_admin: {"count": 2},
         NoticeKind.event_changed: {
             "e": 3,
             "title": "Ёлка",

@@ -9,9 +9,11 @@ from bot.workers.broadcasts import run_broadcasts
 from bot.workers.certificates import run_certificate_downgrade
 from bot.workers.notifications import run_notification_sender
 from bot.workers.reminders import run_reminder_planner
+from bot.workers.waiting import run_overdue_reminders
 
 WORKER_STARTERS = [run_notification_sender, run_certificate_downgrade, run_reminder_planner]
 WORKER_STARTERS.append(run_broadcasts)  # announcements: planning and progress (issue 10)
+WORKER_STARTERS.append(run_overdue_reminders)  # issue 15: overdue applications, once a day
 
 __all__ = [
     "WORKER_STARTERS",

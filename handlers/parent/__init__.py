@@ -6,6 +6,7 @@ from handlers.parent import (
     catalog,
     certificates,
     children,
+    complaints,
     enrollments,
     events,
     news,
@@ -23,3 +24,4 @@ router.include_routers(
 router.include_router(privacy.router)  # /privacy: see and delete personal data
 router.include_router(settings.router)  # /settings, class reminders' buttons
 router.include_router(news.router)  # 🔕 under МОЦ announcements (issue 10)
+router.include_router(complaints.router)  # issue 15: «Не узнаю» under money and enrollment notices

@@ -25,6 +25,7 @@ from handlers.callbacks import CertificateCb, MenuCb
 from handlers.certificate_texts import movement_line, status_explained, status_name
 from handlers.formatting import day, day_of, moment, money
 from handlers.parent.children import ChildCb
+from handlers.parent.forecast import certificate_forecast_lines
 from handlers.parent.onboarding import MUNICIPALITIES_PER_PAGE
 from handlers.refusals import refusal_text
 from handlers.ui import (
@@ -38,6 +39,7 @@ from handlers.ui import (
     show,
     with_home,
 )
+from handlers.waiting import waiting_text
 from storage import Storage
 from storage.calendar import age_on, today
 from storage.certificates import ELIGIBLE_AGE_MAX, ELIGIBLE_AGE_MIN, ChildCertificate
@@ -203,6 +205,7 @@ async def application_status(
         lines.append(
             _("Статус: ⏳ на рассмотрении в муниципалитете. Я напишу, как только будет решение.")
         )
+        lines.append(await waiting_text(store, app.municipality_id, app.created_at))  # issue 15
     elif app.status == ApplicationStatus.rejected:
         lines.append(_("Статус: ❌ отклонено."))
         lines.append(_("Причина: {reason}").format(reason=html.escape(app.reason or "—")))
@@ -528,6 +531,7 @@ async def _show_card(
         _("Потрачено: {amount}").format(amount=money(cert.spent_kopecks)),
         _("Остаток: <b>{amount}</b>").format(amount=money(cert.balance_kopecks)),
     ]
+    lines += await certificate_forecast_lines(store, cert)  # issue 15: what is still to come
     rows: list[list[tuple[str, CallbackData]]] = [
         [(_("📜 Движение средств"), CertificateCb(action="hist", id=cert.id))],
         [(_("◀️ Сертификаты"), CertificateCb(action="list"))],

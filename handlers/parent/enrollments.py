@@ -21,9 +21,11 @@ from aiogram.utils.i18n import gettext as _
 from handlers.callbacks import EnrollmentCb, EnrollStartCb, MenuCb
 from handlers.enrollment_texts import STATUS_ICONS, enrollment_title, quote_text, status_line
 from handlers.enrollment_texts import enrollment_card as enrollment_card_text
+from handlers.parent import forecast
 from handlers.parent.catalog.callbacks import SOURCE_LINK, CatalogCb, View
 from handlers.refusals import refusal_text
 from handlers.ui import Rows, button, page_count, pager_row, show, with_home
+from handlers.waiting import enrollment_waiting
 from storage import Storage
 from storage.calendar import age_on, today
 from storage.enrollments import EnrollmentView, GroupBrief
@@ -111,12 +113,15 @@ async def _show_quote(
     try:
         quote = await store.enrollments.check(user, child_id, brief.group_id)
     except DomainError as error:
-        await _show_refusal(query, error, brief, child_id)
+        extra = None
+        if error.code in forecast.NOT_FITTING:  # issue 15: free programs of the same direction
+            extra = await forecast.free_alternatives(store, user, child_id, brief.program_id)
+        await _show_refusal(query, error, brief, child_id, extra)
         return
     confirm = _("🕒 Встать в лист ожидания") if quote.will_wait else _("✅ Записаться")
     await show(
         query,
-        quote_text(quote),
+        quote_text(quote) + await forecast.quote_forecast_text(store, user, quote),
         with_home(
             [
                 [button(confirm, EnrollmentCb(action="go", group=brief.group_id, child=child_id))],
@@ -127,12 +132,16 @@ async def _show_quote(
 
 
 async def _show_refusal(
-    query: CallbackQuery, error: DomainError, brief: GroupBrief, child_id: int
+    query: CallbackQuery,
+    error: DomainError,
+    brief: GroupBrief,
+    child_id: int,
+    alternatives: tuple[str, Rows] | None = None,
 ) -> None:
     """Why not, and the next step: a notice when the window opens, the certificate, …"""
     if error.code in ALERT_CODES:
         raise error  # a stale or forged button: the middleware answers with an alert
-    rows: Rows = []
+    more, rows = alternatives or ("", [])
     if error.code == "enroll_window_not_open":
         watch = EnrollmentCb(action="watch", group=brief.group_id, child=child_id)
         rows.append([button(_("🔔 Сообщить, когда откроется"), watch)])
@@ -141,7 +150,7 @@ async def _show_refusal(
     elif error.code in {"enroll_already", "enroll_budget_limit"}:
         rows.append([_my_enrollments_button()])
     rows.append([_program_button(brief.program_id)])
-    await show(query, f"{_request_title(brief)}\n\n🚫 {refusal_text(error)}", with_home(rows))
+    await show(query, f"{_request_title(brief)}\n\n🚫 {refusal_text(error)}{more}", with_home(rows))
 
 
 @router.callback_query(EnrollmentCb.filter(F.action == "go"))
@@ -280,7 +289,7 @@ async def enrollment_card(
     query: CallbackQuery, callback_data: EnrollmentCb, store: Storage, user: User
 ) -> None:
     view = await store.enrollments.get_for_parent(user, callback_data.id)
-    await _show_card(query, view, callback_data.page)
+    await _show_card(query, view, callback_data.page, await enrollment_waiting(store, view))
 
 
 @router.callback_query(EnrollmentCb.filter(F.action.in_({"cancel", "wd"})))

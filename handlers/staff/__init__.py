@@ -7,6 +7,7 @@ from aiogram import Router
 from handlers.staff import (
     broadcast_report,
     broadcasts,
+    complaints,
     enrollments,
     events,
     moderation,
@@ -18,3 +19,4 @@ router.include_routers(moderation.router, enrollments.router, municipalities.rou
 router.include_router(broadcasts.router)  # 📣 /broadcast (issue 10)
 router.include_router(events.router)  # 🎉 /event (issue 10)
 router.include_router(broadcast_report.router)  # 📊 /broadcast_report (issue 10)
+router.include_router(complaints.router)  # issue 15: parents' complaints

@@ -36,6 +36,7 @@ from handlers.ui import (
     show,
     with_home,
 )
+from handlers.waiting import overdue_mark
 from storage import Storage
 from storage.enrollments import EnrollmentView, illegal
 from storage.errors import DomainError
@@ -80,6 +81,7 @@ async def render_enrollment_queue(
     if not result.items:
         lines.append(_("Очередь пуста. 🎉"))
     rows: Rows = []
+    norms = await store.waiting.norms()
     for view in result.items:
         lines.append(
             _("№{id} · {when} · «{program}», {group}").format(
@@ -88,6 +90,7 @@ async def render_enrollment_queue(
                 program=html.escape(view.program_title),
                 group=html.escape(view.group_name),
             )
+            + overdue_mark(norms, view.municipality_id, view.created_at)  # issue 15
         )
         rows.append(
             [

@@ -21,6 +21,7 @@ from aiogram.utils.i18n import gettext as _
 from handlers.callbacks import MenuCb
 from handlers.certificate_texts import application_status_name, status_name
 from handlers.formatting import day, moment
+from handlers.staff.complaints import complaints_queue_button
 from handlers.staff.enrollments import enrollment_queue_button
 from handlers.ui import (
     NOT_A_COMMAND,
@@ -38,6 +39,7 @@ from handlers.ui import (
     show,
     with_home,
 )
+from handlers.waiting import overdue_mark
 from storage import Storage
 from storage.certificates import Decision, ModerationCard
 from storage.crypto import SnilsCipher
@@ -83,6 +85,7 @@ async def render_queue(store: Storage, user: User, page: int) -> tuple[str, Inli
     if not items:
         lines.append(_("Очередь пуста. 🎉"))
     rows: Rows = []
+    norms = await store.waiting.norms()
     for item in items:
         app = item.application
         born = _("{year} г. р.").format(year=item.birth_year) if item.birth_year else "—"
@@ -93,6 +96,7 @@ async def render_queue(store: Storage, user: User, page: int) -> tuple[str, Inli
                 municipality=html.escape(item.municipality_name),
                 born=born,
             )
+            + overdue_mark(norms, app.municipality_id, app.created_at)  # issue 15
         )
         rows.append(
             [
@@ -107,6 +111,7 @@ async def render_queue(store: Storage, user: User, page: int) -> tuple[str, Inli
     if nav := pager_row(page, pages, lambda p: ApplicationModerationCb(action="page", page=p)):
         rows.append(nav)
     rows.append([enrollment_queue_button()])  # the second tab: enrollments (admin/enrollments)
+    rows.append([complaints_queue_button()])  # issue 15: parents' complaints (staff/complaints)
     return "\n".join(lines), with_home(rows)
 
 

@@ -32,6 +32,7 @@ from storage.models.enums import (
 )
 from storage.models.outbox import AuditEntry, Notification
 from storage.models.people import Child, User
+from storage.models.trust import Complaint, ComplaintEvent
 
 __all__ = [
     "ApplicationStatus",
@@ -41,6 +42,8 @@ __all__ = [
     "CertificateApplication",
     "CertificateStatus",
     "Child",
+    "Complaint",
+    "ComplaintEvent",
     "DeliveryChat",
     "DeliveryThrottle",
     "Direction",

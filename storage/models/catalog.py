@@ -46,6 +46,8 @@ class Municipality(Base):
     unused_funded_days: Mapped[int] = mapped_column(SmallInteger, default=30)
     documents_days: Mapped[int] = mapped_column(SmallInteger, default=5)
     waitlist_offer_hours: Mapped[int] = mapped_column(SmallInteger, default=24)
+    # Issue 15: working days a decision usually takes (shown to parents, overdue after it).
+    decision_norm_days: Mapped[int] = mapped_column(SmallInteger, default=5, server_default="5")
 
     __table_args__ = (
         CheckConstraint("funded_issued >= 0", name="funded_issued_nonneg"),
