@@ -22,6 +22,13 @@ from storage.models.enums import (
     Registry,
     Role,
 )
+from storage.models.navigator import (
+    NavigatorApplication,
+    NavigatorObject,
+    NavigatorOktmo,
+    NavigatorReport,
+    NavigatorSync,
+)
 from storage.models.outbox import AuditEntry, Notification
 from storage.models.people import Child, User
 
@@ -40,6 +47,11 @@ __all__ = [
     "MoneyMovement",
     "MovementKind",
     "Municipality",
+    "NavigatorApplication",
+    "NavigatorObject",
+    "NavigatorOktmo",
+    "NavigatorReport",
+    "NavigatorSync",
     "Notification",
     "Program",
     "ProgramFormat",

@@ -1,0 +1,156 @@
+"""Contract §1 rules of applying the navigator's objects (pull pages and export files alike)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.navigator_gateway import catalogue as nav
+from storage import Storage
+from storage.models import Group, Program, Provider, ScheduleSlot
+from storage.navigator.apply import apply_objects, apply_page, sync_row
+from tests.support.navigator import BELOVO, KEMEROVO, region, reports, snapshot
+
+TS = 1_764_547_200
+
+
+def family_of(ts: int = TS) -> list[dict]:
+    return [
+        nav.partner("pa-1", ts, KEMEROVO, name="Дом творчества «Радуга»"),
+        nav.program("pr-1", ts, "pa-1", name="Робототехника для начинающих"),
+        nav.group("gr-1", ts, "pr-1", size=12, freePlaces=10),
+        nav.schedule(
+            "sc-1", ts, "gr-1", weekDays=["tue", "thu"], timeStart="17:00", timeEnd="18:00"
+        ),
+    ]
+
+
+async def test_a_page_creates_provider_program_group_and_slots(store: Storage) -> None:
+    await region(store.session)
+    result = await apply_page(store.session, family_of(), "c1")
+    assert (result.applied, result.skipped, result.pending) == (4, 0, 0)
+    program = await store.session.scalar(select(Program).where(Program.navigator_id == "pr-1"))
+    assert program is not None and program.published
+    assert program.title == "Робототехника для начинающих"
+    assert "<" not in program.description and "два раза" in program.description
+    assert program.cost_kopecks == 1000 * 100 * program.months
+    group = await store.session.scalar(select(Group).where(Group.navigator_id == "gr-1"))
+    assert group is not None and (group.capacity, group.seats_taken) == (12, 2)
+    slots = (await store.session.scalars(select(ScheduleSlot))).all()
+    assert sorted(s.weekday for s in slots) == [1, 3]
+    assert (await sync_row(store.session)).cursor == "c1"
+    found = await store.catalog.search("робот")
+    assert [row.title for row in found.items] == ["Робототехника для начинающих"]
+
+
+async def test_a_group_before_its_program_waits_and_is_applied_when_it_comes(
+    store: Storage,
+) -> None:
+    await region(store.session)
+    objs = family_of()
+    first = await apply_page(store.session, [objs[3], objs[2]], "c1")
+    assert first.pending == 2 and first.applied == 0
+    second = await apply_page(store.session, [objs[0], objs[1]], "c2")
+    assert second.applied == 4
+    assert len((await store.session.scalars(select(ScheduleSlot))).all()) == 2
+
+
+async def test_older_and_equal_versions_are_ignored_newer_wins(store: Storage) -> None:
+    await region(store.session)
+    await apply_page(store.session, family_of(TS + 10), "c1")
+    stale = nav.program("pr-1", TS + 5, "pa-1", name="Старое название")
+    same = nav.program("pr-1", TS + 10, "pa-1", name="Тот же момент")
+    result = await apply_page(store.session, [stale, same], "c2")
+    assert result.ignored == 2 and result.applied == 0
+    newer = nav.program("pr-1", TS + 11, "pa-1", name="Новое название")
+    await apply_page(store.session, [newer], "c3")
+    program = await store.session.scalar(select(Program).where(Program.navigator_id == "pr-1"))
+    assert program is not None and program.title == "Новое название"
+    assert not (await store.catalog.search("начинающих")).items
+    assert (await store.catalog.search("новое")).items
+
+
+async def test_a_deleted_program_leaves_catalogue_and_search_at_once(store: Storage) -> None:
+    ids = await region(store.session)
+    objs = family_of()
+    await apply_page(store.session, objs, "c1")
+    await apply_page(store.session, [nav.tombstone(objs[1], TS + 1)], "c2")
+    assert not (await store.catalog.search("робот")).items
+    counts = await store.catalog.direction_counts(ids[KEMEROVO])
+    assert sum(counts.values()) == 0
+    program = await store.session.scalar(select(Program).where(Program.navigator_id == "pr-1"))
+    assert program is not None and not program.published
+    # An older version arriving after the deletion does not bring it back.
+    await apply_page(store.session, [nav.program("pr-1", TS, "pa-1")], "c3")
+    await store.session.refresh(program)
+    assert not program.published
+
+
+async def test_archived_program_is_hidden(store: Storage) -> None:
+    await region(store.session)
+    objs = family_of()
+    await apply_page(store.session, objs, "c1")
+    await apply_page(
+        store.session, [{**objs[1], "lastmodifiedTs": TS + 1, "state": "archive"}], "c2"
+    )
+    assert not (await store.catalog.search("робот")).items
+
+
+async def test_bad_records_are_skipped_and_reported_the_rest_applied(store: Storage) -> None:
+    await region(store.session)
+    objs = family_of()
+    bad = [
+        nav.partner("pa-x", TS, "Несуществующий район"),
+        {**nav.program("pr-x", TS, "pa-1"), "focusCode": "magic"},
+        {**nav.group("gr-x", TS, "pr-1"), "dateBegin": "31.12.2026"},
+        {"type": "group", "uuid": "no-ts"},
+        "not an object",
+        {**nav.schedule("sc-x", TS, "gr-1"), "timeStart": "18:00", "timeEnd": "17:00"},
+    ]
+    result = await apply_page(store.session, [*objs[:2], *bad, *objs[2:]], "c1")
+    assert result.applied == 4 and result.skipped == 6
+    reasons = sorted(r.reason for r in await reports(store.session))
+    assert reasons == sorted(
+        [
+            "unknown_municipality",
+            "bad_value",
+            "bad_value",
+            "bad_lastmodifiedTs",
+            "not_an_object",
+            "bad_value",
+        ]
+    )
+    assert (await sync_row(store.session)).skipped_total == 6
+
+
+async def test_municipality_by_oktmo_when_known_else_by_name(store: Storage) -> None:
+    ids = await region(store.session)
+    await apply_page(store.session, [nav.partner("pa-1", TS, BELOVO, oktmo="32607000")], "c1")
+    # The code is learnt: a later record with the code and a spelling we do not know matches.
+    await apply_page(
+        store.session, [nav.partner("pa-2", TS, "Беловский р-н", oktmo="32607000")], "c2"
+    )
+    rows = (await store.session.scalars(select(Provider).order_by(Provider.id))).all()
+    assert [p.municipality_id for p in rows] == [ids[BELOVO], ids[BELOVO]]
+
+
+async def test_a_replayed_page_changes_nothing(store: Storage) -> None:
+    await region(store.session)
+    await apply_page(store.session, family_of(), "c1")
+    before = await snapshot(store.session)
+    result = await apply_objects(store.session, family_of())
+    await store.session.commit()
+    assert result.applied == 0 and result.ignored == 4
+    assert await snapshot(store.session) == before
+
+
+async def test_a_deleted_schedule_leaves_the_group_and_a_new_one_replaces_slots(
+    store: Storage,
+) -> None:
+    await region(store.session)
+    objs = family_of()
+    extra = nav.schedule("sc-2", TS, "gr-1", weekDays=["sat"], timeStart="10:00", timeEnd="11:00")
+    await apply_page(store.session, [*objs, extra], "c1")
+    assert len((await store.session.scalars(select(ScheduleSlot))).all()) == 3
+    await apply_page(store.session, [nav.tombstone(objs[3], TS + 1)], "c2")
+    slots = (await store.session.scalars(select(ScheduleSlot))).all()
+    assert [s.weekday for s in slots] == [5]
