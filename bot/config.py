@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8080
     log_level: str = "INFO"
+    # The regional navigator's gateway (NAVIGATOR_CONTRACT.md; empty: no sync, demo data).
+    navigator_url: str | None = Field(default=None, description="base URL of the gateway")
+    navigator_token: SecretStr | None = None
+    navigator_callback_secret: SecretStr | None = None
+    navigator_pull_seconds: float = 300
 
     @field_validator("admin_ids", mode="before")
     @classmethod

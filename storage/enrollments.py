@@ -98,6 +98,7 @@ from storage.models import (
     User,
 )
 from storage.models.enrollments import LIVE_STATUSES, EnrollmentWindowWatch
+from storage.navigator.guard import ensure_local_decision
 from storage.notifications import NotificationRepo
 from storage.repo import Repo
 
@@ -586,6 +587,7 @@ class EnrollmentRepo(Repo):
     ) -> EnrollmentView:
         """The check passed and the provider has the seat: hold the money for the period and
         give the parent the documents deadline (the municipality's ``documents_days``)."""
+        await ensure_local_decision(self.session, operator)  # the navigator decides (issue 11)
         enrollment = await self._for_operator(operator, enrollment_id)
         self._ensure(enrollment, S.confirmed)
         program, municipality = await self._program_and_municipality(enrollment.program_id)
@@ -623,11 +625,13 @@ class EnrollmentRepo(Repo):
         reason = " ".join(reason.split())[:MAX_REASON_LENGTH]
         if not reason:
             raise DomainError("enroll_reason_required")
+        await ensure_local_decision(self.session, operator)  # the navigator decides (issue 11)
         enrollment = await self._for_operator(operator, enrollment_id)
         return await self._leave(enrollment, S.rejected, actor=operator, reason=reason)
 
     async def activate(self, operator: User, enrollment_id: int) -> EnrollmentView:
         """The contract is signed: the child studies, and the monthly charges begin."""
+        await ensure_local_decision(self.session, operator)  # the navigator decides (issue 11)
         enrollment = await self._for_operator(operator, enrollment_id)
         self._ensure(enrollment, S.active)
         await self._lock_for(enrollment)
@@ -641,6 +645,7 @@ class EnrollmentRepo(Repo):
         return await self._finish_operator_change(operator, enrollment, S.active)
 
     async def finish(self, operator: User, enrollment_id: int) -> EnrollmentView:
+        await ensure_local_decision(self.session, operator)  # the navigator decides (issue 11)
         enrollment = await self._for_operator(operator, enrollment_id)
         return await self._leave(enrollment, S.finished, actor=operator)
 

@@ -6,9 +6,11 @@ Each loop claims its work in the database, so several bot processes can run them
 from __future__ import annotations
 
 from bot.workers.certificates import run_certificate_downgrade
+from bot.workers.navigator import run_navigator_sync
 from bot.workers.notifications import deliver_pending, run_notification_sender
 
 WORKER_STARTERS = [run_notification_sender, run_certificate_downgrade]
+WORKER_STARTERS.append(run_navigator_sync)  # navigator pull, push, reconcile (issue 11)
 
 __all__ = [
     "WORKER_STARTERS",

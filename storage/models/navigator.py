@@ -66,6 +66,8 @@ class NavigatorSync(Base):
     applied_total: Mapped[int] = mapped_column(Integer, default=0)
     skipped_total: Mapped[int] = mapped_column(Integer, default=0)
     pull_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # NAVIGATOR_URL is set: decisions on requests are the navigator's (storage/navigator/guard).
+    configured: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class NavigatorReport(Base):
@@ -115,6 +117,7 @@ class NavigatorApplication(Base):
     body: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

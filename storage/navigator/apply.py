@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.base import utcnow
-from storage.models import Group, NavigatorObject, NavigatorSync, Program, Provider
+from storage.models import Group, NavigatorObject, Program, Provider
 from storage.navigator.catalogue import APPLIED, DELETED, PENDING, CatalogueWriter
 from storage.navigator.mapping import BadRecord, Envelope, envelope, parse
+from storage.navigator.state import sync_row
 
 CHUNK = 500  # ids per IN (...): under every driver's parameter limit
 _MODELS = {"partner": Provider, "program": Program, "group": Group}
@@ -93,15 +93,6 @@ async def apply_page(
     state.skipped_total += result.skipped
     await session.commit()
     return result
-
-
-async def sync_row(session: AsyncSession) -> NavigatorSync:
-    state = await session.get(NavigatorSync, 1)
-    if state is None:
-        state = NavigatorSync(id=1, applied_total=0, skipped_total=0, pull_requested=False)
-        session.add(state)
-        await session.flush()
-    return state
 
 
 def _describe(raw: object, error: BadRecord) -> str:
@@ -235,4 +226,4 @@ async def _write_schedules(
             writer.skip(group, error)
 
 
-__all__ = ["ApplyResult", "apply_objects", "apply_page", "sync_row", "utcnow"]
+__all__ = ["ApplyResult", "apply_objects", "apply_page", "sync_row"]

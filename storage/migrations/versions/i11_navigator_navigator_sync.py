@@ -2,7 +2,7 @@
 
 Revision ID: i11_navigator
 Revises: 0001
-Create Date: 2026-12-01 09:21:36.673724
+Create Date: 2026-12-01 09:28:12.741818
 """
 
 from collections.abc import Sequence
@@ -66,6 +66,7 @@ def upgrade() -> None:
         sa.Column("applied_total", sa.Integer(), nullable=False),
         sa.Column("skipped_total", sa.Integer(), nullable=False),
         sa.Column("pull_requested", sa.Boolean(), nullable=False),
+        sa.Column("configured", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_navigator_sync")),
     )
     op.create_table(
@@ -89,6 +90,7 @@ def upgrade() -> None:
         sa.Column("body", sa.JSON(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("claimed_by", sa.String(length=64), nullable=True),
         sa.Column("claimed_until", storage.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.String(length=255), nullable=True),
         sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
