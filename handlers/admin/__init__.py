@@ -2,8 +2,9 @@
 
 from aiogram import Router
 
-from handlers.admin import enrollments, moderation, municipalities, roles
+from handlers.admin import enrollments, moderation, municipalities, navigator, roles
 
 router = Router(name="admin")
 router.include_routers(moderation.router, enrollments.router, municipalities.router)
 router.include_router(roles.router)  # /role: grant and revoke roles
+router.include_router(navigator.router)  # /sync: the navigator sync (issue 11)
