@@ -146,12 +146,15 @@ async def _children(
     return found
 
 
-async def _preload(session: AsyncSession, kind: str, rows: Iterable[NavigatorObject]) -> None:
-    """Our rows of these objects into the identity map in one query per chunk."""
+async def _preload(
+    session: AsyncSession, writer: CatalogueWriter, kind: str, rows: Iterable[NavigatorObject]
+) -> None:
+    """Our rows of these objects, in one query per chunk, kept by the writer."""
     ids = [row.local_id for row in rows if row.local_id is not None]
     model = _MODELS[kind]
     for start in range(0, len(ids), CHUNK):
-        await session.scalars(select(model).where(model.id.in_(ids[start : start + CHUNK])))  # type: ignore[attr-defined]
+        chunk = ids[start : start + CHUNK]
+        writer.keep((await session.scalars(select(model).where(model.id.in_(chunk)))).all())  # type: ignore[attr-defined]
 
 
 async def _write(
@@ -166,11 +169,13 @@ async def _write(
     programs: dict[str, NavigatorObject] = {}
     for kind in ("partner", "program", "group"):
         rows = list(by_type[kind].values())
-        await _preload(session, kind, rows)
+        await _preload(session, writer, kind, rows)
         if kind != "partner":
             wanted = {row.parent_uuid for row in rows if row.parent_uuid}
             ledger.update(await _ledger(session, [u for u in wanted if u not in ledger]))
-            await _preload(session, _PARENT[kind], [ledger[u] for u in wanted if u in ledger])
+            await _preload(
+                session, writer, _PARENT[kind], [ledger[u] for u in wanted if u in ledger]
+            )
         for row in rows:
             parent = ledger.get(row.parent_uuid or "")
             try:
@@ -185,6 +190,7 @@ async def _write(
                         programs.setdefault(parent.uuid, parent)
             except BadRecord as error:
                 writer.skip(row, error)
+        await writer.flush_written()
         child = _CHILD[kind]
         for row in await _children(session, child, [row.uuid for row in rows]):
             if row.uuid in by_type[child]:
@@ -213,17 +219,11 @@ async def _write_schedules(
     for row in {**{r.uuid: r for r in siblings}, **rows}.values():
         if row.state != "skipped":
             by_group.setdefault(row.parent_uuid or "", []).append(row)
+    await writer.schedules(
+        [(ledger[uuid], group_rows) for uuid, group_rows in by_group.items() if uuid in ledger]
+    )
     for uuid, schedules in by_group.items():
-        group = ledger.get(uuid)
-        if group is None:
+        if uuid not in ledger:
             for row in schedules:
                 row.state = DELETED if row.deleted else PENDING
             writer.counters.pending += sum(1 for row in schedules if not row.deleted)
-            continue
-        try:
-            await writer.schedules(group, schedules)
-        except BadRecord as error:  # checked on arrival; only a changed mapping could get here
-            writer.skip(group, error)
-
-
-__all__ = ["ApplyResult", "apply_objects", "apply_page", "sync_row"]

@@ -63,6 +63,23 @@ class CatalogueWriter:
         self.counters = Counters()
         self._by_name: dict[str, int] = {}
         self._by_oktmo: dict[str, int] = {}
+        # Rows written since the last ``flush_written``: one flush inserts them in batches.
+        self._written: list[tuple[NavigatorObject, Provider | Program | Group]] = []
+        # Strong references: the session's identity map is weak, preloaded rows must stay.
+        self._rows: dict[tuple[type, int], object] = {}
+
+    def keep(self, rows: Iterable[object]) -> None:
+        for row in rows:
+            self._rows[(type(row), row.id)] = row  # type: ignore[attr-defined]
+
+    async def flush_written(self) -> None:
+        """Insert and update what was written, in batches; the ledger learns our ids."""
+        await self.session.flush()
+        for row, obj in self._written:
+            row.local_id, row.state = obj.id, APPLIED
+            self._rows[(type(obj), obj.id)] = obj
+        self.counters.applied += len(self._written)
+        self._written.clear()
 
     async def load_municipalities(self) -> None:
         rows = (await self.session.execute(select(Municipality.id, Municipality.name))).all()
@@ -123,9 +140,7 @@ class CatalogueWriter:
             record.email,
             record.website,
         )
-        await self.session.flush()
-        row.local_id, row.state = provider.id, APPLIED
-        self.counters.applied += 1
+        self._written.append((row, provider))
         return True
 
     # --- programs -------------------------------------------------------------------------------
@@ -162,11 +177,9 @@ class CatalogueWriter:
         program.latitude, program.longitude = record.latitude, record.longitude
         program.published = record.published
         program.search_text = search_text_for(record.title, record.description, provider.name)
-        await self.session.flush()
         if was_published and not record.published:
             await self._tell_parents(Enrollment.program_id == program.id, program.title, None)
-        row.local_id, row.state = program.id, APPLIED
-        self.counters.applied += 1
+        self._written.append((row, program))
 
     async def program_costs(self, program_rows: Iterable[NavigatorObject]) -> None:
         """A program's cost is its dearest group's monthly cost times its months (our model
@@ -229,9 +242,7 @@ class CatalogueWriter:
         if record.locked:  # closed whatever the dates say: a window that ends before it opens
             closes = opens - timedelta(days=1)
         group.enrollment_opens_on, group.enrollment_closes_on = opens, closes
-        await self.session.flush()
-        row.local_id, row.state = group.id, APPLIED
-        self.counters.applied += 1
+        self._written.append((row, group))
 
     async def _withdraw_group(self, row: NavigatorObject, group: Group) -> None:
         """A deleted group leaves the catalogue; one with enrollments stays for them, closed."""
@@ -267,43 +278,51 @@ class CatalogueWriter:
 
     # --- schedules ------------------------------------------------------------------------------
 
-    async def schedules(self, group: NavigatorObject, schedules: list[NavigatorObject]) -> None:
-        """A group's slots are the set of its non-deleted schedule objects: rebuilt whole."""
-        if group.state != APPLIED or group.local_id is None:
-            for row in schedules:
-                if not row.deleted:
-                    row.state = PENDING
-                    self.counters.pending += 1
-            return
-        await self.session.execute(
-            delete(ScheduleSlot).where(ScheduleSlot.group_id == group.local_id)
-        )
-        slots = []
-        for row in schedules:
-            if row.deleted:
-                row.state = DELETED
+    async def schedules(self, groups: list[tuple[NavigatorObject, list[NavigatorObject]]]) -> None:
+        """A group's slots are the set of its non-deleted schedule objects: rebuilt whole, for
+        every group given, in one delete and one insert per chunk."""
+        rebuilt: list[int] = []
+        slots: list[dict[str, object]] = []
+        for group, schedules in groups:
+            if group.state != APPLIED or group.local_id is None:
+                for row in schedules:
+                    row.state = DELETED if row.deleted else PENDING
+                    self.counters.pending += 0 if row.deleted else 1
                 continue
-            record = parse("schedule", row.payload)
-            assert isinstance(record, ScheduleRecord)
-            slots += [
-                {
-                    "group_id": group.local_id,
-                    "weekday": day,
-                    "starts_at": record.starts_at,
-                    "ends_at": record.ends_at,
-                }
-                for day in record.weekdays
-            ]
-            if row.state != APPLIED:
-                self.counters.applied += 1
-            row.state = APPLIED
-        if slots:
-            await self.session.execute(insert(ScheduleSlot), slots)
+            rebuilt.append(group.local_id)
+            for row in schedules:
+                if row.deleted:
+                    row.state = DELETED
+                    continue
+                record = parse("schedule", row.payload)
+                assert isinstance(record, ScheduleRecord)
+                slots += [
+                    {
+                        "group_id": group.local_id,
+                        "weekday": day,
+                        "starts_at": record.starts_at,
+                        "ends_at": record.ends_at,
+                    }
+                    for day in record.weekdays
+                ]
+                if row.state != APPLIED:
+                    self.counters.applied += 1
+                row.state = APPLIED
+        for start in range(0, len(rebuilt), 500):
+            chunk = rebuilt[start : start + 500]
+            await self.session.execute(delete(ScheduleSlot).where(ScheduleSlot.group_id.in_(chunk)))
+        for start in range(0, len(slots), 500):
+            await self.session.execute(insert(ScheduleSlot), slots[start : start + 500])
 
     # --- helpers --------------------------------------------------------------------------------
 
     async def _get(self, model: type[_T], row_id: int | None) -> _T | None:
-        return None if row_id is None else await self.session.get(model, row_id)
+        if row_id is None:
+            return None
+        kept = self._rows.get((model, row_id))
+        if kept is not None:
+            return kept  # type: ignore[return-value]
+        return await self.session.get(model, row_id)
 
     async def _tell_parents(self, where: object, title: str, group_name: str | None) -> None:
         """Parents with a live request in a withdrawn program or group: it is kept; say so."""
