@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from bot.navigator_gateway import catalogue as nav
 from storage import Storage
-from storage.models import Group, Program, Provider, ScheduleSlot
+from storage.base import utcnow
+from storage.models import Group, Notification, Program, Provider, Role, ScheduleSlot
 from storage.navigator.apply import apply_objects, apply_page, sync_row
+from storage.navigator.sync import alert_if_failing
+from tests.support import enrollments as build
+from tests.support.certificates import make_user
 from tests.support.navigator import BELOVO, KEMEROVO, region, reports, snapshot
 
 TS = 1_764_547_200
@@ -154,3 +160,71 @@ async def test_a_deleted_schedule_leaves_the_group_and_a_new_one_replaces_slots(
     await apply_page(store.session, [nav.tombstone(objs[3], TS + 1)], "c2")
     slots = (await store.session.scalars(select(ScheduleSlot))).all()
     assert [s.weekday for s in slots] == [5]
+
+
+async def test_a_group_shrunk_below_the_bots_holds_keeps_them_and_is_reported(
+    store: Storage,
+) -> None:
+    ids = await region(store.session)
+    await apply_page(store.session, family_of(), "c1")
+    group = await store.session.scalar(select(Group).where(Group.navigator_id == "gr-1"))
+    assert group is not None
+    where = await store.municipalities.get(ids[KEMEROVO])
+    for _ in range(3):
+        fam = await build.family(store.session, where, age=9)
+        await store.enrollments.submit(fam.user, fam.child.id, group.id)
+    shrunk = nav.group("gr-1", TS + 1, "pr-1", size=2, freePlaces=0)
+    await apply_page(store.session, [shrunk], "c2")
+    await store.session.refresh(group)
+    assert (group.capacity, group.seats_taken) == (3, 3)  # the holds stay, nothing overbooks
+    (report,) = await reports(store.session, "overbooked")
+    assert report.uuid == "gr-1" and report.detail == "2 < 3"
+    # The navigator's count wins when it is the larger: it knows seats we never saw.
+    await apply_page(
+        store.session, [nav.group("gr-1", TS + 2, "pr-1", size=12, freePlaces=4)], "c3"
+    )
+    await store.session.refresh(group)
+    assert (group.capacity, group.seats_taken) == (12, 8)
+
+
+async def test_a_locked_group_is_closed_whatever_its_dates(store: Storage) -> None:
+    await region(store.session)
+    await apply_page(
+        store.session, [*family_of()[:2], nav.group("gr-1", TS, "pr-1", isLocked=True)], "c1"
+    )
+    group = await store.session.scalar(select(Group).where(Group.navigator_id == "gr-1"))
+    assert group is not None and group.enrollment_closes_on < group.enrollment_opens_on
+
+
+async def test_a_deleted_group_with_enrollments_stays_closed_and_parents_are_told(
+    store: Storage,
+) -> None:
+    ids = await region(store.session)
+    objs = family_of()
+    await apply_page(store.session, objs, "c1")
+    group = await store.session.scalar(select(Group).where(Group.navigator_id == "gr-1"))
+    assert group is not None
+    where = await store.municipalities.get(ids[KEMEROVO])
+    fam = await build.family(store.session, where, age=9)
+    view = await store.enrollments.submit(fam.user, fam.child.id, group.id)
+    await apply_page(store.session, [nav.tombstone(objs[2], TS + 1)], "c2")
+    await store.session.refresh(group)
+    assert group.enrollment_closes_on < group.enrollment_opens_on
+    kept = await store.enrollments.get_for_parent(fam.user, view.id)
+    assert kept.status == "submitted"
+    kinds = (await store.session.scalars(select(Notification.kind))).all()
+    assert "navigator_withdrawn" in kinds
+
+
+async def test_the_sync_failing_for_an_hour_alerts_admins_once(store: Storage) -> None:
+    await make_user(store.session, 9100, role=Role.admin)
+    state = await sync_row(store.session)
+    state.failing_since = utcnow() - timedelta(minutes=59)
+    state.last_error = "503"
+    await store.session.commit()
+    assert await alert_if_failing(store.session) == 0  # not yet an hour
+    assert await alert_if_failing(store.session, now=utcnow() + timedelta(minutes=2)) == 1
+    for minute in range(3, 10):  # the loop runs every minute: no second alert
+        assert await alert_if_failing(store.session, now=utcnow() + timedelta(minutes=minute)) == 0
+    kinds = (await store.session.scalars(select(Notification.kind))).all()
+    assert kinds.count("navigator_sync_failing") == 1
