@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import aiohttp
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.navigator_gateway import catalogue as nav
@@ -350,3 +350,21 @@ async def test_one_puller_at_a_time(store: Storage, engine: AsyncEngine) -> None
     assert not await take_lease(store.session, "worker-b")
     async with exchange(engine, seeded()) as ex:
         assert not (await pull(store.session, ex.client, owner="worker-b")).leased
+
+
+async def test_a_request_whose_child_was_erased_is_never_sent(
+    store: Storage, engine: AsyncEngine
+) -> None:
+    async with exchange(engine, seeded()) as ex:
+        enrollment_id, _fam = await submitted(store, ex)
+        await enqueue_new(store.session)
+        await store.session.execute(
+            update(Enrollment).where(Enrollment.id == enrollment_id).values(child_id=None)
+        )
+        await store.session.commit()
+        assert (await push_due(store.session, ex.client)).sent == 0
+        row = await store.session.scalar(
+            select(NavigatorApplication).execution_options(populate_existing=True)
+        )
+        assert row is not None and row.state == "erased" and row.body is None
+        assert not ex.gateway.applications

@@ -112,7 +112,7 @@ class NavigatorApplication(Base):
         ForeignKey("enrollments.id", ondelete="CASCADE"), unique=True
     )
     uuid: Mapped[str] = mapped_column(String(UUID_LEN), unique=True)
-    # pending (to push) | accepted | refused (422) | conflict (409)
+    # pending (to push) | accepted | refused (422) | conflict (409) | erased (never sent)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     body: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

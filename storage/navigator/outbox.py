@@ -39,6 +39,7 @@ from storage.navigator.decisions import Decision, Outcome, apply_decision, move_
 log = logging.getLogger(__name__)
 
 PENDING, ACCEPTED, REFUSED, CONFLICT = "pending", "accepted", "refused", "conflict"
+ERASED = "erased"  # the child's data was erased before the push: never sent
 FIRST_RETRY = timedelta(seconds=10)
 LONGEST_RETRY = timedelta(hours=1)
 LEASE = timedelta(minutes=2)
@@ -163,6 +164,8 @@ async def push_due(
     """Send the due applications once each; returns what happened."""
     sent = accepted = refused = failed = 0
     for row in await _claim(session, worker, limit):
+        if await _erased(session, row):
+            continue
         sent += 1
         try:
             answer = await client.push(dict(row.body or {}))
@@ -196,6 +199,18 @@ async def push_due(
             )
             await session.commit()
     return PushResult(sent, accepted, refused, failed)
+
+
+async def _erased(session: AsyncSession, row: NavigatorApplication) -> bool:
+    """The parent erased the child's data after the row was written: nothing personal leaves."""
+    child_id = await session.scalar(
+        select(Enrollment.child_id).where(Enrollment.id == row.enrollment_id)
+    )
+    if child_id is not None:
+        return False
+    row.state, row.body, row.claimed_until = ERASED, None, None
+    await session.commit()
+    return True
 
 
 async def _refused(session: AsyncSession, row: NavigatorApplication, reason: str) -> None:
