@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     navigator_token: SecretStr | None = None
     navigator_callback_secret: SecretStr | None = None
     navigator_pull_seconds: float = 300
+    sandbox_navigator: bool = Field(
+        default=False, description="the sandbox runs the reference navigator gateway and syncs"
+    )
 
     @field_validator("admin_ids", mode="before")
     @classmethod
