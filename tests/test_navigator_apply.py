@@ -228,3 +228,35 @@ async def test_the_sync_failing_for_an_hour_alerts_admins_once(store: Storage) -
         assert await alert_if_failing(store.session, now=utcnow() + timedelta(minutes=minute)) == 0
     kinds = (await store.session.scalars(select(Notification.kind))).all()
     assert kinds.count("navigator_sync_failing") == 1
+
+
+async def test_a_deleted_group_without_enrollments_is_removed_with_its_slots(
+    store: Storage,
+) -> None:
+    await region(store.session)
+    objs = family_of()
+    await apply_page(store.session, objs, "c1")
+    await apply_page(store.session, [nav.tombstone(objs[2], TS + 1)], "c2")
+    assert not (await store.session.scalars(select(Group))).all()
+    assert not (await store.session.scalars(select(ScheduleSlot))).all()
+
+
+async def test_an_unusable_newer_version_withdraws_what_it_replaces(store: Storage) -> None:
+    await region(store.session)
+    objs = family_of()
+    await apply_page(store.session, objs, "c1")
+    bad = {**objs[1], "lastmodifiedTs": TS + 1, "focusCode": "magic"}
+    result = await apply_page(store.session, [bad], "c2")
+    assert result.skipped == 1
+    assert not (await store.catalog.search("робототехника")).items
+    good = {**objs[1], "lastmodifiedTs": TS + 2}
+    await apply_page(store.session, [good], "c3")
+    assert (await store.catalog.search("робототехника")).items
+
+
+async def test_a_bad_record_is_reported_at_once_even_before_its_parent(store: Storage) -> None:
+    await region(store.session)
+    bad = {**nav.group("gr-x", TS, "pr-unknown"), "size": -1}
+    result = await apply_page(store.session, [bad], "c1")
+    assert result.skipped == 1 and result.pending == 0
+    assert [r.reason for r in await reports(store.session)] == ["bad_value"]

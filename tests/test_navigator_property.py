@@ -2,7 +2,8 @@
 catalogue, and replaying every page changes nothing.
 
 The universe: two partners, three programs, four groups with schedules; every object comes in
-one to three versions (newer timestamps, some of them deletions), shuffled and cut into pages.
+one to three versions (newer timestamps, some of them deletions, some unusable), shuffled and
+cut into pages.
 The catalogue compared is what parents can see: published programs with their provider, groups,
 slots, cost and search words (a program that was never shown and one that was hidden are alike).
 """
@@ -49,6 +50,12 @@ SHAPE = [
     ("schedule", "sc-4", "gr-4"),
 ]
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat"]
+BROKEN = {
+    "partner": {"municipality": "Нигде"},
+    "program": {"focusCode": "magic"},
+    "group": {"dateBegin": "31.12.2026"},
+    "schedule": {"timeEnd": "00:00"},
+}
 
 
 def version(kind: str, uuid: str, parent: str | None, ts: int, n: int) -> dict[str, Any]:
@@ -72,8 +79,11 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
         for n in range(versions):
             ts += draw(st.integers(1, 50))
             obj = version(kind, uuid, parent, ts, n)
-            if n and draw(st.booleans()) and draw(st.booleans()):
+            roll = draw(st.integers(0, 7)) if n else 7
+            if roll < 2:
                 obj = nav.tombstone(obj, ts)
+            elif roll == 2:
+                obj = {**obj, **BROKEN[kind]}  # a newer version the bot cannot use
             objects.append(obj)
     return objects
 

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Group, NavigatorObject, Program, Provider
-from storage.navigator.catalogue import APPLIED, DELETED, PENDING, CatalogueWriter
-from storage.navigator.mapping import BadRecord, Envelope, envelope, parse
+from storage.navigator.catalogue import APPLIED, PENDING, CatalogueWriter
+from storage.navigator.mapping import BadRecord, Envelope, envelope
 from storage.navigator.state import sync_row
 
 CHUNK = 500  # ids per IN (...): under every driver's parameter limit
@@ -65,16 +65,8 @@ async def apply_objects(session: AsyncSession, objects: Sequence[object]) -> App
             writer.counters.skipped += 1
             writer.report("skipped", "type_changed", row=row, detail=env.type)
             continue
-        if not env.deleted:
-            try:
-                parse(env.type, raw)
-            except BadRecord as error:
-                row = _remember(session, ledger, row, env, raw if row is None else row.payload)
-                if row.state != APPLIED:
-                    row.state = "skipped"
-                writer.counters.skipped += 1
-                writer.report("skipped", error.code, row=row, detail=error.detail)
-                continue
+        # A version that cannot be used is still the newest: it is written as "skipped" (and
+        # what it replaces withdrawn), so the outcome never depends on the order of arrival.
         row = _remember(session, ledger, row, env, raw)
         dirty[uuid] = row
     await _write(session, writer, dirty)
@@ -170,6 +162,8 @@ async def _write(
     for kind in ("partner", "program", "group"):
         rows = list(by_type[kind].values())
         await _preload(session, writer, kind, rows)
+        if kind == "group":
+            await writer.load_holds([row.local_id for row in rows if row.local_id is not None])
         if kind != "partner":
             wanted = {row.parent_uuid for row in rows if row.parent_uuid}
             ledger.update(await _ledger(session, [u for u in wanted if u not in ledger]))
@@ -189,7 +183,7 @@ async def _write(
                     if parent is not None:
                         programs.setdefault(parent.uuid, parent)
             except BadRecord as error:
-                writer.skip(row, error)
+                await writer.skip(row, error)
         await writer.flush_written()
         child = _CHILD[kind]
         for row in await _children(session, child, [row.uuid for row in rows]):
@@ -224,6 +218,4 @@ async def _write_schedules(
     )
     for uuid, schedules in by_group.items():
         if uuid not in ledger:
-            for row in schedules:
-                row.state = DELETED if row.deleted else PENDING
-            writer.counters.pending += sum(1 for row in schedules if not row.deleted)
+            await writer.wait(schedules)

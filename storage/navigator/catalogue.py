@@ -65,6 +65,7 @@ class CatalogueWriter:
         self._by_oktmo: dict[str, int] = {}
         # Rows written since the last ``flush_written``: one flush inserts them in batches.
         self._written: list[tuple[NavigatorObject, Provider | Program | Group]] = []
+        self._held: dict[int, int] = {}  # group id → seats our requests hold (load_holds)
         # Strong references: the session's identity map is weak, preloaded rows must stay.
         self._rows: dict[tuple[type, int], object] = {}
 
@@ -101,10 +102,21 @@ class CatalogueWriter:
             )
         )
 
-    def skip(self, row: NavigatorObject, error: BadRecord) -> None:
+    async def skip(self, row: NavigatorObject, error: BadRecord) -> None:
+        """The newest version cannot be used: reported, and what an older one put in the
+        catalogue is withdrawn (a partner's programs follow through their own rows)."""
         row.state = SKIPPED
         self.counters.skipped += 1
         self.report("skipped", error.code, row=row, detail=error.detail)
+        if row.type == "program":
+            program = await self._get(Program, row.local_id)
+            if program is not None and program.published:
+                program.published = False
+                await self._tell_parents(Enrollment.program_id == program.id, program.title, None)
+        elif row.type == "group":
+            group = await self._get(Group, row.local_id)
+            if group is not None:
+                await self._withdraw_group(row, group)
 
     def municipality(self, name: str | None, oktmo: str | None) -> int:
         """By OKTMO when we know the code, else by name (learning the code); else BadRecord."""
@@ -147,7 +159,8 @@ class CatalogueWriter:
 
     async def program(self, row: NavigatorObject, partner: NavigatorObject | None) -> None:
         program = await self._get(Program, row.local_id)
-        if row.deleted or partner is None or partner.state != APPLIED:
+        record = None if row.deleted else parse("program", row.payload)  # bad: reported now
+        if record is None or partner is None or partner.state != APPLIED:
             if program is not None and program.published:
                 program.published = False
                 await self._tell_parents(Enrollment.program_id == program.id, program.title, None)
@@ -155,7 +168,6 @@ class CatalogueWriter:
             if row.state == PENDING:
                 self.counters.pending += 1
             return
-        record = parse("program", row.payload)
         assert isinstance(record, ProgramRecord)
         provider = await self._get(Provider, partner.local_id)
         assert provider is not None
@@ -212,18 +224,18 @@ class CatalogueWriter:
 
     async def group(self, row: NavigatorObject, program: NavigatorObject | None) -> None:
         group = await self._get(Group, row.local_id)
-        if row.deleted or program is None or program.state != APPLIED:
+        record = None if row.deleted else parse("group", row.payload)  # bad: reported now
+        if record is None or program is None or program.state != APPLIED:
             if row.deleted and group is not None:
                 await self._withdraw_group(row, group)
             row.state = DELETED if row.deleted else PENDING
             if row.state == PENDING:
                 self.counters.pending += 1
             return
-        record = parse("group", row.payload)
         assert isinstance(record, GroupRecord)
         owner = await self._get(Program, program.local_id)
         assert owner is not None
-        holds = await self._holds(group.id) if group is not None else 0
+        holds = 0 if group is None else self._held.get(group.id, 0)
         if group is None:
             group = Group(navigator_id=row.uuid, program_id=owner.id)
             self.session.add(group)
@@ -262,19 +274,23 @@ class CatalogueWriter:
         await self._tell_parents(Enrollment.group_id == group.id, title or "", group.name)
         self.report("withdrawn", "group_deleted_with_enrollments", row=row)
 
-    async def _holds(self, group_id: int) -> int:
-        """Seats the bot's own requests hold in the group (storage.enrollments' rule)."""
-        held = await self.session.scalar(
-            select(func.count(Enrollment.id)).where(
-                Enrollment.group_id == group_id,
-                or_(
-                    Enrollment.status.in_(SEAT_HOLDERS),
-                    (Enrollment.status == EnrollmentStatus.waitlisted)
-                    & Enrollment.offer_expires_at.is_not(None),
-                ),
+    async def load_holds(self, group_ids: list[int]) -> None:
+        """Seats the bot's own requests hold in these groups (storage.enrollments' rule), in
+        one query per chunk, before the groups are written."""
+        for start in range(0, len(group_ids), 500):
+            rows = await self.session.execute(
+                select(Enrollment.group_id, func.count(Enrollment.id))
+                .where(
+                    Enrollment.group_id.in_(group_ids[start : start + 500]),
+                    or_(
+                        Enrollment.status.in_(SEAT_HOLDERS),
+                        (Enrollment.status == EnrollmentStatus.waitlisted)
+                        & Enrollment.offer_expires_at.is_not(None),
+                    ),
+                )
+                .group_by(Enrollment.group_id)
             )
-        )
-        return int(held or 0)
+            self._held.update((group_id, int(count)) for group_id, count in rows)
 
     # --- schedules ------------------------------------------------------------------------------
 
@@ -285,16 +301,18 @@ class CatalogueWriter:
         slots: list[dict[str, object]] = []
         for group, schedules in groups:
             if group.state != APPLIED or group.local_id is None:
-                for row in schedules:
-                    row.state = DELETED if row.deleted else PENDING
-                    self.counters.pending += 0 if row.deleted else 1
+                await self.wait(schedules)
                 continue
             rebuilt.append(group.local_id)
             for row in schedules:
                 if row.deleted:
                     row.state = DELETED
                     continue
-                record = parse("schedule", row.payload)
+                try:
+                    record = parse("schedule", row.payload)
+                except BadRecord as error:
+                    await self.skip(row, error)
+                    continue
                 assert isinstance(record, ScheduleRecord)
                 slots += [
                     {
@@ -313,6 +331,20 @@ class CatalogueWriter:
             await self.session.execute(delete(ScheduleSlot).where(ScheduleSlot.group_id.in_(chunk)))
         for start in range(0, len(slots), 500):
             await self.session.execute(insert(ScheduleSlot), slots[start : start + 500])
+
+    async def wait(self, schedules: Iterable[NavigatorObject]) -> None:
+        """Schedules of a group not applied (yet): checked now, kept pending until it is."""
+        for row in schedules:
+            if row.deleted:
+                row.state = DELETED
+                continue
+            try:
+                parse("schedule", row.payload)
+            except BadRecord as error:
+                await self.skip(row, error)
+                continue
+            row.state = PENDING
+            self.counters.pending += 1
 
     # --- helpers --------------------------------------------------------------------------------
 
