@@ -260,3 +260,18 @@ async def test_a_bad_record_is_reported_at_once_even_before_its_parent(store: St
     result = await apply_page(store.session, [bad], "c1")
     assert result.skipped == 1 and result.pending == 0
     assert [r.reason for r in await reports(store.session)] == ["bad_value"]
+
+
+async def test_a_usable_version_after_an_unusable_one_is_applied_when_its_group_comes(
+    store: Storage,
+) -> None:
+    """Found by the property test: the unusable version came first, while its group was
+    unknown; the newer usable one must not stay out because of it."""
+    await region(store.session)
+    objs = family_of()
+    bad = {**objs[3], "lastmodifiedTs": TS + 1, "timeEnd": "00:00"}
+    good = {**objs[3], "lastmodifiedTs": TS + 2}
+    await apply_page(store.session, [bad], "c1")
+    await apply_page(store.session, [good], "c2")
+    await apply_page(store.session, objs[:3], "c3")
+    assert len((await store.session.scalars(select(ScheduleSlot))).all()) == 2

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Group, NavigatorObject, Program, Provider
-from storage.navigator.catalogue import APPLIED, PENDING, CatalogueWriter
+from storage.navigator.catalogue import APPLIED, PENDING, SKIPPED, CatalogueWriter
 from storage.navigator.mapping import BadRecord, Envelope, envelope
 from storage.navigator.state import sync_row
 
@@ -189,7 +189,7 @@ async def _write(
         for row in await _children(session, child, [row.uuid for row in rows]):
             if row.uuid in by_type[child]:
                 continue
-            if child == "schedule" or row.state in (APPLIED, PENDING):
+            if row.state in (APPLIED, PENDING) or (child == "schedule" and row.state != SKIPPED):
                 by_type[child][row.uuid] = row
                 ledger.setdefault(row.uuid, row)
     await writer.program_costs(programs.values())
@@ -210,9 +210,12 @@ async def _write_schedules(
     ledger.update(await _ledger(session, missing))
     siblings = await _children(session, "schedule", groups)
     by_group: dict[str, list[NavigatorObject]] = {}
-    for row in {**{r.uuid: r for r in siblings}, **rows}.values():
-        if row.state != "skipped":
-            by_group.setdefault(row.parent_uuid or "", []).append(row)
+    # Siblings whose newest version was unusable stay out; the rows written now always count
+    # (a usable version may just have replaced an unusable one).
+    merged = {row.uuid: row for row in siblings if row.state != SKIPPED}
+    merged.update(rows)
+    for row in merged.values():
+        by_group.setdefault(row.parent_uuid or "", []).append(row)
     await writer.schedules(
         [(ledger[uuid], group_rows) for uuid, group_rows in by_group.items() if uuid in ledger]
     )
