@@ -1,4 +1,5 @@
-"""Command line: ``python -m bot run | migrate | seed-demo [--programs N] | sandbox``."""
+"""Command line: ``python -m bot run | migrate | seed-demo [--programs N] | sandbox |
+navigator import FILE | navigator pull``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from bot.config import Settings
 
@@ -19,6 +21,11 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--programs", type=int, default=2000, help="number of programs")
     seed.add_argument("--seed", type=int, default=484, help="random seed")
     sub.add_parser("sandbox", help="run the bot with the local Telegram emulator and web chat")
+    navigator = sub.add_parser("navigator", help="navigator sync: import an export file, pull")
+    nav_sub = navigator.add_subparsers(dest="navigator_command", required=True)
+    nav_import = nav_sub.add_parser("import", help="apply a JSON Lines export (.gz allowed)")
+    nav_import.add_argument("file", type=Path)
+    nav_sub.add_parser("pull", help="pull every change from NAVIGATOR_URL once")
     return parser
 
 
@@ -54,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "seed-demo":
         return asyncio.run(_seed(settings, args.programs, args.seed))
+    if args.command == "navigator":
+        from bot.navigator_cli import run_import, run_pull
+
+        if args.navigator_command == "import":
+            return asyncio.run(run_import(settings, args.file))
+        return asyncio.run(run_pull(settings))
     if args.command == "sandbox" or (args.command == "run" and settings.bot_token is None):
         from bot.sandbox import run_sandbox
 

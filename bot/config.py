@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Messages a second the bot may send overall (Telegram: 30; up to 1000 with paid broadcasts).
     delivery_rate: float = Field(default=30.0, gt=0, le=1000)
+    # The regional navigator's gateway (NAVIGATOR_CONTRACT.md; empty: no sync, demo data).
+    navigator_url: str | None = Field(default=None, description="base URL of the gateway")
+    navigator_token: SecretStr | None = None
+    navigator_callback_secret: SecretStr | None = None
+    navigator_pull_seconds: float = 300
+    sandbox_navigator: bool = Field(
+        default=False, description="the sandbox runs the reference navigator gateway and syncs"
+    )
 
     @field_validator("admin_ids", mode="before")
     @classmethod

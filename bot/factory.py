@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from aiogram import Bot, Dispatcher
@@ -38,6 +38,7 @@ class App:
     bot: Bot
     dispatcher: Dispatcher
     i18n: I18n
+    extras: dict[str, object] = field(default_factory=dict)
 
     async def close(self) -> None:
         for root in list(self.dispatcher.sub_routers):

@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.commands import publish_commands_on_start
 from bot.config import Settings
 from bot.factory import App, create_app
+from bot.navigator_callback import add_navigator_routes
 from bot.workers import WORKER_STARTERS
 from bot.workers.enrollment_jobs import run_enrollment_jobs
 from storage.migrate import upgrade
@@ -67,6 +68,7 @@ def build_webhook_app(
         handle_in_background=handle_in_background,
     ).register(web_app, path=path)
     setup_application(web_app, app.dispatcher, bot=app.bot)
+    add_navigator_routes(web_app, app)  # POST /navigator/callback when NAVIGATOR_URL is set
     return web_app
 
 

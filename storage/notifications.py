@@ -119,6 +119,9 @@ class NoticeKind(StrEnum):
     complaint_resolved = "complaint_resolved"
     overdue_staff = "overdue_staff"
     overdue_admin = "overdue_admin"
+    # The navigator (storage/navigator): a program or group withdrawn there; a failing sync.
+    navigator_withdrawn = "navigator_withdrawn"
+    navigator_sync_failing = "navigator_sync_failing"
 
 
 class NotificationRepo(Repo):

@@ -116,6 +116,8 @@ def _sample_params(kind: NoticeKind) -> dict[str, object]:
         NoticeKind.complaint_resolved: {"complaint_id": 9, "program_title": "Робототехника"},
         NoticeKind.overdue_staff: {"municipality": "город Кемерово", "norm": 5, "count": 2},
         NoticeKind.overdue_admin: {"count": 2},
+        NoticeKind.navigator_withdrawn: {**common, "group_name": "Группа 1"},
+        NoticeKind.navigator_sync_failing: {"error": "timeout", "since": when},
         NoticeKind.event_changed: {
             "e": 3,
             "title": "Ёлка",

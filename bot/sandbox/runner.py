@@ -22,6 +22,7 @@ from bot.config import DEFAULT_DATABASE_URL, Settings
 from bot.emulator import TelegramEmulator
 from bot.factory import App, create_app
 from bot.runtime import start_background
+from bot.sandbox.navigator import with_sandbox_navigator
 from bot.sandbox.personas import (
     DEFAULT_PERSONAS,
     Persona,
@@ -152,8 +153,12 @@ async def start_sandbox(
                 "webhook_url": None,
             }
         )
+        navigator = None
+        if settings.sandbox_navigator:  # the reference gateway plays the navigator (issue 11)
+            bot_settings, navigator = await with_sandbox_navigator(bot_settings, stack, host)
         app = create_app(bot_settings, SANDBOX_TOKEN)
         stack.push_async_callback(app.close)
+        app.extras["sandbox_navigator"] = navigator
         web_chat.municipalities = await prepare_roles(app.sessionmaker, personas)
         web_chat.presets = await location_presets(app.sessionmaker)
         web_chat.assign_municipality = partial(assign_staff_municipality, app.sessionmaker)

@@ -3,7 +3,8 @@ use too live in handlers/staff/; rights are checked in storage on every press ei
 
 from aiogram import Router
 
-from handlers.admin import roles
+from handlers.admin import navigator, roles
 
 router = Router(name="admin")
 router.include_router(roles.router)  # /role: grant and revoke roles; /audit
+router.include_router(navigator.router)  # /sync: the navigator sync (issue 11)

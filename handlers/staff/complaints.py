@@ -65,7 +65,7 @@ class Answering(StatesGroup):
 REFUSALS.update(
     {
         "complaint_text_required": lambda p: _("Напишите текст одним сообщением."),
-        NoticeKind.complaint_resolved: lambda p: _("Жалоба уже решена."),
+        "complaint_resolved": lambda p: _("Жалоба уже решена."),
         "complaint_escalated_already": lambda p: _("Жалоба уже передана администраторам."),
     }
 )

@@ -90,6 +90,7 @@ from storage.models import (
     User,
 )
 from storage.models.enrollments import EnrollmentWindowWatch
+from storage.navigator.guard import ensure_local_decision
 from storage.roles import operator_scope
 from storage.text import clean_reason
 
@@ -347,6 +348,7 @@ class EnrollmentRepo(EnrollmentChecks):
     ) -> EnrollmentView:
         """The check passed and the provider has the seat: hold the money for the period and
         give the parent the documents deadline (the municipality's ``documents_days``)."""
+        await ensure_local_decision(self.session, operator)  # the navigator decides (issue 11)
         enrollment = await self._for_operator(operator, enrollment_id)
         ensure_transition(Status(enrollment.status), Status.confirmed)
         program, municipality = await self._program_and_municipality(enrollment.program_id)
@@ -375,11 +377,13 @@ class EnrollmentRepo(EnrollmentChecks):
 
     async def reject(self, operator: User, enrollment_id: int, reason: str) -> EnrollmentView:
         reason = clean_reason(reason, required_code="enroll_reason_required")
+        await ensure_local_decision(self.session, operator)  # the navigator decides (issue 11)
         enrollment = await self._for_operator(operator, enrollment_id)
         return await self._close(enrollment, Status.rejected, actor=operator, reason=reason)
 
     async def activate(self, operator: User, enrollment_id: int) -> EnrollmentView:
         """The contract is signed: the child studies, and the monthly charges begin."""
+        await ensure_local_decision(self.session, operator)  # the navigator decides (issue 11)
         enrollment = await self._for_operator(operator, enrollment_id)
         ensure_transition(Status(enrollment.status), Status.active)
         await self._lock_certificate_or_group(enrollment)
@@ -390,6 +394,7 @@ class EnrollmentRepo(EnrollmentChecks):
         return await self._finish_operator_change(operator, enrollment, Status.active)
 
     async def finish(self, operator: User, enrollment_id: int) -> EnrollmentView:
+        await ensure_local_decision(self.session, operator)  # the navigator decides (issue 11)
         enrollment = await self._for_operator(operator, enrollment_id)
         return await self._close(enrollment, Status.finished, actor=operator)
 

@@ -30,6 +30,13 @@ from storage.models.enums import (
     Registry,
     Role,
 )
+from storage.models.navigator import (
+    NavigatorApplication,
+    NavigatorObject,
+    NavigatorOktmo,
+    NavigatorReport,
+    NavigatorSync,
+)
 from storage.models.outbox import AuditEntry, Notification
 from storage.models.people import Child, User
 from storage.models.trust import Complaint, ComplaintEvent
@@ -56,6 +63,11 @@ __all__ = [
     "MoneyMovement",
     "MovementKind",
     "Municipality",
+    "NavigatorApplication",
+    "NavigatorObject",
+    "NavigatorOktmo",
+    "NavigatorReport",
+    "NavigatorSync",
     "Notification",
     "PlannerMark",
     "Program",
