@@ -24,6 +24,7 @@ from storage.models.enums import (
 )
 from storage.models.outbox import AuditEntry, Notification
 from storage.models.people import Child, User
+from storage.models.search import SearchMiss
 
 __all__ = [
     "ApplicationStatus",
@@ -49,5 +50,6 @@ __all__ = [
     "Registry",
     "Role",
     "ScheduleSlot",
+    "SearchMiss",
     "User",
 ]

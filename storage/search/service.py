@@ -1,0 +1,92 @@
+"""Search as the catalogue runs it: parse, plan, rank, and fall back to partial matches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.calendar import today
+from storage.search.query import ParsedQuery, parse_query
+from storage.search.ranking import plan, ranked_rows
+from storage.search.vocabulary import vocabulary
+
+if TYPE_CHECKING:
+    from storage.catalog import CatalogQuery
+
+
+@dataclass(frozen=True, slots=True)
+class SearchInfo:
+    """What a search page says beyond its rows."""
+
+    parsed: ParsedQuery
+    municipality_id: int | None  # where it searched (the query may have named a municipality)
+    partial: bool = False  # nothing matched every word: these match some of them
+    typos: tuple[str, ...] = ()  # indexed words a misspelt query word was read as
+
+
+def with_parsed_filters(query: CatalogQuery, parsed: ParsedQuery) -> CatalogQuery:
+    """The query's own filters win; what the text says fills the rest."""
+    changes: dict[str, Any] = {"text": parsed.text}
+    if parsed.municipality_id is not None:
+        changes["municipality_id"] = parsed.municipality_id
+    if query.age is None and parsed.age is not None:
+        changes["age"] = parsed.age
+    if query.price is None and parsed.price is not None:
+        from storage.catalog import Price  # the catalogue owns prices; late import, no cycle
+
+        changes["price"] = Price(parsed.price)
+    if query.format is None and parsed.format is not None:
+        changes["format"] = parsed.format
+    if parsed.adapted:
+        changes["disability_adapted"] = True
+    return replace(query, **changes)
+
+
+async def parse(session: AsyncSession, text: str) -> ParsedQuery:
+    return parse_query(text, (await vocabulary(session)).places)
+
+
+async def search_rows(
+    session: AsyncSession,
+    query: CatalogQuery,
+    conditions_of: Callable[[CatalogQuery], list[ColumnElement[bool]]],
+    columns: Sequence[Any],
+    *,
+    page: int,
+    page_size: int,
+) -> tuple[list[Sequence[Any]], int, SearchInfo, CatalogQuery]:
+    """Rows of one page, the total, what was understood, and the query with the text's
+    filters applied (for a filters-only query, the caller browses with it)."""
+    vocab = await vocabulary(session)
+    parsed = parse_query(query.text, vocab.places)
+    effective = with_parsed_filters(query, parsed)
+    groups = plan(parsed.words, vocab)
+    info = SearchInfo(
+        parsed,
+        effective.municipality_id,
+        typos=tuple(t for g in groups for t in g.typos),
+    )
+    if not groups:
+        return [], 0, info, effective
+    conditions = conditions_of(replace(effective, text=""))
+    arguments: dict[str, Any] = {
+        "municipality_id": effective.municipality_id,
+        "on": today(),
+        "page": page,
+        "page_size": page_size,
+    }
+    rows, total = await ranked_rows(session, groups, conditions, columns, **arguments)
+    if not rows and page > 0:  # past the end: the true total
+        _, total = await ranked_rows(
+            session, groups, conditions, columns, **{**arguments, "page": 0, "page_size": 1}
+        )
+    if total == 0 and len(groups) > 1:
+        rows, total = await ranked_rows(
+            session, groups, conditions, columns, **arguments, require_all=False
+        )
+        info = replace(info, partial=total > 0)
+    return rows, total, info, effective
