@@ -19,6 +19,7 @@ import Stemmer
 from storage.models.catalog import SEARCH_WORD_MAX
 
 MIN_WORD_LENGTH = 2  # "и", "в": too common to index, too vague to search
+PREFIX_MIN = 4  # a shorter stem matches only the same word ("лег" must not find "легкая")
 TITLE_SEPARATOR = " · "  # search_text is "title · provider · description"
 
 _WORDS = re.compile(r"\w+")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from storage.models import ProgramFormat
 from storage.search.analyzer import fold, is_stop, stem, words
+from storage.search.thesaurus import THESAURUS
 
 AGE_LOW, AGE_HIGH = 3, 18  # a number in this range is an age; outside it, it is dropped
 PREFIX_MATCH_MIN = 4  # "белово" ~ "беловский": shorter stems must match whole
@@ -110,6 +111,7 @@ def _find_place(query_stems: list[str], places: Iterable[Place]) -> tuple[Place 
 def parse_query(text: str, places: Iterable[Place] = ()) -> ParsedQuery:
     tokens = words(_NUMBER_SUFFIX.sub(r"\1 ", fold(text)))
     stems_ = [stem(t) for t in tokens]
+    kept = _stop_phrase_positions(stems_)
     place, place_positions = _find_place(stems_, places)
     age: int | None = None
     price: str | None = None
@@ -137,7 +139,7 @@ def parse_query(text: str, places: Iterable[Place] = ()) -> ParsedQuery:
             filters.append(token)
         elif place is not None and token_stem in PLACE_WORDS:
             continue  # "район", "город" around the name
-        elif not is_stop(token):
+        elif position in kept or not is_stop(token):
             subject.append(token)
     return ParsedQuery(
         words=tuple(dict.fromkeys(subject)),
@@ -149,6 +151,17 @@ def parse_query(text: str, places: Iterable[Place] = ()) -> ParsedQuery:
         municipality_id=place.id if place else None,
         filter_words=tuple(filters),
     )
+
+
+def _stop_phrase_positions(stems_: list[str]) -> set[int]:
+    """Words of thesaurus phrases made only of stop words («что где когда»): subject words."""
+    kept: set[int] = set()
+    for phrase in THESAURUS.stop_phrases:
+        size = len(phrase)
+        for start in range(len(stems_) - size + 1):
+            if tuple(stems_[start : start + size]) == phrase:
+                kept.update(range(start, start + size))
+    return kept
 
 
 def _price_of(token_stem: str) -> str | None:

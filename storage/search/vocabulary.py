@@ -14,27 +14,39 @@ import time
 from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 from sqlalchemy import Engine, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Municipality, ProgramWord
+from storage.search.analyzer import PREFIX_MIN
 from storage.search.query import Place
 from storage.search.thesaurus import THESAURUS
 
 REFRESH_SECONDS = 600.0
 TYPO_CANDIDATES = 3
-TYPO_SPREAD = 4.0  # keep candidates this close to the best one (fuzz.ratio points)
+TYPO_SPREAD = 0.04  # keep candidates this close to the best one
 TYPO_MIN_LENGTH = 4  # shorter words have too many neighbours to guess from
 
 
 def typo_cutoff(length: int) -> float:
-    """fuzz.ratio a candidate needs: one slip in a short word, about two in a long one."""
+    """Normalised Levenshtein similarity a candidate needs: one slip in five letters, two in
+    eight, a third of a long word («рабатехник» → «робототехник»)."""
     if length <= 5:
-        return 80.0
-    if length <= 7:
-        return 75.0
-    return 70.0
+        return 0.74  # one slip in four or five letters («хок» → «хокк»)
+    if length <= 8:
+        return 0.75
+    return 0.65
+
+
+# Unstressed vowels are what children (and parents on phones) get wrong most: «рабатехника»,
+# «шахмоты», «гитора». Compared with vowels merged, those slips cost nothing.
+_VOWELS = str.maketrans({"о": "а", "я": "а", "е": "и", "э": "и", "ы": "и", "ю": "у"})
+
+
+def reduced(word: str) -> str:
+    return word.translate(_VOWELS)
 
 
 @dataclass(slots=True)
@@ -43,27 +55,47 @@ class Vocabulary:
     places: list[Place] = field(default_factory=list)
     loaded_at: float = field(default_factory=time.monotonic)
     stale: bool = False
+    _reduced: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._reduced = [reduced(word) for word in self.words]
 
     def knows(self, stem: str) -> bool:
-        """Some indexed word starts with ``stem`` (so it finds programs as typed)."""
+        """The stem finds indexed words as typed: begins one (a short stem: is one)."""
         at = bisect.bisect_left(self.words, stem)
-        return at < len(self.words) and self.words[at].startswith(stem)
+        if at >= len(self.words):
+            return False
+        found = self.words[at]
+        return found == stem or (len(stem) >= PREFIX_MIN and found.startswith(stem))
 
     def close_to(self, stem: str) -> list[str]:
         """Indexed words (and thesaurus words) that ``stem`` is probably a misspelling of."""
-        if len(stem) < TYPO_MIN_LENGTH:
+        if len(stem) < TYPO_MIN_LENGTH - 1:
             return []
+        target = reduced(stem)
         found = process.extract(
-            stem,
-            self.words,
-            scorer=fuzz.ratio,
+            target,
+            self._reduced,
+            scorer=Levenshtein.normalized_similarity,
             score_cutoff=typo_cutoff(len(stem)),
-            limit=TYPO_CANDIDATES,
+            limit=TYPO_CANDIDATES * 3,
         )
         if not found:
             return []
-        best = found[0][1]
-        return [word for word, score, _index in found if score >= best - TYPO_SPREAD]
+        # Vowels merged, several words may tie: the one closest as written first.
+        ranked = sorted(
+            (
+                (score, Levenshtein.normalized_similarity(stem, self.words[i]), i)
+                for _w, score, i in found
+            ),
+            reverse=True,
+        )
+        best = ranked[0][0]
+        return [
+            self.words[i]
+            for score, _s, i in ranked[:TYPO_CANDIDATES]
+            if score >= best - TYPO_SPREAD
+        ]
 
 
 _CACHE: WeakKeyDictionary[Engine, Vocabulary] = WeakKeyDictionary()
