@@ -40,8 +40,10 @@ from storage.models import (
 )
 from storage.repo import Repo
 from storage.search import analyzer
+from storage.search.details import LineDetails, line_details
+from storage.search.query import ParsedQuery
 from storage.search.ranking import plan, text_conditions
-from storage.search.service import SearchInfo, search_rows
+from storage.search.service import SearchInfo, parse, search_rows
 from storage.search.vocabulary import mark_stale
 
 PAGE_SIZE = 5  # a phone screen of list items
@@ -359,6 +361,16 @@ class CatalogRepo(Repo):
         return await self.browse(
             replace(query or CatalogQuery(), text=text), page=page, page_size=page_size
         )
+
+    async def understand(self, text: str) -> ParsedQuery:
+        """What a query says: subject words and the filters it names (storage.search.query)."""
+        return await parse(self.session, text)
+
+    async def line_details(
+        self, program_ids: Collection[int], *, today: date
+    ) -> dict[int, LineDetails]:
+        """Provider, street and free seats of list items (storage.search.details)."""
+        return await line_details(self.session, program_ids, today)
 
     async def direction_counts(
         self, municipality_id: int, age: int | None = None

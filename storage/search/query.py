@@ -43,6 +43,7 @@ ADAPTED_WORDS = _stem_set("овз инвалидность инвалид инв
 # Words around a municipality's name that do not tell which one it is.
 PLACE_WORDS = _stem_set("город городской округ муниципальный район поселок село пгт city district")
 DISTRICT_WORDS = _stem_set("район district")
+_TOWN_SUFFIXES = ("инск", "ск")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +51,25 @@ class Place:
     """A municipality as the parser recognises it."""
 
     id: int
-    stems: tuple[str, ...]  # the distinctive words of its name ("новокузнецк")
+    # The distinctive words of its name, each with its variants: "юргинск" and the town it
+    # is named after, "юрг" (Юрга); "беловск" and "белов" (Белово).
+    stems: tuple[tuple[str, ...], ...]
     district: bool  # a муниципальный район (preferred when the query says "район")
 
     @classmethod
     def of(cls, municipality_id: int, name: str, kind: str) -> Place:
-        distinctive = tuple(s for s in map(stem, words(name)) if s not in PLACE_WORDS)
-        return cls(municipality_id, distinctive, kind == "district")
+        distinctive = [s for s in map(stem, words(name)) if s not in PLACE_WORDS]
+        return cls(
+            municipality_id, tuple(_town_variants(s) for s in distinctive), kind == "district"
+        )
+
+
+def _town_variants(name_stem: str) -> tuple[str, ...]:
+    """An adjective's stem and the town's: "юргинск" → "юрг", "беловск" → "белов"."""
+    for suffix in _TOWN_SUFFIXES:
+        if name_stem.endswith(suffix) and len(name_stem) - len(suffix) >= 3:
+            return name_stem, name_stem[: -len(suffix)]
+    return (name_stem,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +82,17 @@ class ParsedQuery:
     adapted: bool = False
     municipality_id: int | None = None
     filter_words: tuple[str, ...] = field(default=())  # what was read as a filter, for display
+    place_words: tuple[str, ...] = field(default=())  # the municipality's name as typed
 
     @property
     def text(self) -> str:
         return " ".join(self.words)
+
+    @property
+    def without_filters(self) -> str:
+        """The query minus what became age, price, format, near and ОВЗ filters (those go to
+        the list's filter buttons); the municipality's name stays, it is read again."""
+        return " ".join((*self.words, *self.place_words))
 
 
 def _same_place_word(query_stem: str, name_stem: str) -> bool:
@@ -90,9 +110,14 @@ def _find_place(query_stems: list[str], places: Iterable[Place]) -> tuple[Place 
     best: tuple[tuple[int, bool], Place, set[int]] | None = None
     for place in places:
         positions: set[int] = set()
-        for name_stem in place.stems:
+        for variants in place.stems:
             hit = next(
-                (i for i, s in enumerate(query_stems) if _same_place_word(s, name_stem)), None
+                (
+                    i
+                    for i, s in enumerate(query_stems)
+                    if any(_same_place_word(s, v) for v in variants)
+                ),
+                None,
             )
             if hit is None:
                 break
@@ -119,9 +144,11 @@ def parse_query(text: str, places: Iterable[Place] = ()) -> ParsedQuery:
     near = adapted = False
     subject: list[str] = []
     filters: list[str] = []
+    place_words: list[str] = []
     for position, (token, token_stem) in enumerate(zip(tokens, stems_, strict=True)):
         if position in place_positions:
             filters.append(token)
+            place_words.append(token)
         elif token.isdigit() and age is None and AGE_LOW <= int(token) <= AGE_HIGH:
             age = int(token)  # other numbers are words: "школа 45"
             filters.append(token)
@@ -150,6 +177,7 @@ def parse_query(text: str, places: Iterable[Place] = ()) -> ParsedQuery:
         adapted=adapted,
         municipality_id=place.id if place else None,
         filter_words=tuple(filters),
+        place_words=tuple(place_words),
     )
 
 

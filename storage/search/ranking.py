@@ -28,27 +28,21 @@ from sqlalchemy import (
     and_,
     case,
     func,
-    literal,
-    or_,
     select,
-    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Group, Municipality, Program, ProgramWord
-from storage.search.analyzer import PREFIX_MIN, stem
+from storage.models import Group, Program
+from storage.search import sql
+from storage.search.analyzer import stem
 from storage.search.thesaurus import THESAURUS, Phrase, Thesaurus
 from storage.search.vocabulary import Vocabulary
 
-TITLE_WEIGHT = 10
-OTHER_WEIGHT = 1
 # The first pages show a variety of subjects: among this many best matches, the best program
 # of each subject comes first (rows past it are in plain rank order, so pages stay stable).
 VARIETY_WINDOW = 50
 # A title's subject ends where a studio's name, a level or a qualifier begins.
 _SUBJECT_END = re.compile(r"[«\"(.:]| для | - | — ")
-# Above every character a word holds: "робот" <= w < "робот\uffff" is "w starts with робот".
-_PREFIX_END = "\uffff"
 
 
 class Quality(IntEnum):
@@ -102,86 +96,28 @@ def plan(
     return groups
 
 
-def _starts(term: str) -> ColumnElement[bool]:
-    word = ProgramWord.word
-    if len(term) < PREFIX_MIN:
-        return word == term
-    return and_(word >= term, word < term + _PREFIX_END)
-
-
-def _scoped(municipality_id: int | None) -> ColumnElement[bool]:
-    if municipality_id is not None:
-        return ProgramWord.municipality_id == municipality_id
-    return ProgramWord.municipality_id.in_(select(Municipality.id))  # a seek per municipality
-
-
-_WEIGHT = case((ProgramWord.in_title.is_(True), TITLE_WEIGHT), else_=OTHER_WEIGHT)
-
-
-def _word_scores(terms: dict[str, Quality], municipality_id: int | None, index: int) -> Select[Any]:
-    """(program, group, best score) over one-stem alternatives."""
-    whens: list[tuple[int, ColumnElement[bool]]] = []
-    for term, q in terms.items():
-        whens.append((q, ProgramWord.word == term))
-        whens.append((q - 1 if q is Quality.exact else q, _starts(term)))  # exact → prefix
-    whens.sort(key=lambda when: -when[0])
-    quality = case(*[(condition, score) for score, condition in whens], else_=0)
-    return (
-        select(
-            ProgramWord.program_id.label("pid"),
-            literal(index).label("g"),
-            func.max(quality * _WEIGHT).label("score"),
-        )
-        .where(_scoped(municipality_id), or_(*[_starts(t) for t in terms]))
-        .group_by(ProgramWord.program_id)
-    )
-
-
-def _phrase_scores(
-    phrase: Phrase, quality: Quality, municipality_id: int | None, index: int
-) -> Select[Any]:
-    """(program, group, score) of programs holding every stem of a phrase; a title match only
-    when the whole phrase is in the title."""
-    which = case(*[(_starts(term), n) for n, term in enumerate(phrase)], else_=None)
-    return (
-        select(
-            ProgramWord.program_id.label("pid"),
-            literal(index).label("g"),
-            (func.min(_WEIGHT) * int(quality)).label("score"),
-        )
-        .where(_scoped(municipality_id), or_(*[_starts(t) for t in phrase]))
-        .group_by(ProgramWord.program_id)
-        .having(func.count(which.distinct()) == len(phrase))
-    )
-
-
-def _group_selects(group: TermGroup, municipality_id: int | None, index: int) -> list[Select]:
-    words = {p[0]: q for p, q in group.terms.items() if len(p) == 1}
-    selects = [_word_scores(words, municipality_id, index)] if words else []
-    selects += [
-        _phrase_scores(p, q, municipality_id, index) for p, q in group.terms.items() if len(p) > 1
-    ]
-    return selects
-
-
 def text_conditions(
     groups: Sequence[TermGroup], municipality_id: int | None
 ) -> list[ColumnElement[bool]]:
     """Programs matching every group, as conditions on ``Program`` (no ranking)."""
-    conditions = []
-    for index, group in enumerate(groups):
-        matched = union_all(*_group_selects(group, municipality_id, index)).subquery()
-        conditions.append(Program.id.in_(select(matched.c.pid)))
-    return conditions
+    return [
+        Program.id.in_(sql.group_programs(group, municipality_id, index))
+        for index, group in enumerate(groups)
+    ]
 
 
-def _enrollment_rank(on: date) -> ColumnElement[Any]:
-    """2: a group takes enrollments and has free seats; 1: takes them (waiting list); 0: not."""
+def _enrollment_ranks(program_ids: Sequence[int], on: date) -> Select:
+    """(program, rank): 2 a group takes enrollments and has free seats, 1 takes them (a
+    waiting list), 0 none; programs without groups are left out (rank 0)."""
     open_now = and_(Group.enrollment_opens_on <= on, Group.enrollment_closes_on >= on)
     best = func.max(
         case((and_(open_now, Group.seats_taken < Group.capacity), 2), (open_now, 1), else_=0)
     )
-    return select(func.coalesce(best, 0)).where(Group.program_id == Program.id).scalar_subquery()
+    return (
+        select(Group.program_id, best)
+        .where(Group.program_id.in_(program_ids))
+        .group_by(Group.program_id)
+    )
 
 
 async def ranked_rows(
@@ -203,33 +139,13 @@ async def ranked_rows(
     """
     if not groups:
         return [], 0
-    selects = [s for i, g in enumerate(groups) for s in _group_selects(g, municipality_id, i)]
-    matched = union_all(*selects).subquery()
-    per_group = (
-        select(matched.c.pid, func.max(matched.c.score).label("score"))
-        .group_by(matched.c.pid, matched.c.g)
-        .subquery()
-    )
-    totals = select(
-        per_group.c.pid,
-        func.sum(per_group.c.score).label("score"),
-        func.count().label("hits"),
-    ).group_by(per_group.c.pid)
-    if require_all:
-        totals = totals.having(func.count() == literal(len(groups)))
-    scores = totals.subquery()
+    scores = sql.scores(groups, municipality_id, require_all=require_all).subquery("scores")
     window = page * page_size < VARIETY_WINDOW  # the first pages: a variety of subjects
     statement = (
         select(*columns, Program.title, scores.c.score, scores.c.hits, func.count().over())
         .join(scores, scores.c.pid == Program.id)
         .where(*conditions)
-        .order_by(
-            scores.c.hits.desc(),
-            scores.c.score.desc(),
-            _enrollment_rank(on).desc(),
-            Program.search_text,
-            Program.id,
-        )
+        .order_by(scores.c.hits.desc(), scores.c.score.desc(), Program.search_text, Program.id)
     )
     if window:
         statement = statement.limit(VARIETY_WINDOW)
@@ -237,9 +153,28 @@ async def ranked_rows(
         statement = statement.limit(page_size).offset(page * page_size)
     rows = (await session.execute(statement)).all()
     if window:
+        rows = await _open_first(session, rows, on, title_at=len(columns))
         rows = varied(rows, title_at=len(columns))[page * page_size : (page + 1) * page_size]
     total = int(rows[0][-1]) if rows else 0
     return [row[: len(columns)] for row in rows], total
+
+
+async def _open_first(
+    session: AsyncSession, rows: Sequence[Sequence[Any]], on: date, *, title_at: int
+) -> list[Sequence[Any]]:
+    """Among equally good matches, open enrollment with free seats first, then open.
+
+    Done for the first pages' window only, in one small statement: ranking every match by its
+    groups in SQL cost more than the whole search (a subquery per matching program).
+    """
+    if not rows:
+        return []
+    ids = [row[0] for row in rows]
+    ranks = dict((await session.execute(_enrollment_ranks(ids, on))).all())
+    return sorted(
+        rows,
+        key=lambda row: (-row[title_at + 2], -row[title_at + 1], -ranks.get(row[0], 0)),
+    )  # stable: title order within ties stays
 
 
 def subject_key(title: str) -> str:
