@@ -9,11 +9,12 @@ from aiogram import Router
 
 
 def build_root_router() -> Router:
-    from handlers import admin, common, parent, staff
+    from handlers import admin, common, help, parent, staff
 
     root = Router(name="root")
-    # Order matters: audience routers first, the catch-all fallbacks of common last.
-    root.include_routers(admin.router, staff.router, parent.router, common.router)
+    # Order matters: audience routers first, /help and its pointer for unknown commands, the
+    # catch-all fallbacks of common last.
+    root.include_routers(admin.router, staff.router, parent.router, help.router, common.router)
     return root
 
 

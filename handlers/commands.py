@@ -35,6 +35,7 @@ def parent_commands(i18n: I18n, locale: str) -> list[BotCommand]:
         cmd("enrollments", gettext("Мои заявки на программы", locale=locale)),
         cmd("language", gettext("Язык · Language", locale=locale)),
         cmd("privacy", gettext("Мои данные и согласие", locale=locale)),
+        cmd("help", gettext("Помощь и контакты МОЦ", locale=locale)),
     ]
 
 

@@ -306,6 +306,7 @@ async def test_commands_menu_per_language_and_role(tg: TelegramTestEnv) -> None:
         "enrollments",
         "language",
         "privacy",
+        "help",
     ]
     assert list(anna.commands()) == parent_commands
     assert anna.commands()["children"] == "Мои дети"

@@ -14,6 +14,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
+from handlers.names import place_name
 from handlers.parent.catalog.callbacks import (
     AGE_MAX,
     AGE_MIN,
@@ -110,7 +111,7 @@ async def recall_location(state: FSMContext) -> tuple[float, float] | None:
 async def municipality_name(store: Storage, user: User) -> str:
     if user.municipality_id is None:
         raise NeedMunicipality
-    return (await store.municipalities.get(user.municipality_id)).name
+    return place_name(await store.municipalities.get(user.municipality_id))
 
 
 async def directions_screen(store: Storage, user: User) -> Screen:
@@ -216,7 +217,7 @@ async def search_header(
     info = page.search
     assert info is not None
     if info.municipality_id is not None and info.municipality_id != user.municipality_id:
-        other = html.escape((await store.municipalities.get(info.municipality_id)).name)
+        other = html.escape(place_name(await store.municipalities.get(info.municipality_id)))
         header = [header[0].replace(name, other), *header[1:]]
     return [*header, *search_notes(page)]
 
