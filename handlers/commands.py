@@ -65,6 +65,7 @@ def admin_commands(i18n: I18n, locale: str) -> list[BotCommand]:
     return [
         cmd("role", gettext("Назначить роль", locale=locale)),
         cmd("audit", gettext("Журнал изменений", locale=locale)),
+        cmd("misses", gettext("Поиски без результатов", locale=locale)),
     ]
 
 

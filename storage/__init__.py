@@ -19,6 +19,7 @@ from storage.municipalities import MunicipalityRepo
 from storage.notifications import NotificationRepo
 from storage.privacy import PrivacyRepo
 from storage.roles import RoleRepo
+from storage.search.misses import SearchMissRepo
 
 
 class Storage:
@@ -60,6 +61,10 @@ class Storage:
     @cached_property
     def privacy(self) -> PrivacyRepo:
         return PrivacyRepo(self.session)
+
+    @cached_property
+    def search_misses(self) -> SearchMissRepo:
+        return SearchMissRepo(self.session)
 
 
 __all__ = ["Storage"]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from handlers.commands import parent_commands
 from storage.base import utcnow
 from storage.families import CONSENT_VERSION
 from storage.models import Municipality, Role, User
+from storage.search.misses import miss_key
 from storage.seed.names import english_name
 from tests.support.chat import ChatUser, TelegramTestEnv
 
@@ -93,3 +96,42 @@ def test_english_names_are_transliterated_with_their_kind() -> None:
     assert english_name("Ленинск-Кузнецкий муниципальный район") == (
         "Leninsk-Kuznetsky Municipal District"
     )
+
+
+# --- the zero-result log ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_ids() -> list[int]:
+    return [9000]
+
+
+def test_a_miss_keeps_words_only_with_long_numbers_masked() -> None:
+    assert miss_key("Квантовая  МЕХАНИКА!! 89131234567") == "квантовая механика #"
+    assert miss_key("шахматы 9") == "шахматы 9"  # an age is not personal
+    assert miss_key("?!") == ""
+
+
+async def test_searches_that_found_nothing_are_shown_to_administrators(
+    tg: TelegramTestEnv,
+) -> None:
+    anna = await person(tg, "ru")
+    await anna.send("/search квантовая механика")
+    await anna.send("квантовая механика")
+    await anna.send("телепортация 89131234567")
+    stranger = tg.user(language_code="en")
+    records: list[Any] = []
+
+    def push():  # type: ignore[no-untyped-def]
+        update, record = stranger.emulated.inline_query("телепортация")
+        records.append(record)
+        return update
+
+    await tg.perform(stranger.telegram_id, push)
+    admin = tg.user(9000)
+    text = (await admin.send("/misses")).text
+    assert text.index("квантовая механика") < text.index("телепортация #")
+    assert "«квантовая механика» · всего: 2" in text and "«телепортация» · всего: 1" in text
+    assert "89131234567" not in text
+    refused = await anna.send("/misses")  # a parent may not read it
+    assert "квантовая" not in refused.text

@@ -101,6 +101,8 @@ async def inline_search(query: InlineQuery, store: Storage, user: User, bot: Bot
     username = (await bot.me()).username or ""
     results = [_article(row, places.get(row.id), username) for row in rows]
     button = None
+    if page == 0 and not results and text:
+        await store.search_misses.record(text)  # the zero-result log
     if page == 0 and not results:
         label = _("Ничего не нашлось — открыть каталог") if text else _("Открыть каталог в боте")
         button = InlineQueryResultsButton(text=label, start_parameter=START_PARAMETER)

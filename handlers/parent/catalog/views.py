@@ -228,6 +228,8 @@ async def list_screen(store: Storage, user: User, state: FSMContext, cb: Catalog
     if not page.in_range:
         raise Stale(_("Такой страницы нет: список изменился. Откройте его заново."))
     if page.total == 0:
+        if cb.source == SOURCE_SEARCH and results.query:  # the zero-result log (issue 12)
+            await store.search_misses.record(results.query)
         lines = [*results.header, "", nothing_found(cb, results.query)]
         return Screen("\n".join(lines), list_keyboard(cb, page))
     header = [*results.header, found_line(page.total)]
