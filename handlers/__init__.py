@@ -25,13 +25,14 @@ def load_texts() -> None:
 
 
 def build_root_router() -> Router:
-    from handlers import admin, common, parent, staff
+    from handlers import admin, common, help, parent, staff
 
     load_texts()
 
     root = Router(name="root")
-    # Order matters: audience routers first, the catch-all fallbacks of common last.
-    root.include_routers(admin.router, staff.router, parent.router, common.router)
+    # Order matters: audience routers first, /help and its pointer for unknown commands, the
+    # catch-all fallbacks of common last.
+    root.include_routers(admin.router, staff.router, parent.router, help.router, common.router)
     return root
 
 

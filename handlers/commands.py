@@ -37,6 +37,7 @@ def parent_commands(i18n: I18n, locale: str) -> list[BotCommand]:
         cmd("settings", gettext("Напоминания и настройки", locale=locale)),
         cmd("language", gettext("Язык · Language", locale=locale)),
         cmd("privacy", gettext("Мои данные и согласие", locale=locale)),
+        cmd("help", gettext("Помощь и контакты МОЦ", locale=locale)),
     ]
 
 
@@ -71,6 +72,7 @@ def admin_commands(i18n: I18n, locale: str) -> list[BotCommand]:
         cmd("role", gettext("Назначить роль", locale=locale)),
         cmd("audit", gettext("Журнал изменений", locale=locale)),
         cmd("sync", gettext("Синхронизация с навигатором", locale=locale)),
+        cmd("misses", gettext("Поиски без результатов", locale=locale)),
     ]
 
 

@@ -23,6 +23,7 @@ from storage.municipalities import MunicipalityRepo
 from storage.notifications import NotificationRepo
 from storage.privacy import PrivacyRepo
 from storage.roles import RoleRepo
+from storage.search.misses import SearchMissRepo
 from storage.waiting import WaitingRepo
 
 
@@ -93,6 +94,10 @@ class Storage:
     @cached_property
     def waiting(self) -> WaitingRepo:
         return WaitingRepo(self.session)
+
+    @cached_property
+    def search_misses(self) -> SearchMissRepo:
+        return SearchMissRepo(self.session)
 
 
 __all__ = ["Storage"]

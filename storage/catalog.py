@@ -33,15 +33,19 @@ from storage.models import (
     Direction,
     Group,
     Level,
-    Municipality,
     Program,
     ProgramFormat,
     ProgramWord,
     Registry,
 )
-from storage.models.catalog import SEARCH_WORD_MAX
 from storage.paging import Page
 from storage.repo import Repo
+from storage.search import analyzer
+from storage.search.details import LineDetails, line_details
+from storage.search.query import ParsedQuery
+from storage.search.ranking import plan, text_conditions
+from storage.search.service import SearchInfo, parse, search_rows
+from storage.search.vocabulary import mark_stale
 from storage.text import fold as fold  # re-exported: the catalogue's search uses it
 
 PAGE_SIZE = 5  # a phone screen of list items
@@ -49,7 +53,6 @@ PAGE_SIZE = 5  # a phone screen of list items
 # the entry far under PostgreSQL's 2 704-byte btree limit, and the index small.
 SEARCH_TEXT_MAX_CHARS = 120
 MAX_QUERY_WORDS = 8
-MIN_WORD_LENGTH = 2  # "и", "в": too common to index, too vague to search
 WORD_BATCH = 5_000
 EARTH_RADIUS_KM = 6371.0088
 KM_PER_DEGREE_LAT = 111.2
@@ -58,6 +61,7 @@ NEAR_FIRST_RADIUS_KM = 0.5
 NEAR_MAX_KM = 300.0
 
 _WORDS = re.compile(r"\w+")
+_SPACES = re.compile(r"\s+")
 _DIRECTION_VALUES = frozenset(d.value for d in Direction)
 
 
@@ -75,30 +79,28 @@ def search_text_for(title: str, description: str, provider_name: str) -> str:
 
 
 def index_words(search_text: str) -> set[str]:
-    """The words of a (folded) ``search_text`` that go into ``program_words``."""
-    return {
-        word[:SEARCH_WORD_MAX]
-        for word in _WORDS.findall(search_text)
-        if len(word) >= MIN_WORD_LENGTH
-    }
+    """The stems of a (folded) ``search_text`` that go into ``program_words`` (storage.search)."""
+    return set(analyzer.index_terms(search_text))
 
 
 def search_words(text: str) -> list[str]:
-    """The words of a query, folded like ``search_text``; punctuation separates words and
-    one-letter words are dropped (they are not indexed)."""
-    words = [
-        word[:SEARCH_WORD_MAX]
-        for word in _WORDS.findall(fold(text))
-        if len(word) >= MIN_WORD_LENGTH
-    ]
+    """The words of a query that search looks for, folded; punctuation separates words, and
+    one-letter words and stop words («кружок», «для») are dropped."""
+    words = [w for w in analyzer.words(text) if not analyzer.is_stop(w)]
     return list(dict.fromkeys(words))[:MAX_QUERY_WORDS]  # unique, in order
 
 
 def word_rows(program_id: int, municipality_id: int, search_text: str) -> list[dict[str, Any]]:
     """``program_words`` rows of one program, for loaders that insert in bulk."""
+    terms = analyzer.index_terms(search_text)
     return [
-        {"municipality_id": municipality_id, "word": word, "program_id": program_id}
-        for word in sorted(index_words(search_text))
+        {
+            "municipality_id": municipality_id,
+            "word": word,
+            "program_id": program_id,
+            "in_title": terms[word],
+        }
+        for word in sorted(terms)
     ]
 
 
@@ -131,6 +133,21 @@ class CatalogQuery:
     disability_adapted: bool = False  # True: only programs adapted for children with ОВЗ
     text: str = ""
 
+    def with_parsed(self, parsed: ParsedQuery) -> CatalogQuery:
+        """The query's own filters win; what the typed text says fills the rest."""
+        changes: dict[str, Any] = {"text": parsed.text}
+        if parsed.municipality_id is not None:
+            changes["municipality_id"] = parsed.municipality_id
+        if self.age is None and parsed.age is not None:
+            changes["age"] = parsed.age
+        if self.price is None and parsed.price is not None:
+            changes["price"] = Price(parsed.price)
+        if self.format is None and parsed.format is not None:
+            changes["format"] = parsed.format
+        if parsed.adapted:
+            changes["disability_adapted"] = True
+        return replace(self, **changes)
+
 
 @dataclass(frozen=True, slots=True)
 class ProgramRow:
@@ -148,8 +165,11 @@ class ProgramRow:
     disability_adapted: bool
 
 
-# A page of the catalogue's list (the page after the last one reads ``in_range`` False).
-CatalogPage = Page[ProgramRow]
+@dataclass(frozen=True)
+class CatalogPage(Page[ProgramRow]):
+    """A page of the catalogue's list (the page after the last one reads ``in_range`` False)."""
+
+    search: SearchInfo | None = None  # a text search: what it understood (storage.search)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,21 +263,6 @@ def _row(values: Sequence[Any]) -> ProgramRow:
     )
 
 
-# Above every character a word holds: "робот" <= w < "робот\uffff" is "w starts with робот".
-_PREFIX_END = "\uffff"
-
-
-def _has_word_starting(word: str, municipality_id: int | None) -> ColumnElement[bool]:
-    programs = select(ProgramWord.program_id).where(
-        ProgramWord.word >= word, ProgramWord.word < word + _PREFIX_END
-    )
-    if municipality_id is not None:
-        programs = programs.where(ProgramWord.municipality_id == municipality_id)
-    else:  # the whole region: one seek per municipality in the primary key
-        programs = programs.where(ProgramWord.municipality_id.in_(select(Municipality.id)))
-    return Program.id.in_(programs)
-
-
 def _conditions(query: CatalogQuery) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [Program.published.is_(True)]
     if query.municipality_id is not None:
@@ -278,9 +283,8 @@ def _conditions(query: CatalogQuery) -> list[ColumnElement[bool]]:
         conditions.append(Program.level == str(query.level))
     if query.disability_adapted:
         conditions.append(Program.disability_adapted.is_(True))
-    conditions += [
-        _has_word_starting(word, query.municipality_id) for word in search_words(query.text)
-    ]
+    if query.text.strip():  # without typo matching (that needs the vocabulary: search())
+        conditions += text_conditions(plan(search_words(query.text)), query.municipality_id)
     return conditions
 
 
@@ -307,8 +311,15 @@ class CatalogRepo(Repo):
         A page past the end comes back empty with the true total (``in_range`` is False).
         """
         page = max(0, page)
-        if query.text.strip() and not search_words(query.text):
-            return CatalogPage([], 0, page, page_size)  # no searchable word: nothing matches
+        if query.text.strip():
+            rows, total, info, effective = await search_rows(
+                self.session, query, _conditions, _ROW_COLUMNS, page=page, page_size=page_size
+            )
+            if info.parsed.words or not info.parsed.filter_words:
+                return CatalogPage([_row(r) for r in rows], total, page, page_size, search=info)
+            # Only filters in the text ("бесплатно 9 лет"): a list with those filters.
+            listed = await self.browse(replace(effective, text=""), page=page, page_size=page_size)
+            return replace(listed, search=info)
         conditions = _conditions(query)
         # search_text starts with the folded title: ё and capitals sort as a reader expects
         # (a binary collation would put "Ёлка" before "Астрономия"); the id breaks ties.
@@ -320,15 +331,6 @@ class CatalogRepo(Repo):
             .offset(page * page_size)
         )
         count_query = select(func.count()).select_from(Program).where(*conditions)
-        if search_words(query.text):
-            # Matches come from program_words and are sorted anyway: a window count reads
-            # each matching row once instead of twice.
-            rows = (await self.session.execute(page_query.add_columns(func.count().over()))).all()
-            if rows or page == 0:
-                total = int(rows[0][-1]) if rows else 0
-                return CatalogPage([_row(r) for r in rows], total, page, page_size)
-            total = int(await self.session.scalar(count_query) or 0)
-            return CatalogPage([], total, page, page_size)
         # Browsing: the count is read from the index alone, and the page comes in index order,
         # so a count beats a window over thousands of rows; as a scalar subquery of the page's
         # statement (evaluated once) it costs no round trip of its own.
@@ -347,11 +349,22 @@ class CatalogRepo(Repo):
         page: int = 0,
         page_size: int = PAGE_SIZE,
     ) -> CatalogPage:
-        """Free-text search: every query word must begin a word of the program's title, provider
-        or description start ("робот" finds "Робототехника"; case and ё/е do not matter)."""
+        """Free-text search (storage.search): every subject word, in any form, misspelt or in
+        everyday words, must match the program's title, provider or description start; ranked
+        by relevance. Filters named in the text (age, price, format, municipality) apply."""
         return await self.browse(
             replace(query or CatalogQuery(), text=text), page=page, page_size=page_size
         )
+
+    async def understand(self, text: str) -> ParsedQuery:
+        """What a query says: subject words and the filters it names (storage.search.query)."""
+        return await parse(self.session, text)
+
+    async def line_details(
+        self, program_ids: Collection[int], *, today: date
+    ) -> dict[int, LineDetails]:
+        """Provider, street and free seats of list items (storage.search.details)."""
+        return await line_details(self.session, program_ids, today)
 
     async def direction_counts(
         self, municipality_id: int, age: int | None = None
@@ -527,6 +540,7 @@ async def reindex_search_words(
     rows.sort(key=lambda row: (row["municipality_id"], row["word"], row["program_id"]))
     for batch in _batched(rows):
         await connection.execute(insert(ProgramWord.__table__), batch)
+    mark_stale(connection)
     return len(rows)
 
 
@@ -562,3 +576,4 @@ def _keep_search_words(session: Session, _flush: UOWTransaction) -> None:
     ]
     for batch in _batched(rows):
         connection.execute(insert(ProgramWord.__table__), batch)
+    mark_stale(connection)

@@ -262,7 +262,7 @@ async def test_search_index_is_filled_for_every_program(engine: AsyncEngine) -> 
     await seed_demo(engine, programs=150, seed=7, today=TODAY)
     dump = await _dump(engine)
     expected = {
-        (row["municipality_id"], row["word"], row["program_id"])
+        (row["municipality_id"], row["word"], row["program_id"], row["in_title"])
         for p in dump["programs"]
         for row in word_rows(p.id, p.municipality_id, p.search_text)
     }

@@ -7,7 +7,7 @@ Bot side (HTTP, ``{base}/bot{token}/{method}``; point ``Settings.telegram_api_ba
     getMe, getUpdates (long polling, offset confirmation, allowed_updates, 409 on a second
     poller), setWebhook / deleteWebhook / getWebhookInfo, sendMessage, sendPhoto, sendDocument,
     sendLocation, sendChatAction, editMessageText, editMessageCaption, editMessageReplyMarkup,
-    deleteMessage(s), answerCallbackQuery, set/get/deleteMyCommands (per scope and language),
+    deleteMessage(s), answerCallbackQuery, answerInlineQuery, set/get/deleteMyCommands (per scope and language),
     set/getChatMenuButton, getChat, getFile (+ ``{base}/file/bot{token}/{path}``),
     set/getMyName/Description/ShortDescription. Unknown methods get 404 "Not Found", a wrong
     token 401 "Unauthorized". Bodies: JSON, form-urlencoded, multipart (file uploads).
@@ -26,6 +26,8 @@ In-process API (``TelegramEmulator``):
     update = user.send_text("/start")           # also send_location, send_sticker,
                                                 # send_photo, send_document
     update, query = user.press(message_id, "callback-data")
+    update, inline = user.inline_query("робототехника 10")   # inline mode (bot.emulator.inline)
+    inline.answer.results, inline.answer.next_offset; posted = user.choose_inline_result(inline, id)
     await update.wait(10)                       # True once the bot confirmed it (getUpdates
                                                 # offset or a 2xx webhook answer)
     emulator.push_update({...})                 # any raw Update (update_id optional)
@@ -49,6 +51,12 @@ actions), ``telegram_html`` (parse mode), ``markup`` (keyboards), ``ratelimit``,
 
 from bot.emulator.core import DEFAULT_TOKEN, ChatState, TelegramEmulator
 from bot.emulator.errors import ApiError
+from bot.emulator.inline import (  # also registers answerInlineQuery
+    InlineAnswer,
+    InlineQueryRecord,
+    InlineResult,
+    PostedInlineMessage,
+)
 from bot.emulator.markup import callback_data_valid
 from bot.emulator.model import (
     ApiCall,
@@ -78,8 +86,12 @@ __all__ = [
     "EmulatedUser",
     "Entity",
     "HtmlParseError",
+    "InlineAnswer",
+    "InlineQueryRecord",
+    "InlineResult",
     "ParsedText",
     "PendingUpdate",
+    "PostedInlineMessage",
     "StoredFile",
     "TelegramEmulator",
     "UserProfile",

@@ -39,6 +39,7 @@ from bot.emulator.webhook import WebhookSender
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from bot.emulator.inline import InlineQueryRecord
     from bot.emulator.users import EmulatedUser
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,8 @@ class TelegramEmulator:
         self.chats: dict[int, ChatState] = {}
         self.files: dict[str, StoredFile] = {}
         self.callbacks: dict[str, CallbackQueryRecord] = {}
+        self.inline_queries: dict[str, InlineQueryRecord] = {}  # bot.emulator.inline
+        self.supports_inline_queries = True  # BotFather's /setinline: on for this bot
         # (scope key, language code or "") → the command list set by setMyCommands
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.default_menu_button: dict[str, Any] = {"type": "commands"}

@@ -188,7 +188,7 @@ async def get_me(emu: TelegramEmulator, params: Params) -> dict[str, Any]:
         **emu.bot.to_api(),
         "can_join_groups": True,
         "can_read_all_group_messages": False,
-        "supports_inline_queries": False,
+        "supports_inline_queries": emu.supports_inline_queries,
         "can_connect_to_business": False,
         "has_main_web_app": False,
     }

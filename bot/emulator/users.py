@@ -6,6 +6,12 @@ import base64
 import itertools
 from typing import TYPE_CHECKING, Any
 
+from bot.emulator.inline import (
+    InlineQueryRecord,
+    PostedInlineMessage,
+    choose,
+    new_inline_query,
+)
 from bot.emulator.model import CallbackQueryRecord, ChatMessage, UserProfile
 from bot.emulator.telegram_html import Entity, utf16_len
 from bot.emulator.updates import PendingUpdate
@@ -119,6 +125,19 @@ class EmulatedUser:
             }
         }
         return self._push(payload), record
+
+    def inline_query(
+        self, query: str, *, offset: str = "", chat_type: str = "sender"
+    ) -> tuple[PendingUpdate, InlineQueryRecord]:
+        """Types ``@bot query`` in some chat (``offset``: the ``next_offset`` of the previous
+        answer, when scrolling). Works whether or not the user has started the bot."""
+        record, payload = new_inline_query(self.emulator, self.id, query, offset, chat_type)
+        return self._push(payload), record
+
+    def choose_inline_result(
+        self, record: InlineQueryRecord, result_id: str
+    ) -> PostedInlineMessage:
+        return choose(self.emulator, record, result_id)
 
     def _store(self, **fields: Any) -> ChatMessage:
         return self.emulator.store_message(self.chat, from_bot=False, **fields)

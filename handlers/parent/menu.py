@@ -15,6 +15,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.callbacks import MenuCb
+from handlers.names import place_name
 from handlers.ui import show
 from storage import Storage
 from storage.families import has_consent
@@ -31,7 +32,7 @@ async def render_menu(
     lines.append(_("<b>Главное меню</b>"))
     if user.municipality_id is not None:
         municipality = await store.municipalities.get(user.municipality_id)
-        lines.append(_("Муниципалитет: {name}").format(name=html.escape(municipality.name)))
+        lines.append(_("Муниципалитет: {name}").format(name=html.escape(place_name(municipality))))
     else:
         lines.append(_("Муниципалитет не выбран."))
     if not has_consent(user):

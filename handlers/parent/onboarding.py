@@ -23,6 +23,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.callbacks import MenuCb
 from handlers.commands import set_role_commands
+from handlers.names import place_name
 from handlers.parent import menu
 from handlers.parent.menu import show_menu
 from handlers.ui import NOT_A_COMMAND, Id, Page, button, home_button, pager_row, show
@@ -212,7 +213,7 @@ async def open_picker(
     kb = InlineKeyboardBuilder()
     for municipality in result.items:
         kb.button(
-            text=municipality.name,
+            text=place_name(municipality),
             callback_data=MunicipalityPickCb(action="pick", id=municipality.id),
         )
     kb.adjust(1)
@@ -252,7 +253,7 @@ async def picker_pick(
     await store.families.set_municipality(user.id, callback_data.id)
     municipality = await store.municipalities.get(callback_data.id)
     await state.clear()
-    notice = _("✅ Муниципалитет: {name}").format(name=html.escape(municipality.name))
+    notice = _("✅ Муниципалитет: {name}").format(name=html.escape(place_name(municipality)))
     await show_menu(query, store, user, notice=notice)
 
 

@@ -39,6 +39,7 @@ from storage.models.navigator import (
 )
 from storage.models.outbox import AuditEntry, Notification
 from storage.models.people import Child, User
+from storage.models.search import SearchMiss
 from storage.models.trust import Complaint, ComplaintEvent
 
 __all__ = [
@@ -80,5 +81,6 @@ __all__ = [
     "ReminderSkip",
     "Role",
     "ScheduleSlot",
+    "SearchMiss",
     "User",
 ]

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Time,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 from storage.base import Base, UTCDateTime, utcnow
 
@@ -48,6 +49,10 @@ class Municipality(Base):
     waitlist_offer_hours: Mapped[int] = mapped_column(SmallInteger, default=24)
     # Issue 15: working days a decision usually takes (shown to parents, overdue after it).
     decision_norm_days: Mapped[int] = mapped_column(SmallInteger, default=5, server_default="5")
+    # Shown to English-speaking users (transliterated or translated; issue 12).
+    name_en: Mapped[str | None] = mapped_column(String(120))
+    # How parents reach the municipal support centre (МОЦ): phone, e-mail, address; /help.
+    moc_contacts: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (
         CheckConstraint("funded_issued >= 0", name="funded_issued_nonneg"),
@@ -147,6 +152,8 @@ class ProgramWord(Base):
     program_id: Mapped[int] = mapped_column(
         ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    # The word is in the title (search ranks title matches above the rest; issue 12).
+    in_title: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     # SQLite: the rows live in the primary key's b-tree, so one word's programs are adjacent.
     __table_args__ = ({"sqlite_with_rowid": False},)

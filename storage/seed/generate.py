@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from storage.catalog import search_text_for
 from storage.models.enums import Direction, Level, ProgramFormat, ProviderKind, Registry
 from storage.seed import vocab
+from storage.seed.names import english_name, moc_contacts
 from storage.seed.region import (
     MAIN_MUNICIPALITY,
     MUNICIPALITIES,
@@ -158,6 +159,8 @@ class RegionBuilder:
             rows.append({
                 "id": place.id,
                 "name": info.name,
+                "name_en": english_name(info.name),
+                "moc_contacts": moc_contacts(info, place.id),
                 "kind": info.kind,
                 "timezone": REGION_TIMEZONE,
                 "latitude": info.latitude,

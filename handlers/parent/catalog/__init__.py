@@ -11,7 +11,7 @@ Public hooks for other areas:
 from aiogram import Router
 
 from handlers.callbacks import EnrollStartCb
-from handlers.parent.catalog import browse, links, near, search
+from handlers.parent.catalog import browse, inline, links, near, search
 from handlers.parent.catalog.callbacks import CatalogCb, CatalogStates
 from handlers.parent.catalog.keyboards import GROUP_BUTTONS, program_card_keyboard
 from handlers.parent.catalog.links import program_link_payload
@@ -20,6 +20,7 @@ router = Router(name="parent.catalog")
 # The deep link first: it must win over onboarding's /start for program_ payloads only.
 # "Near me" before search: a location shared while a search waits is still a location.
 router.include_routers(links.router, near.router, browse.router, search.router)
+router.include_router(inline.router)  # inline mode: @bot <query> in any chat
 
 __all__ = [
     "GROUP_BUTTONS",

@@ -24,6 +24,7 @@ from handlers.parent.catalog.callbacks import (
     CatalogCb,
     View,
 )
+from handlers.parent.catalog.share import share_button
 from handlers.parent.catalog.texts import (
     GROUPS_SHOWN,
     adapted_filter_name,
@@ -179,6 +180,7 @@ def program_card_keyboard(card: ProgramCard, cb: CatalogCb) -> InlineKeyboardMar
             group_button = factory(card, group)
             if group_button is not None:
                 rows.append([group_button])
+    rows.append([share_button(card)])  # issue 12: share the card through inline mode
     if cb.source == SOURCE_LINK:
         rows.append([button(_("📚 Каталог"), MenuCb(action="catalog"))])
     else:

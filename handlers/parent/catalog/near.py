@@ -12,9 +12,10 @@ from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 
 from handlers.callbacks import MenuCb
-from handlers.parent.catalog.callbacks import SOURCE_NEAR, CatalogCb, CatalogStates, View
+from handlers.parent.catalog.callbacks import CatalogStates
 from handlers.parent.catalog.common import present
 from handlers.parent.catalog.keyboards import cancel_label, location_request_keyboard
+from handlers.parent.catalog.understood import pending_near_list
 from handlers.parent.catalog.views import list_screen, remember_location
 from handlers.parent.menu import show_menu
 from handlers.ui import NOT_A_COMMAND
@@ -57,7 +58,7 @@ async def got_location(message: Message, state: FSMContext, store: Storage, user
     await state.set_state(None)
     await remember_location(state, message.location.latitude, message.location.longitude)
     await message.answer(_("📍 Ищу рядом с вами…"), reply_markup=ReplyKeyboardRemove())
-    near_list = CatalogCb(view=View.list, source=SOURCE_NEAR)
+    near_list = await pending_near_list(state)  # «футбол рядом» waiting, or plain near me
     await present(message, state, store, list_screen(store, user, state, near_list))
 
 

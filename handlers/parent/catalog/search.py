@@ -16,6 +16,7 @@ from handlers.callbacks import MenuCb
 from handlers.parent.catalog.callbacks import SOURCE_SEARCH, CatalogCb, CatalogStates, View
 from handlers.parent.catalog.common import ask_municipality, present
 from handlers.parent.catalog.keyboards import button, menu_row
+from handlers.parent.catalog.understood import search_near, understood_filters
 from handlers.parent.catalog.views import (
     QUERY_MAX_LENGTH,
     clean_query,
@@ -24,7 +25,6 @@ from handlers.parent.catalog.views import (
 )
 from handlers.ui import NOT_A_COMMAND, show
 from storage import Storage
-from storage.catalog import search_words
 from storage.models import User
 
 router = Router(name="parent.catalog.search")
@@ -92,9 +92,15 @@ async def run_search(
         )
         return
     text = clean_query(raw)
-    if not search_words(text):
+    parsed = await store.catalog.understand(text)
+    if not parsed.words and not parsed.filter_words:
         await message.answer(_("В запросе нет слов. Напишите, например: шахматы"))
         return
-    key = await remember_query(state, text)
-    cb = CatalogCb(view=View.list, source=SOURCE_SEARCH, query=key)
+    # Age, price, format and ОВЗ named in the text become the list's filter buttons (the
+    # parent can take them off); the rest is the remembered query.
+    key = await remember_query(state, parsed.without_filters or text)
+    cb = understood_filters(CatalogCb(view=View.list, source=SOURCE_SEARCH, query=key), parsed)
+    if parsed.near:
+        await search_near(message, state, store, user, cb)
+        return
     await present(message, state, store, list_screen(store, user, state, cb))

@@ -16,13 +16,15 @@ from handlers.formatting import current_locale, day, money, schedule_text
 from handlers.labels import direction_title
 from handlers.parent.catalog.callbacks import FORMATS, LEVELS, PRICES, CatalogCb
 from handlers.ui import TELEGRAM_TEXT_LIMIT, fit_html, telegram_length
-from storage.catalog import GroupInfo, ProgramCard, ProgramRow, is_free
+from storage.catalog import CatalogPage, GroupInfo, ProgramCard, ProgramRow, is_free
 from storage.models import Level, ProgramFormat, ProviderKind, Registry
+from storage.search.details import LineDetails
 
 DESCRIPTION_MAX = 700
 FIELD_MAX_SHORT = 200  # each name, address and contact on a card that would not fit otherwise
 GROUPS_SHOWN = 5
 BUTTON_TITLE_MAX = 40
+PROVIDER_IN_LIST_MAX = 40  # a list line's provider and street, each
 
 
 def level_name(level: Level) -> str:
@@ -150,14 +152,36 @@ def button_title(number: int, row: ProgramRow, suffix: str = "") -> str:
     return f"{number}. {shorten(row.title, BUTTON_TITLE_MAX)}{suffix}"
 
 
-def list_line(number: int, row: ProgramRow, distance_km: float | None = None) -> str:
+def list_line(
+    number: int,
+    row: ProgramRow,
+    distance_km: float | None = None,
+    place: LineDetails | None = None,
+) -> str:
     details = [age_range(row.age_min, row.age_max), cost_short(row), format_name(row.format)]
     if distance_km is not None:
         details.insert(0, distance_text(distance_km))
     if row.disability_adapted:
         details.append(_("ОВЗ"))
     title = html.escape(row.title)
-    return f"{number}. <b>{title}</b>\n    " + html.escape(" · ".join(details))
+    line = f"{number}. <b>{title}</b>\n    " + html.escape(" · ".join(details))
+    return line + (where_line(place) if place else "")
+
+
+def where_line(place: LineDetails) -> str:
+    """Who runs it, where, and free seats: same-titled programs told apart (issue 12)."""
+    parts = [shorten(place.provider, PROVIDER_IN_LIST_MAX)]
+    if place.address:
+        parts.append(shorten(place.address, PROVIDER_IN_LIST_MAX))
+    if place.free_seats is not None:
+        parts.append(free_seats_text(place.free_seats))
+    return "\n    " + html.escape(" · ".join(parts))
+
+
+def free_seats_text(seats: int) -> str:
+    if seats == 0:
+        return _("мест нет")
+    return _("свободно мест: {n}").format(n=seats)  # a count with a colon: no plural forms
 
 
 def list_text(
@@ -165,12 +189,29 @@ def list_text(
     rows: Sequence[ProgramRow],
     first_number: int,
     distances: dict[int, float] | None = None,
+    places: dict[int, LineDetails] | None = None,
 ) -> str:
     lines = [*header, ""]
     for offset, row in enumerate(rows):
         distance = distances.get(row.id) if distances else None
-        lines.append(list_line(first_number + offset, row, distance))
+        place = places.get(row.id) if places else None
+        lines.append(list_line(first_number + offset, row, distance, place))
     return "\n".join(lines)
+
+
+def search_notes(page: CatalogPage) -> list[str]:
+    """Lines under a search list's header: partial matches, words read as typos."""
+    info = page.search
+    if info is None:
+        return []
+    notes = []
+    if info.typos and page.total:
+        notes.append(
+            _("Искали также: {words}").format(words=html.escape(", ".join(info.typos[:3])))
+        )
+    if info.partial:
+        notes.append(_("Всех слов вместе нет ни в одной программе. Лучшие частичные совпадения:"))
+    return notes
 
 
 def found_line(total: int) -> str:

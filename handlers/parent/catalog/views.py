@@ -14,6 +14,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
+from handlers.names import place_name
 from handlers.parent.catalog.callbacks import (
     AGE_MAX,
     AGE_MIN,
@@ -36,6 +37,7 @@ from handlers.parent.catalog.texts import (
     direction_title,
     found_line,
     list_text,
+    search_notes,
 )
 from storage import Storage
 from storage.calendar import age_on, today
@@ -109,7 +111,7 @@ async def recall_location(state: FSMContext) -> tuple[float, float] | None:
 async def municipality_name(store: Storage, user: User) -> str:
     if user.municipality_id is None:
         raise NeedMunicipality
-    return (await store.municipalities.get(user.municipality_id)).name
+    return place_name(await store.municipalities.get(user.municipality_id))
 
 
 async def directions_screen(store: Storage, user: User) -> Screen:
@@ -169,12 +171,15 @@ async def load_results(
         location = await recall_location(state)
         if location is None:
             raise Stale(_("Отправьте местоположение ещё раз: /near"))
+        words = (await recall_query(state, cb.query) or "") if cb.query else ""
         near = await store.catalog.nearest(
-            *location, limit=NEAR_LIMIT, query=cb.catalog_query(None)
+            *location, limit=NEAR_LIMIT, query=cb.catalog_query(None, words)
         )
         shown = near[cb.page * page_size : (cb.page + 1) * page_size]
         page = CatalogPage([n.program for n in shown], len(near), cb.page, page_size)
         header = [_("📍 <b>Рядом с вами</b>")]
+        if words:  # «футбол рядом» (issue 12)
+            header[0] += " · «" + html.escape(words) + "»"
         if filters:
             header.append(filters)
         return Results(header, page, {n.program.id: n.distance_km for n in near})
@@ -190,6 +195,8 @@ async def load_results(
                 query=html.escape(text), municipality=name
             )
         ]
+        if cb.age:  # typed in the query («для 9 лет»), issue 12
+            header.append(age_line(cb.age))
     elif cb.direction is not None:
         query = cb.catalog_query(user.municipality_id)
         header = [f"<b>{direction_title(cb.direction)}</b> · {name}", age_line(cb.age)]
@@ -199,7 +206,20 @@ async def load_results(
     if filters:
         header.append(filters)
     page = await store.catalog.browse(query, page=cb.page, page_size=page_size)
+    if page.search is not None:  # the query may name another municipality (issue 12)
+        header = await search_header(store, header, name, page, user)
     return Results(header, page, query=text)
+
+
+async def search_header(
+    store: Storage, header: list[str], name: str, page: CatalogPage, user: User
+) -> list[str]:
+    info = page.search
+    assert info is not None
+    if info.municipality_id is not None and info.municipality_id != user.municipality_id:
+        other = html.escape(place_name(await store.municipalities.get(info.municipality_id)))
+        header = [header[0].replace(name, other), *header[1:]]
+    return [*header, *search_notes(page)]
 
 
 async def list_screen(store: Storage, user: User, state: FSMContext, cb: CatalogCb) -> Screen:
@@ -208,11 +228,14 @@ async def list_screen(store: Storage, user: User, state: FSMContext, cb: Catalog
     if not page.in_range:
         raise Stale(_("Такой страницы нет: список изменился. Откройте его заново."))
     if page.total == 0:
+        if cb.source == SOURCE_SEARCH and results.query:  # the zero-result log (issue 12)
+            await store.search_misses.record(results.query)
         lines = [*results.header, "", nothing_found(cb, results.query)]
         return Screen("\n".join(lines), list_keyboard(cb, page))
     header = [*results.header, found_line(page.total)]
     first_number = page.page * page.page_size + 1
-    text = list_text(header, page.items, first_number, results.distances)
+    places = await store.catalog.line_details([r.id for r in page.items], today=today())
+    text = list_text(header, page.items, first_number, results.distances, places)
     return Screen(text, list_keyboard(cb, page, results.distances))
 
 

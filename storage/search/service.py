@@ -1,0 +1,74 @@
+"""Search as the catalogue runs it: parse, plan, rank, and fall back to partial matches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.calendar import today
+from storage.search.query import ParsedQuery, parse_query
+from storage.search.ranking import plan, ranked_rows
+from storage.search.vocabulary import vocabulary
+
+if TYPE_CHECKING:
+    from storage.catalog import CatalogQuery
+
+
+@dataclass(frozen=True, slots=True)
+class SearchInfo:
+    """What a search page says beyond its rows."""
+
+    parsed: ParsedQuery
+    municipality_id: int | None  # where it searched (the query may have named a municipality)
+    partial: bool = False  # nothing matched every word: these match some of them
+    typos: tuple[str, ...] = ()  # indexed words a misspelt query word was read as
+
+
+async def parse(session: AsyncSession, text: str) -> ParsedQuery:
+    return parse_query(text, (await vocabulary(session)).places)
+
+
+async def search_rows(
+    session: AsyncSession,
+    query: CatalogQuery,
+    conditions_of: Callable[[CatalogQuery], list[ColumnElement[bool]]],
+    columns: Sequence[Any],
+    *,
+    page: int,
+    page_size: int,
+) -> tuple[list[Sequence[Any]], int, SearchInfo, CatalogQuery]:
+    """Rows of one page, the total, what was understood, and the query with the text's
+    filters applied (for a filters-only query, the caller browses with it)."""
+    vocab = await vocabulary(session)
+    parsed = parse_query(query.text, vocab.places)
+    effective = query.with_parsed(parsed)
+    groups = plan(parsed.words, vocab)
+    info = SearchInfo(
+        parsed,
+        effective.municipality_id,
+        typos=tuple(t for g in groups for t in g.typos),
+    )
+    if not groups:
+        return [], 0, info, effective
+    conditions = conditions_of(replace(effective, text=""))
+    arguments: dict[str, Any] = {
+        "municipality_id": effective.municipality_id,
+        "on": today(),
+        "page": page,
+        "page_size": page_size,
+    }
+    rows, total = await ranked_rows(session, groups, conditions, columns, **arguments)
+    if not rows and page > 0:  # past the end: the true total
+        _, total = await ranked_rows(
+            session, groups, conditions, columns, **{**arguments, "page": 0, "page_size": 1}
+        )
+    if total == 0 and len(groups) > 1:
+        rows, total = await ranked_rows(
+            session, groups, conditions, columns, **arguments, require_all=False
+        )
+        info = replace(info, partial=total > 0)
+    return rows, total, info, effective
