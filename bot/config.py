@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     default_locale: str = "ru"
     # Fernet key (urlsafe base64, 32 bytes) for СНИЛС at rest; the sandbox derives a local one.
     snils_key: SecretStr | None = None
+    # Key rotation: several keys, newest first, comma-separated (wins over SNILS_KEY).
+    snils_keys: SecretStr | None = None
     webhook_url: str | None = Field(default=None, description="public URL: run in webhook mode")
     webhook_secret: SecretStr | None = None
     webhook_host: str = "127.0.0.1"
@@ -41,6 +43,15 @@ class Settings(BaseSettings):
         if isinstance(value, int):
             return [value]
         return value
+
+    def snils_key_list(self) -> list[str]:
+        """The СНИЛС keys, newest first; empty when none is configured (sandbox, tests)."""
+        for source in (self.snils_keys, self.snils_key):
+            if source is not None:
+                keys = [k.strip() for k in source.get_secret_value().split(",") if k.strip()]
+                if keys:
+                    return keys
+        return []
 
     @cached_property
     def sqlite_path(self) -> Path | None:

@@ -99,7 +99,7 @@ def create_dispatcher(
         storage=create_fsm_storage(settings),
         settings=settings,
         sessionmaker=sessionmaker,
-        snils_cipher=SnilsCipher.from_settings(settings.snils_key),
+        snils_cipher=SnilsCipher.from_keys(settings.snils_key_list()),
     )
     if throttle:
         dp.update.outer_middleware(ThrottlingMiddleware())

@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.commands import publish_commands_on_start
 from bot.config import Settings
 from bot.factory import App, create_app
+from bot.secrets import require_production_secrets
 from bot.workers import WORKER_STARTERS
 from bot.workers.enrollment_jobs import run_enrollment_jobs
 from storage.migrate import upgrade
@@ -40,6 +41,7 @@ async def start_background(app: App, stack: AsyncExitStack) -> None:
 
 
 async def run_polling(settings: Settings, token: str) -> None:
+    require_production_secrets(settings)
     await upgrade(settings.database_url)
     app = create_app(settings, token)
     async with AsyncExitStack() as stack:
