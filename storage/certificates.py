@@ -45,6 +45,7 @@ from storage.models.enrollments import LIVE_STATUSES
 from storage.municipalities import MunicipalityRepo
 from storage.notifications import NotificationRepo
 from storage.repo import Repo
+from storage.rights import require_parameter_change
 from storage.snils import mask_snils
 
 # Rule 1: the region's supplementary education (and so the catalogue) serves children 5–17.
@@ -765,6 +766,7 @@ class CertificateRepo(Repo):
         """
         if not changes:
             raise DomainError("parameters_empty")
+        require_parameter_change(actor, changes)  # staff see the parameters; admins change them
         checked = {key: _check_parameter(key, value) for key, value in changes.items()}
         municipality = await self.municipality_for(actor, str(municipality_id))
         # Lock the row: a concurrent approval must see either the old or the new parameters.
