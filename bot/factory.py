@@ -12,11 +12,11 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.fsm import DatabaseStorage
 from bot.i18n import UserLocaleMiddleware, create_i18n
 from bot.middlewares import (
     CallbackRefusalMiddleware,
@@ -80,12 +80,15 @@ class HeapSettling:
             gc.freeze()
 
 
-def create_fsm_storage(settings: Settings) -> BaseStorage:
+def create_fsm_storage(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> BaseStorage:
+    """Conversations outlive the process: Redis when configured, else our database."""
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
 
         return RedisStorage.from_url(settings.redis_url)
-    return MemoryStorage()
+    return DatabaseStorage(sessionmaker)
 
 
 def create_dispatcher(
@@ -96,7 +99,7 @@ def create_dispatcher(
     throttle: bool = True,
 ) -> Dispatcher:
     dp = Dispatcher(
-        storage=create_fsm_storage(settings),
+        storage=create_fsm_storage(settings, sessionmaker),
         settings=settings,
         sessionmaker=sessionmaker,
         snils_cipher=SnilsCipher.from_keys(settings.snils_key_list()),

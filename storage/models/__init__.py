@@ -24,6 +24,7 @@ from storage.models.enums import (
 )
 from storage.models.outbox import AuditEntry, Notification
 from storage.models.people import Child, User
+from storage.models.runtime import FsmRecord, WebhookUpdate
 
 __all__ = [
     "ApplicationStatus",
@@ -35,6 +36,7 @@ __all__ = [
     "Direction",
     "Enrollment",
     "EnrollmentStatus",
+    "FsmRecord",
     "Group",
     "Level",
     "MoneyMovement",
@@ -50,4 +52,5 @@ __all__ = [
     "Role",
     "ScheduleSlot",
     "User",
+    "WebhookUpdate",
 ]

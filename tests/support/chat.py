@@ -592,6 +592,17 @@ async def _shutdown(env: TelegramTestEnv, runner: web.AppRunner | None) -> None:
     # The engine belongs to the ``engine`` fixture, which disposes of it.
 
 
+async def release_app(env: TelegramTestEnv) -> None:
+    """Stop polling and let go of the app (not the engine) as a stopped process would."""
+    if env.runner is not None and not env.runner.done():
+        await env.app.dispatcher.stop_polling()
+        await asyncio.gather(env.runner, return_exceptions=True)
+    env.runner = None
+    await env.app.bot.session.close()
+    await env.app.dispatcher.storage.close()
+    _release_routers(env.app.dispatcher)
+
+
 def _release_routers(dispatcher: Dispatcher) -> None:
     """Detaches handlers' module-level routers from this app's root router.
 
