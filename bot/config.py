@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8081
+    # Whether this worker calls setWebhook at start (every worker may: the call is idempotent).
+    webhook_register: bool = True
+    # How long a worker holds an update it is handling before another may take it over.
+    webhook_lease_seconds: float = Field(default=90.0, gt=0)
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8080
     log_level: str = "INFO"

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.fsm import DatabaseStorage
 from bot.i18n import UserLocaleMiddleware, create_i18n
+from bot.metrics import Metrics
 from bot.middlewares import (
     CallbackRefusalMiddleware,
     ResponseModelPin,
@@ -39,6 +40,7 @@ class App:
     dispatcher: Dispatcher
     i18n: I18n
     extras: dict[str, object] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)
 
     async def close(self) -> None:
         for root in list(self.dispatcher.sub_routers):
@@ -46,6 +48,9 @@ class App:
         self.dispatcher.sub_routers.clear()
         await self.bot.session.close()
         await self.dispatcher.storage.close()
+        redis = self.extras.pop("redis", None)  # the webhook's update ledger (bot.webhook)
+        if redis is not None:
+            await redis.aclose()  # type: ignore[attr-defined]
         await self.engine.dispose()
 
 
@@ -97,6 +102,7 @@ def create_dispatcher(
     i18n: I18n,
     *,
     throttle: bool = True,
+    metrics: Metrics | None = None,
 ) -> Dispatcher:
     dp = Dispatcher(
         storage=create_fsm_storage(settings, sessionmaker),
@@ -105,7 +111,9 @@ def create_dispatcher(
         snils_cipher=SnilsCipher.from_keys(settings.snils_key_list()),
     )
     if throttle:
-        dp.update.outer_middleware(ThrottlingMiddleware())
+        dp.update.outer_middleware(ThrottlingMiddleware(i18n=i18n, metrics=metrics))
+    if metrics is not None:
+        dp.update.outer_middleware(metrics.middleware)
     dp.update.outer_middleware(StorageMiddleware(sessionmaker))
     dp.update.outer_middleware(UserMiddleware(frozenset(settings.admin_ids)))
     UserLocaleMiddleware(i18n).setup(dp)
@@ -124,5 +132,6 @@ def create_app(
     sessionmaker = create_session_factory(engine)
     i18n = create_i18n(settings.default_locale)
     bot = create_bot(settings, token)
-    dispatcher = create_dispatcher(settings, sessionmaker, i18n, throttle=throttle)
-    return App(settings, engine, sessionmaker, bot, dispatcher, i18n)
+    metrics = Metrics()
+    dispatcher = create_dispatcher(settings, sessionmaker, i18n, throttle=throttle, metrics=metrics)
+    return App(settings, engine, sessionmaker, bot, dispatcher, i18n, metrics=metrics)

@@ -6,6 +6,8 @@ anyone holding the database and the repository could read every stored СНИЛ�
 
 from __future__ import annotations
 
+import re
+
 from cryptography.fernet import Fernet
 
 from bot.config import Settings
@@ -13,6 +15,7 @@ from storage.crypto import SnilsCipher, new_key
 from storage.db import create_engine, create_session_factory
 from storage.snils_rotation import RotationReport, rotate_snils
 
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts
 MISSING_KEY = (
     "refusing to start: BOT_TOKEN is set but SNILS_KEY is not.\n"
     "СНИЛС is stored encrypted; without a key of your own it would be encrypted with the "
@@ -30,6 +33,12 @@ def production_secrets_problem(settings: Settings) -> str | None:
     keys = settings.snils_key_list()
     if not keys:
         return MISSING_KEY
+    if settings.webhook_url and not _good_webhook_secret(settings):
+        return (
+            "refusing to start: WEBHOOK_URL is set but WEBHOOK_SECRET is missing or not 1–256 "
+            "of A-Z a-z 0-9 _ -; without it anyone could post forged updates. Make one with:\n"
+            '    python -c "import secrets; print(secrets.token_urlsafe(32))"'
+        )
     for position, key in enumerate(keys, start=1):
         try:
             Fernet(key.encode())
@@ -39,6 +48,11 @@ def production_secrets_problem(settings: Settings) -> str | None:
                 "(32 bytes, urlsafe base64). Make one with: python -m bot snils new-key"
             )
     return None
+
+
+def _good_webhook_secret(settings: Settings) -> bool:
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    return bool(_SECRET_TOKEN.fullmatch(secret))
 
 
 def require_production_secrets(settings: Settings) -> None:

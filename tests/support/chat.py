@@ -534,15 +534,15 @@ async def telegram_env(
     runner: web.AppRunner | None = None
     try:
         if webhook:
-            from bot.runtime import build_webhook_app
+            from bot.runtime import build_webhook_app, register_webhook
 
-            runner = web.AppRunner(build_webhook_app(app, WEBHOOK_PATH, handle_in_background=False))
+            runner = web.AppRunner(build_webhook_app(app, WEBHOOK_PATH))
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", 0).start()
             port = runner.addresses[0][1]
             env.webhook_url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
             env.webhook_secret = secret
-            await app.bot.set_webhook(env.webhook_url, secret_token=secret)
+            await register_webhook(app, env.webhook_url)
         else:
             env.runner = asyncio.create_task(
                 app.dispatcher.start_polling(
