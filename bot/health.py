@@ -11,11 +11,10 @@ import logging
 from typing import TYPE_CHECKING
 
 from aiohttp import web
-from sqlalchemy import text
 
 from bot.metrics import CONTENT_TYPE
 from storage.migrate import head_revisions
-from storage.monitoring import database_revision
+from storage.monitoring import database_revision, ping
 
 if TYPE_CHECKING:
     from bot.factory import App
@@ -27,7 +26,7 @@ CHECK_TIMEOUT = 3.0
 async def _database(app: App) -> str | None:
     """None when ready, else what is wrong (no details that could carry secrets)."""
     async with app.sessionmaker() as session:
-        await session.execute(text("SELECT 1"))
+        await ping(session)
         revision = await database_revision(session)
     if revision not in await head_revisions():
         return "migrations not at head: run python -m bot migrate"

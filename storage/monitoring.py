@@ -22,6 +22,11 @@ class OutboxKind:
     oldest_age_seconds: float
 
 
+async def ping(session: AsyncSession) -> None:
+    """A round trip to the database (raises when it does not answer)."""
+    await session.execute(text("SELECT 1"))
+
+
 async def database_revision(session: AsyncSession) -> str | None:
     """The migration the database is at (None: never migrated)."""
     try:
