@@ -1,5 +1,5 @@
 """Command line: ``python -m bot run | migrate | seed-demo [--programs N] | sandbox |
-navigator import FILE | navigator pull``."""
+navigator import FILE | navigator pull | snils … | backup FILE``."""
 
 from __future__ import annotations
 
@@ -26,7 +26,36 @@ def _parser() -> argparse.ArgumentParser:
     nav_import = nav_sub.add_parser("import", help="apply a JSON Lines export (.gz allowed)")
     nav_import.add_argument("file", type=Path)
     nav_sub.add_parser("pull", help="pull every change from NAVIGATOR_URL once")
+    snils = sub.add_parser("snils", help="СНИЛС encryption keys")
+    snils_sub = snils.add_subparsers(dest="snils_command", required=True)
+    snils_sub.add_parser("new-key", help="print a fresh key for SNILS_KEY / SNILS_KEYS")
+    rotate = snils_sub.add_parser("rotate", help="re-encrypt stored СНИЛС under the newest key")
+    rotate.add_argument("--batch", type=int, default=500, help="rows per transaction")
+    backup = sub.add_parser("backup", help="copy the SQLite database (online backup API)")
+    backup.add_argument("file", help="where to write the copy")
     return parser
+
+
+def _snils(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.secrets import make_key, rotate
+
+    if args.snils_command == "new-key":
+        print(make_key())
+        return 0
+    print(asyncio.run(rotate(settings, args.batch)))
+    return 0
+
+
+def _backup(settings: Settings, target: str) -> int:
+    from storage.backup import BackupRefused, backup_sqlite
+
+    try:
+        pages = asyncio.run(backup_sqlite(settings.sqlite_path, target))
+    except BackupRefused as refusal:
+        print(f"backup refused: {refusal}", file=sys.stderr)
+        return 1
+    print(f"backup written to {target} ({pages} pages)")
+    return 0
 
 
 async def _seed(settings: Settings, programs: int, seed: int) -> int:
@@ -67,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.navigator_command == "import":
             return asyncio.run(run_import(settings, args.file))
         return asyncio.run(run_pull(settings))
+    if args.command == "snils":
+        return _snils(settings, args)
+    if args.command == "backup":
+        return _backup(settings, args.file)
     if args.command == "sandbox" or (args.command == "run" and settings.bot_token is None):
         from bot.sandbox import run_sandbox
 
@@ -74,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     assert settings.bot_token is not None
     from bot.runtime import run_polling, run_webhook
+    from bot.secrets import require_production_secrets
 
+    require_production_secrets(settings)  # exits with the reason and how to make a key
     runner = run_webhook if settings.webhook_url else run_polling
     asyncio.run(runner(settings, settings.bot_token.get_secret_value()))
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
@@ -23,10 +25,16 @@ class Settings(BaseSettings):
     default_locale: str = "ru"
     # Fernet key (urlsafe base64, 32 bytes) for СНИЛС at rest; the sandbox derives a local one.
     snils_key: SecretStr | None = None
+    # Key rotation: several keys, newest first, comma-separated (wins over SNILS_KEY).
+    snils_keys: SecretStr | None = None
     webhook_url: str | None = Field(default=None, description="public URL: run in webhook mode")
     webhook_secret: SecretStr | None = None
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8081
+    # Whether this worker calls setWebhook at start (every worker may: the call is idempotent).
+    webhook_register: bool = True
+    # How long a worker holds an update it is handling before another may take it over.
+    webhook_lease_seconds: float = Field(default=90.0, gt=0)
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8080
     log_level: str = "INFO"
@@ -49,3 +57,19 @@ class Settings(BaseSettings):
         if isinstance(value, int):
             return [value]
         return value
+
+    def snils_key_list(self) -> list[str]:
+        """The СНИЛС keys, newest first; empty when none is configured (sandbox, tests)."""
+        for source in (self.snils_keys, self.snils_key):
+            if source is not None:
+                keys = [k.strip() for k in source.get_secret_value().split(",") if k.strip()]
+                if keys:
+                    return keys
+        return []
+
+    @cached_property
+    def sqlite_path(self) -> Path | None:
+        prefix = "sqlite+aiosqlite:///"
+        if self.database_url.startswith(prefix):
+            return Path(self.database_url.removeprefix(prefix))
+        return None

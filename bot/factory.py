@@ -12,12 +12,13 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.fsm import DatabaseStorage
 from bot.i18n import UserLocaleMiddleware, create_i18n
+from bot.metrics import Metrics
 from bot.middlewares import (
     CallbackRefusalMiddleware,
     ResponseModelPin,
@@ -39,6 +40,7 @@ class App:
     dispatcher: Dispatcher
     i18n: I18n
     extras: dict[str, object] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)
 
     async def close(self) -> None:
         for root in list(self.dispatcher.sub_routers):
@@ -46,6 +48,9 @@ class App:
         self.dispatcher.sub_routers.clear()
         await self.bot.session.close()
         await self.dispatcher.storage.close()
+        redis = self.extras.pop("redis", None)  # the webhook's update ledger (bot.webhook)
+        if redis is not None:
+            await redis.aclose()  # type: ignore[attr-defined]
         await self.engine.dispose()
 
 
@@ -80,12 +85,15 @@ class HeapSettling:
             gc.freeze()
 
 
-def create_fsm_storage(settings: Settings) -> BaseStorage:
+def create_fsm_storage(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> BaseStorage:
+    """Conversations outlive the process: Redis when configured, else our database."""
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
 
         return RedisStorage.from_url(settings.redis_url)
-    return MemoryStorage()
+    return DatabaseStorage(sessionmaker)
 
 
 def create_dispatcher(
@@ -94,15 +102,18 @@ def create_dispatcher(
     i18n: I18n,
     *,
     throttle: bool = True,
+    metrics: Metrics | None = None,
 ) -> Dispatcher:
     dp = Dispatcher(
-        storage=create_fsm_storage(settings),
+        storage=create_fsm_storage(settings, sessionmaker),
         settings=settings,
         sessionmaker=sessionmaker,
-        snils_cipher=SnilsCipher.from_settings(settings.snils_key),
+        snils_cipher=SnilsCipher.from_keys(settings.snils_key_list()),
     )
     if throttle:
-        dp.update.outer_middleware(ThrottlingMiddleware())
+        dp.update.outer_middleware(ThrottlingMiddleware(i18n=i18n, metrics=metrics))
+    if metrics is not None:
+        dp.update.outer_middleware(metrics.middleware)
     dp.update.outer_middleware(StorageMiddleware(sessionmaker))
     dp.update.outer_middleware(UserMiddleware(frozenset(settings.admin_ids)))
     UserLocaleMiddleware(i18n).setup(dp)
@@ -121,5 +132,6 @@ def create_app(
     sessionmaker = create_session_factory(engine)
     i18n = create_i18n(settings.default_locale)
     bot = create_bot(settings, token)
-    dispatcher = create_dispatcher(settings, sessionmaker, i18n, throttle=throttle)
-    return App(settings, engine, sessionmaker, bot, dispatcher, i18n)
+    metrics = Metrics()
+    dispatcher = create_dispatcher(settings, sessionmaker, i18n, throttle=throttle, metrics=metrics)
+    return App(settings, engine, sessionmaker, bot, dispatcher, i18n, metrics=metrics)

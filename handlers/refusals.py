@@ -18,6 +18,9 @@ from storage.errors import DomainError
 REFUSALS: dict[str, Callable[[dict[str, Any]], str]] = {
     "not_found": lambda p: _("Не найдено или уже недоступно."),
     "forbidden": lambda p: _("Недостаточно прав для этого действия."),
+    "admin_only": lambda p: _(
+        "Параметры финансирования меняет только администратор. Посмотреть их можно: /municipality."
+    ),
     # Families (storage/families.py): consent, language and children.
     "consent_required": lambda p: _(
         "Сначала нужно согласие на обработку персональных данных: без него данные детей не хранятся."

@@ -110,11 +110,17 @@ async def show(
             await message.edit_text(text, reply_markup=markup)
             return
         except TelegramBadRequest as error:
-            if "not modified" in str(error):  # pressed twice before the first edit landed
+            if is_not_modified(error):  # pressed twice before the first edit landed
                 return
             # Too old to edit (48 h) or gone: fall through and send a fresh one.
     if target.bot is not None:
         await target.bot.send_message(target.from_user.id, text, reply_markup=markup)
+
+
+def is_not_modified(error: TelegramBadRequest) -> bool:
+    """Telegram's refusal of an edit that changes nothing: the screen is already what the user
+    asked for, so it is a success (every edit goes through ``show``, which says so)."""
+    return "message is not modified" in error.message
 
 
 # --- Telegram's text limit ---------------------------------------------------------------------

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -25,3 +27,13 @@ async def upgrade(url: str, revision: str = "head") -> None:
 
 async def downgrade(url: str, revision: str = "base") -> None:
     await asyncio.to_thread(command.downgrade, alembic_config(url), revision)
+
+
+@functools.cache
+def _heads() -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+async def head_revisions() -> frozenset[str]:
+    """The revisions a fully migrated database is at (read from the migration files once)."""
+    return await asyncio.to_thread(_heads)

@@ -14,6 +14,7 @@ from storage.errors import DomainError, NotFound
 from storage.models import Municipality, User
 from storage.paging import Page, clamp_page
 from storage.repo import Repo
+from storage.rights import require_parameter_change
 from storage.roles import operator_scope
 from storage.text import fold  # case- and ё-insensitive, as names are typed on a phone
 
@@ -145,6 +146,7 @@ class MunicipalityRepo(Repo):
         """
         if not changes:
             raise DomainError("parameters_empty")
+        require_parameter_change(actor, changes)  # staff see the parameters; admins change them
         checked = {key: _check_parameter(key, value) for key, value in changes.items()}
         municipality = await self.municipality_for(actor, str(municipality_id))
         await locks.lock_municipality(self.session, municipality.id)

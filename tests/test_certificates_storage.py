@@ -400,8 +400,11 @@ async def test_municipality_parameters_change_with_an_audit_entry(store: Storage
     found = await store.municipalities.municipality_for(admin, "кемеровский городской")
     assert found.id == kemerovo.id
 
+    # Staff see their municipality's parameters; only administrators change them.
+    with pytest.raises(DomainError, match="admin_only"):
+        await store.municipalities.update_municipality(staff, kemerovo.id, {"funded_quota": 50})
     municipality, before, after = await store.municipalities.update_municipality(
-        staff,
+        admin,
         kemerovo.id,
         {"funded_quota": 50, "financing_enabled": False, "period_start": date(2026, 9, 1)},
     )
@@ -410,7 +413,7 @@ async def test_municipality_parameters_change_with_an_audit_entry(store: Storage
     assert after == {"funded_quota": 50, "financing_enabled": False, "period_start": "2026-09-01"}
     [entry] = (await store.session.scalars(select(AuditEntry))).all()
     assert (entry.actor_id, entry.action, entry.object_id) == (
-        staff.id,
+        admin.id,
         "municipality.update",
         kemerovo.id,
     )
@@ -430,7 +433,7 @@ async def test_municipality_parameters_change_with_an_audit_entry(store: Storage
     for query in (str(other.id), "Юрга", "999999"):  # another's id or name reads as missing
         with pytest.raises(DomainError, match="not_found"):
             await store.municipalities.municipality_for(staff, query)
-    with pytest.raises(DomainError, match="not_found"):
+    with pytest.raises(DomainError, match="admin_only"):
         await store.municipalities.update_municipality(staff, other.id, {"funded_quota": 1})
     assert (await store.municipalities.municipality_for(staff, "Кемеров")).id == kemerovo.id
     with pytest.raises(DomainError, match="not_found"):  # a digit to isdigit(), not to int()

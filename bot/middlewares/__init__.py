@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiogram import BaseMiddleware
@@ -12,9 +13,10 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
+from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import CallbackQuery, TelegramObject
+from aiogram.types import CallbackQuery, TelegramObject, Update
 from aiogram.types import User as TgUser
 from aiogram.utils.callback_answer import CallbackAnswer, CallbackAnswerMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,6 +28,9 @@ from storage.errors import DomainError
 
 if TYPE_CHECKING:
     from aiogram import Bot
+    from aiogram.utils.i18n import I18n
+
+    from bot.metrics import Metrics
 
 
 class StorageMiddleware(BaseMiddleware):
@@ -76,12 +81,23 @@ class UserMiddleware(BaseMiddleware):
 class ThrottlingMiddleware(BaseMiddleware):
     """Drops updates from a user who sends more than ``rate`` per second (a flood, not a person).
 
-    In-process and approximate by design; several workers each apply it to what they receive.
+    A dropped button press is still answered, with a short "too fast" toast, so the button
+    does not spin until Telegram gives up. In-process and approximate by design; several
+    workers each apply it to what they receive.
     """
 
-    def __init__(self, rate: float = 5.0, burst: int = 10) -> None:
+    def __init__(
+        self,
+        rate: float = 5.0,
+        burst: int = 10,
+        *,
+        i18n: I18n | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.rate = rate
         self.burst = burst
+        self.i18n = i18n
+        self.metrics = metrics
         self._buckets: dict[int, tuple[float, float]] = {}
 
     async def __call__(
@@ -98,11 +114,29 @@ class ThrottlingMiddleware(BaseMiddleware):
         tokens = min(float(self.burst), tokens + (now - last) * self.rate)
         if tokens < 1.0:
             self._buckets[tg_user.id] = (tokens, now)
+            await self._throttled(event, tg_user)
             return None
         self._buckets[tg_user.id] = (tokens - 1.0, now)
         if len(self._buckets) > 100_000:  # bound memory under a flood of distinct users
             self._buckets.clear()
         return await handler(event, data)
+
+    async def _throttled(self, event: TelegramObject, tg_user: TgUser) -> None:
+        if not isinstance(event, Update):
+            return
+        if self.metrics is not None:
+            self.metrics.count_throttled(event)
+        if event.callback_query is None:
+            return
+        text: str | None = None
+        if self.i18n is not None:  # before the locale middleware: the client's language
+            gettext = self.i18n.gettext
+            locale = (tg_user.language_code or "")[:2]
+            if locale not in self.i18n.available_locales:
+                locale = self.i18n.default_locale
+            text = gettext("Слишком быстро — подождите секунду.", locale=locale)
+        with suppress(TelegramAPIError):  # too old to answer: nothing left spinning anyway
+            await event.callback_query.answer(text)
 
 
 class CallbackRefusalMiddleware(CallbackAnswerMiddleware):

@@ -114,9 +114,9 @@ class CertificateRepo(Repo):
         self, parent: User, child_id: int, snils_digits: str, cipher: SnilsCipher
     ) -> None:
         """Rule 2 across accounts: the same СНИЛС may not get a second certificate."""
-        digest = cipher.digest(snils_digits)
+        digests = cipher.digests(snils_digits)  # every listed key: a rotation may be under way
         cert = await self.session.scalar(
-            select(Certificate).where(Certificate.snils_digest == digest)
+            select(Certificate).where(Certificate.snils_digest.in_(digests))
         )
         if cert is not None:
             own = await self._child_of(parent, cert.child_id)
@@ -125,7 +125,7 @@ class CertificateRepo(Repo):
             raise DomainError("certificate_exists_elsewhere")
         pending = await self.session.scalar(
             select(CertificateApplication).where(
-                CertificateApplication.snils_digest == digest,
+                CertificateApplication.snils_digest.in_(digests),
                 CertificateApplication.status == ApplicationStatus.pending,
             )
         )

@@ -39,6 +39,7 @@ from storage.models.navigator import (
 )
 from storage.models.outbox import AuditEntry, Notification
 from storage.models.people import Child, User
+from storage.models.runtime import FsmRecord, WebhookUpdate
 from storage.models.search import SearchMiss
 from storage.models.trust import Complaint, ComplaintEvent
 
@@ -59,6 +60,7 @@ __all__ = [
     "EnrollmentStatus",
     "Event",
     "EventSignup",
+    "FsmRecord",
     "Group",
     "Level",
     "MoneyMovement",
@@ -83,4 +85,5 @@ __all__ = [
     "ScheduleSlot",
     "SearchMiss",
     "User",
+    "WebhookUpdate",
 ]

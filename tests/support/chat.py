@@ -534,15 +534,15 @@ async def telegram_env(
     runner: web.AppRunner | None = None
     try:
         if webhook:
-            from bot.runtime import build_webhook_app
+            from bot.runtime import build_webhook_app, register_webhook
 
-            runner = web.AppRunner(build_webhook_app(app, WEBHOOK_PATH, handle_in_background=False))
+            runner = web.AppRunner(build_webhook_app(app, WEBHOOK_PATH))
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", 0).start()
             port = runner.addresses[0][1]
             env.webhook_url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
             env.webhook_secret = secret
-            await app.bot.set_webhook(env.webhook_url, secret_token=secret)
+            await register_webhook(app, env.webhook_url)
         else:
             env.runner = asyncio.create_task(
                 app.dispatcher.start_polling(
@@ -590,6 +590,17 @@ async def _shutdown(env: TelegramTestEnv, runner: web.AppRunner | None) -> None:
     await env.app.dispatcher.storage.close()
     _release_routers(env.app.dispatcher)
     # The engine belongs to the ``engine`` fixture, which disposes of it.
+
+
+async def release_app(env: TelegramTestEnv) -> None:
+    """Stop polling and let go of the app (not the engine) as a stopped process would."""
+    if env.runner is not None and not env.runner.done():
+        await env.app.dispatcher.stop_polling()
+        await asyncio.gather(env.runner, return_exceptions=True)
+    env.runner = None
+    await env.app.bot.session.close()
+    await env.app.dispatcher.storage.close()
+    _release_routers(env.app.dispatcher)
 
 
 def _release_routers(dispatcher: Dispatcher) -> None:
