@@ -15,6 +15,7 @@ from storage.catalog import CatalogRepo
 from storage.certificates import CertificateRepo
 from storage.enrollments import EnrollmentRepo
 from storage.families import FamilyRepo
+from storage.indicators.repo import IndicatorRepo
 from storage.municipalities import MunicipalityRepo
 from storage.notifications import NotificationRepo
 from storage.privacy import PrivacyRepo
@@ -52,6 +53,10 @@ class Storage:
     @cached_property
     def audit(self) -> AuditRepo:
         return AuditRepo(self.session)
+
+    @cached_property
+    def indicators(self) -> IndicatorRepo:
+        return IndicatorRepo(self.session)
 
     @cached_property
     def roles(self) -> RoleRepo:

@@ -201,6 +201,7 @@ PARAMETERS: dict[str, tuple[type, int | None, int | None]] = {
     "unused_funded_days": (int, 0, 3650),
     "documents_days": (int, 1, 90),
     "waitlist_offer_hours": (int, 1, 720),
+    "children_5_18": (int, 0, 10_000_000),  # the indicators' denominator (issue 14); 0: unknown
 }
 
 
@@ -676,7 +677,7 @@ class CertificateRepo(Repo):
         changed = await self.session.execute(
             update(Certificate)
             .where(Certificate.id == certificate_id, self._unused_since(municipality_id, cutoff))
-            .values(status=CertificateStatus.accounting)
+            .values(status=CertificateStatus.accounting, downgraded_at=utcnow())
             .execution_options(synchronize_session=False)
         )
         if changed.rowcount != 1:  # type: ignore[attr-defined]

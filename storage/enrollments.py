@@ -81,6 +81,7 @@ from storage.calendar import REGION_TZ, age_on
 from storage.calendar import today as region_today
 from storage.catalog import SlotInfo
 from storage.errors import DomainError, Forbidden, NotFound
+from storage.indicators.history import status_dates
 from storage.models import (
     Certificate,
     CertificateStatus,
@@ -999,7 +1000,7 @@ class EnrollmentRepo(Repo):
         changed = await self.session.execute(
             update(Enrollment)
             .where(Enrollment.id == enrollment.id, Enrollment.status == current)
-            .values(status=target, **values)
+            .values(status=target, **values, **status_dates(target))
             .execution_options(synchronize_session=False)
         )
         if changed.rowcount != 1:  # the caller holds the locks, so this is a bug, not a race

@@ -22,6 +22,7 @@ from storage.models.enums import (
     Registry,
     Role,
 )
+from storage.models.indicators import IndicatorReportRun
 from storage.models.outbox import AuditEntry, Notification
 from storage.models.people import Child, User
 
@@ -36,6 +37,7 @@ __all__ = [
     "Enrollment",
     "EnrollmentStatus",
     "Group",
+    "IndicatorReportRun",
     "Level",
     "MoneyMovement",
     "MovementKind",

@@ -1,0 +1,411 @@
+"""Indicators on small hand-built regions with known answers (issue 14, docs/INDICATORS.md)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from storage import Storage
+from storage.errors import DomainError, Forbidden, NotFound
+from storage.indicators import Indicator, Share, target_for
+from storage.indicators.compute import end_of, months_before, years_before
+from storage.indicators.history import status_dates
+from storage.models import (
+    AuditEntry,
+    Certificate,
+    CertificateApplication,
+    Child,
+    Direction,
+    Enrollment,
+    EnrollmentStatus,
+    Group,
+    Municipality,
+    Notification,
+    Program,
+    Provider,
+    Role,
+    User,
+)
+
+DAY = date(2026, 6, 1)
+_ids = itertools.count(1)
+
+
+def moment(day: date, hour: int = 12) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+class Region:
+    """A builder: municipalities, programs, families and their enrollments, rows as they are."""
+
+    def __init__(self, store: Storage) -> None:
+        self.session = store.session
+
+    async def municipality(self, name: str, children: int = 0, financing: bool = True) -> int:
+        row = Municipality(name=name, children_5_18=children, financing_enabled=financing)
+        self.session.add(row)
+        await self.session.flush()
+        return row.id
+
+    async def program(
+        self, where: int, direction: Direction = Direction.arts, *, adapted: bool = False
+    ) -> Program:
+        provider = Provider(name=f"П {next(_ids)}", kind="municipal", municipality_id=where)
+        self.session.add(provider)
+        await self.session.flush()
+        program = Program(
+            title=f"Программа {next(_ids)}",
+            direction=direction,
+            level="basic",
+            format="in_person",
+            registry_kind="general",
+            age_min=5,
+            age_max=17,
+            municipality_id=where,
+            provider_id=provider.id,
+            disability_adapted=adapted,
+        )
+        self.session.add(program)
+        await self.session.flush()
+        group = Group(
+            program_id=program.id,
+            name="Г",
+            capacity=30,
+            age_min=5,
+            age_max=17,
+            starts_on=date(2025, 9, 1),
+            ends_on=date(2027, 5, 31),
+            enrollment_opens_on=date(2025, 8, 1),
+            enrollment_closes_on=date(2027, 5, 1),
+        )
+        self.session.add(group)
+        await self.session.flush()
+        program.groups_first = group.id  # type: ignore[attr-defined]
+        return program
+
+    async def child(self, where: int | None, born: date) -> Child:
+        parent = User(telegram_id=next(_ids) + 10_000, municipality_id=where)
+        self.session.add(parent)
+        await self.session.flush()
+        child = Child(parent_id=parent.id, full_name="Ребёнок", birth_date=born)
+        self.session.add(child)
+        await self.session.flush()
+        return child
+
+    async def study(
+        self,
+        child: Child,
+        program: Program,
+        since: date,
+        *,
+        status: EnrollmentStatus = EnrollmentStatus.active,
+        ended: date | None = None,
+    ) -> Enrollment:
+        row = Enrollment(
+            child_id=child.id,
+            group_id=program.groups_first,  # type: ignore[attr-defined]
+            program_id=program.id,
+            status=status,
+            created_at=moment(since) - timedelta(days=3),
+            active_since=moment(since),
+            ended_at=moment(ended) if ended else None,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def certificate(
+        self,
+        child: Child,
+        where: int,
+        issued: date,
+        *,
+        status: str = "funded",
+        downgraded: date | None = None,
+    ) -> None:
+        self.session.add(
+            Certificate(
+                number=f"42-{next(_ids):08d}",
+                child_id=child.id,
+                municipality_id=where,
+                birth_year=child.birth_date.year,
+                status=status,
+                period_start=issued,
+                period_end=issued + timedelta(days=365),
+                issued_at=moment(issued),
+                downgraded_at=moment(downgraded) if downgraded else None,
+            )
+        )
+        await self.session.flush()
+
+    async def admin(self) -> User:
+        user = User(telegram_id=next(_ids) + 90_000, role=Role.admin)
+        self.session.add(user)
+        await self.session.commit()
+        return user
+
+    async def staff(self, where: int) -> User:
+        user = User(telegram_id=next(_ids) + 80_000, role=Role.staff, municipality_id=where)
+        self.session.add(user)
+        await self.session.commit()
+        return user
+
+
+def aged(years: int, on: date = DAY, days: int = 40) -> date:
+    """Born so as to be ``years`` old on ``on`` (``days`` after that birthday)."""
+    return years_before(on, years) - timedelta(days=days)
+
+
+@pytest.fixture
+def region(store: Storage) -> Region:
+    return Region(store)
+
+
+async def test_a_child_in_two_programs_counts_once(store: Storage, region: Region) -> None:
+    town = await region.municipality("Юрга", children=100)
+    arts, robots = await region.program(town), await region.program(town, Direction.technical)
+    kid = await region.child(town, aged(10))
+    await region.study(kid, arts, date(2025, 9, 10))
+    await region.study(kid, robots, date(2025, 10, 1))
+    other = await region.child(town, aged(8))
+    await region.study(other, arts, date(2025, 9, 10))
+    report = await store.indicators.report(await region.admin(), DAY)
+    area = report.area(town)
+    assert area.share(Indicator.coverage) == Share(2, 100)
+    assert area.share(Indicator.coverage).percent == Decimal("2.0")
+    assert area.share(Indicator.tech_science) == Share(1, 100)
+
+
+async def test_ages_5_to_17_inclusive_on_the_day(store: Storage, region: Region) -> None:
+    town = await region.municipality("Тайга", children=10)
+    arts = await region.program(town)
+    for born in (
+        years_before(DAY, 18),  # turned 18 on the day: out
+        years_before(DAY, 18) + timedelta(days=1),  # 18 tomorrow: still 17, in
+        years_before(DAY, 5),  # 5 today: in
+        years_before(DAY, 5) + timedelta(days=1),  # 5 tomorrow: out
+    ):
+        await region.study(await region.child(town, born), arts, date(2025, 9, 10))
+    report = await store.indicators.report(await region.admin(), DAY)
+    assert report.area(town).share(Indicator.coverage).count == 2
+
+
+async def test_a_withdrawn_enrollment_counts_until_it_ended(store: Storage, region: Region) -> None:
+    town = await region.municipality("Мыски", children=10)
+    arts = await region.program(town)
+    kid = await region.child(town, aged(9))
+    await region.study(
+        kid, arts, date(2025, 9, 10), status=EnrollmentStatus.withdrawn, ended=date(2026, 3, 15)
+    )
+    finished = await region.child(town, aged(12))
+    await region.study(
+        finished, arts, date(2025, 9, 10), status=EnrollmentStatus.finished, ended=DAY
+    )
+    report = await store.indicators.report(await region.admin(), DAY)
+    area = report.area(town)
+    # On the day: the withdrawn one ended in March, the finished one during the day itself.
+    assert area.now.covered == 0
+    by_day = {point.on: point.covered for point in area.series}
+    assert by_day[date(2026, 3, 1)] == 2  # both were studying on 1 March
+    assert by_day[date(2026, 4, 1)] == 1  # the withdrawn one no longer
+    assert area.half_year_ago.on == date(2025, 12, 1)
+
+
+async def test_unset_children_means_no_data_not_a_division(store: Storage, region: Region) -> None:
+    unknown = await region.municipality("Белово")  # children_5_18 = 0: not recorded
+    known = await region.municipality("Гурьевск", children=50)
+    for where in (unknown, known):
+        program = await region.program(where)
+        await region.study(await region.child(where, aged(10)), program, date(2025, 9, 1))
+    report = await store.indicators.report(await region.admin(), DAY)
+    blank = report.area(unknown).share(Indicator.coverage)
+    assert blank == Share(1, None) and blank.percent is None
+    assert report.without_children_data == ("Белово",)
+    # The region's share is over the municipalities that have the figure, nothing invented.
+    assert report.region.share(Indicator.coverage) == Share(1, 50)
+    ranked = report.ranking(Indicator.coverage)
+    assert [area.name for area, _ in ranked] == ["Гурьевск", "Белово"]
+
+
+async def test_a_past_day_is_computed_from_the_dates(store: Storage, region: Region) -> None:
+    town = await region.municipality("Осинники", children=10)
+    arts = await region.program(town)
+    await region.study(await region.child(town, aged(10)), arts, date(2026, 5, 20))
+    admin = await region.admin()
+    assert (await store.indicators.report(admin, date(2026, 5, 19))).area(town).now.covered == 0
+    assert (await store.indicators.report(admin, date(2026, 5, 20))).area(town).now.covered == 1
+
+
+async def test_started_late_in_the_evening_local_time_counts_that_day(
+    store: Storage, region: Region
+) -> None:
+    town = await region.municipality("Калтан", children=10)
+    arts = await region.program(town)
+    kid = await region.child(town, aged(10))
+    row = await region.study(kid, arts, date(2026, 5, 20))
+    # 23:30 in Novokuznetsk (UTC+7) on 20 May is 16:30 UTC: still the 20th there.
+    row.active_since = end_of(date(2026, 5, 20)) - timedelta(minutes=30)
+    admin = await region.admin()
+    await store.session.commit()
+    assert (await store.indicators.report(admin, date(2026, 5, 20))).area(town).now.covered == 1
+    assert (await store.indicators.report(admin, date(2026, 5, 19))).area(town).now.covered == 0
+
+
+async def test_certificates_funded_until_downgraded(store: Storage, region: Region) -> None:
+    town = await region.municipality("Полысаево", children=20)
+    funded = await region.child(town, aged(10))
+    await region.certificate(funded, town, date(2025, 9, 1))
+    downgraded = await region.child(town, aged(11))
+    await region.certificate(
+        downgraded, town, date(2025, 9, 1), status="accounting", downgraded=date(2026, 2, 10)
+    )
+    accounting = await region.child(town, aged(12))
+    await region.certificate(accounting, town, date(2025, 9, 1), status="accounting")
+    grown_up = await region.child(town, aged(19))
+    await region.certificate(grown_up, town, date(2025, 9, 1))
+    report = await store.indicators.report(await region.admin(), DAY)
+    area = report.area(town)
+    assert area.share(Indicator.funded) == Share(1, 20)
+    assert area.share(Indicator.certified) == Share(3, 20)
+    assert area.half_year_ago.funded == 2  # on 1 December the downgraded one was still funded
+
+
+async def test_disability_adapted_programs(store: Storage, region: Region) -> None:
+    town = await region.municipality("Берёзовский", children=200)
+    adapted = await region.program(town, adapted=True)
+    await region.study(await region.child(town, aged(9)), adapted, date(2025, 9, 1))
+    report = await store.indicators.report(await region.admin(), DAY)
+    assert report.area(town).share(Indicator.disability_adapted).percent == Decimal("0.5")
+    assert report.area(town).catalogue.adapted == 1
+
+
+async def test_financing_share_rolls_back_through_the_audit_log(
+    store: Storage, region: Region
+) -> None:
+    on = await region.municipality("Междуреченск", financing=True)
+    await region.municipality("Прокопьевск", financing=False)
+    store.session.add(
+        AuditEntry(
+            action="municipality.update",
+            object_type="municipality",
+            object_id=on,
+            before={"financing_enabled": False},
+            after={"financing_enabled": True},
+            created_at=moment(date(2026, 3, 1)),
+        )
+    )
+    report = await store.indicators.report(await region.admin(), DAY)
+    assert report.financing() == Share(1, 2)
+    assert report.financing(0) == Share(0, 2)  # on 1 December nobody had it yet
+
+
+async def test_staff_see_their_municipality_and_the_region_only(
+    store: Storage, region: Region
+) -> None:
+    mine = await region.municipality("Анжеро-Судженск", children=5)
+    theirs = await region.municipality("Топки", children=5)
+    staff = await region.staff(mine)
+    report = await store.indicators.report(staff, DAY)
+    assert report.area(mine).name == "Анжеро-Судженск"
+    assert report.area(None) is report.region
+    with pytest.raises(NotFound):
+        report.area(theirs)
+    with pytest.raises(Forbidden):
+        report.ranking(Indicator.coverage)
+    parent = User(telegram_id=5, municipality_id=mine)
+    store.session.add(parent)
+    await store.session.commit()
+    with pytest.raises(Forbidden):
+        await store.indicators.report(parent, DAY)
+
+
+async def test_a_future_day_is_refused(store: Storage, region: Region) -> None:
+    with pytest.raises(DomainError) as refused:
+        await store.indicators.report(await region.admin(), date(2999, 1, 1))
+    assert refused.value.code == "indicators_day"
+
+
+async def test_the_certificate_queue_on_the_day(store: Storage, region: Region) -> None:
+    town = await region.municipality("Юргинский округ", children=5)
+    created = moment(DAY) - timedelta(days=3)
+    for decided in (None, created + timedelta(hours=10), created + timedelta(hours=30)):
+        store.session.add(
+            CertificateApplication(
+                municipality_id=town,
+                status="pending" if decided is None else "approved",
+                created_at=created,
+                decided_at=decided,
+            )
+        )
+    report = await store.indicators.report(await region.admin(), DAY)
+    service = report.area(town).service
+    assert service.pending == 1
+    assert service.oldest_pending_days == 3
+    assert service.decisions_week == 2
+    assert service.median_decision_hours == pytest.approx(20)
+
+
+async def test_staff_record_children_5_18_with_an_audit_entry(
+    store: Storage, region: Region
+) -> None:
+    town = await region.municipality("Ленинск-Кузнецкий муниципальный район")
+    staff = await region.staff(town)
+    municipality, before, after = await store.indicators.set_children(staff, town, 3300)
+    assert municipality.children_5_18 == 3300
+    assert (before, after) == ({"children_5_18": 0}, {"children_5_18": 3300})
+    entries = await store.audit.latest(object_type="municipality")
+    assert entries[0].after == {"children_5_18": 3300}
+    with pytest.raises(DomainError) as refused:
+        await store.indicators.set_children(staff, town, -1)
+    assert refused.value.code == "parameter_range"
+
+
+async def test_scheduled_report_queued_once_per_municipality_and_date(
+    store: Storage, region: Region
+) -> None:
+    town = await region.municipality("Кемерово", children=10)
+    quiet = await region.municipality("Крапивинский округ", children=10)
+    first, second = await region.staff(town), await region.staff(town)
+    await region.staff(quiet)
+    assert await store.indicators.queue_scheduled(DAY) == 2
+    assert await store.indicators.queue_scheduled(DAY) == 0
+    rows = (await store.session.scalars(select(Notification))).all()
+    assert sorted(n.telegram_id for n in rows if n.params["municipality_id"] == town) == sorted(
+        [first.telegram_id, second.telegram_id]
+    )
+    assert {n.kind for n in rows} == {"indicator_report"}
+    assert len(rows) == 3
+    assert rows[0].params["figures"]["coverage"]["target"] == "77"
+    count = await store.session.scalar(select(func.count()).select_from(Notification))
+    assert count == 3
+
+
+def test_targets_are_the_seed_numbers() -> None:
+    assert target_for(Indicator.coverage, 2019).percent == Decimal("76")  # type: ignore[union-attr]
+    assert target_for(Indicator.coverage, 2020).percent == Decimal("76.5")  # type: ignore[union-attr]
+    assert target_for(Indicator.coverage, 2026).percent == Decimal("77")  # type: ignore[union-attr]
+    assert target_for(Indicator.coverage, 2018).percent == Decimal("76")  # type: ignore[union-attr]
+    assert target_for(Indicator.tech_science, 2020).percent == Decimal("17")  # type: ignore[union-attr]
+    assert target_for(Indicator.funded, 2021).percent == Decimal("35")  # type: ignore[union-attr]
+    assert target_for(Indicator.financing, 2019).percent == Decimal("50")  # type: ignore[union-attr]
+    own = target_for(Indicator.coverage, 2026, "Ленинск-Кузнецкий муниципальный район")
+    assert own is not None and own.percent == Decimal("67") and own.source.startswith("004")
+    assert target_for(Indicator.certified, 2026) is None
+
+
+def test_dates_on_a_leap_day() -> None:
+    assert years_before(date(2024, 2, 29), 5) == date(2019, 2, 28)
+    assert months_before(date(2026, 8, 31), 6) == date(2026, 2, 28)
+    assert months_before(date(2026, 6, 1), 6) == date(2025, 12, 1)
+
+
+def test_status_changes_carry_their_dates() -> None:
+    now = moment(DAY)
+    assert status_dates(EnrollmentStatus.active, now) == {"active_since": now}
+    assert status_dates(EnrollmentStatus.withdrawn, now) == {"ended_at": now}
+    assert status_dates(EnrollmentStatus.finished, now) == {"ended_at": now}
+    assert status_dates(EnrollmentStatus.confirmed, now) == {}
