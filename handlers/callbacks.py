@@ -8,7 +8,7 @@ from aiogram.filters.callback_data import CallbackData
 class MenuCb(CallbackData, prefix="m"):
     """Main-menu entries; each area handles its own action.
 
-    Actions: home, catalog, search, near, children, certs, enrollments, language, privacy, queue.
+    Actions: home, catalog, search, near, children, certs, enrollments, language, privacy, queue, stats.
     """
 
     action: str

@@ -55,6 +55,7 @@ def staff_commands(i18n: I18n, locale: str) -> list[BotCommand]:
         cmd("finish", gettext("Завершить обучение", locale=locale)),
         cmd("reject_enrollment", gettext("Отклонить заявку с причиной", locale=locale)),
         cmd("municipality", gettext("Параметры муниципалитета", locale=locale)),
+        cmd("stats", gettext("Показатели муниципалитета и региона", locale=locale)),
     ]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiogram.utils.i18n import gettext as _
 
+from handlers.formatting import day
 from storage.errors import DomainError
 
 REFUSALS: dict[str, Callable[[dict[str, Any]], str]] = {
@@ -110,6 +111,9 @@ REFUSALS: dict[str, Callable[[dict[str, Any]], str]] = {
         "Есть открытые заявки на программы ({count}). Сначала отмените их в «Мои заявки», "
         "затем удалите данные."
     ).format(**p),
+    "indicators_day": lambda p: _("Показатели можно посмотреть с {earliest} по {latest}.").format(
+        earliest=day(p["earliest"]), latest=day(p["latest"])
+    ),
 }
 
 

@@ -58,6 +58,7 @@ def menu_keyboard(user: User) -> InlineKeyboardMarkup:
     ]
     if user.role in (Role.staff, Role.admin):
         entries.append(("queue", _("🗂 Очередь заявок")))
+        entries.append(("stats", _("📊 Показатели")))
     for action, text in entries:
         kb.button(text=text, callback_data=MenuCb(action=action))
     kb.adjust(2)

@@ -2,4 +2,7 @@
 
 from aiogram import Router
 
+from handlers.staff import stats
+
 router = Router(name="staff")
+router.include_router(stats.router)  # 📊 Показатели, /stats (issue 14)
