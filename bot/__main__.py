@@ -1,4 +1,5 @@
-"""Command line: ``python -m bot run | migrate | seed-demo [--programs N] | sandbox``."""
+"""Command line: ``python -m bot run | migrate | seed-demo [--programs N] [--children N
+--enrollments M] | sandbox``."""
 
 from __future__ import annotations
 
@@ -18,11 +19,15 @@ def _parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed-demo", help="load the deterministic demo region")
     seed.add_argument("--programs", type=int, default=2000, help="number of programs")
     seed.add_argument("--seed", type=int, default=484, help="random seed")
+    seed.add_argument("--children", type=int, default=0, help="families' children (benchmarks)")
+    seed.add_argument("--enrollments", type=int, default=0, help="their enrollments")
     sub.add_parser("sandbox", help="run the bot with the local Telegram emulator and web chat")
     return parser
 
 
-async def _seed(settings: Settings, programs: int, seed: int) -> int:
+async def _seed(
+    settings: Settings, programs: int, seed: int, children: int = 0, enrollments: int = 0
+) -> int:
     from storage.db import create_engine
     from storage.migrate import upgrade
     from storage.seed import SeedRefused, seed_demo
@@ -31,6 +36,13 @@ async def _seed(settings: Settings, programs: int, seed: int) -> int:
     engine = create_engine(settings.database_url)
     try:
         report = await seed_demo(engine, programs=programs, seed=seed)
+        if children or enrollments:  # issue 14: indicators at benchmark scale
+            from storage.calendar import today
+            from storage.seed.families import seed_families
+
+            report += "\n" + await seed_families(
+                engine, children=children, enrollments=enrollments, seed=seed, today=today()
+            )
     except SeedRefused as refusal:
         print(f"seed-demo refused: {refusal}", file=sys.stderr)
         return 1
@@ -53,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         print("migrations applied")
         return 0
     if args.command == "seed-demo":
-        return asyncio.run(_seed(settings, args.programs, args.seed))
+        return asyncio.run(
+            _seed(settings, args.programs, args.seed, args.children, args.enrollments)
+        )
     if args.command == "sandbox" or (args.command == "run" and settings.bot_token is None):
         from bot.sandbox import run_sandbox
 

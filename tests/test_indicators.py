@@ -73,10 +73,12 @@ async def test_a_withdrawn_enrollment_counts_until_it_ended(store: Storage, regi
     area = report.area(town)
     # On the day: the withdrawn one ended in March, the finished one during the day itself.
     assert area.now.covered == 0
-    by_day = {point.on: point.covered for point in area.series}
+    by_day = dict(area.monthly)
     assert by_day[date(2026, 3, 1)] == 2  # both were studying on 1 March
     assert by_day[date(2026, 4, 1)] == 1  # the withdrawn one no longer
     assert area.half_year_ago.on == date(2025, 12, 1)
+    assert area.monthly[0] == (area.half_year_ago.on, area.half_year_ago.covered)
+    assert area.monthly[-1] == (area.now.on, area.now.covered)
 
 
 async def test_unset_children_means_no_data_not_a_division(store: Storage, region: Region) -> None:

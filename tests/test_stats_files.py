@@ -47,10 +47,10 @@ async def test_message_chart_and_workbook_agree(store: Storage, russian: None) -
     figure = draw_chart(report, town)
     lines = figure.axes[0].get_lines()
     plotted = [list(line.get_ydata()) for line in lines[:2]]  # the town, the region
-    expected = [[float(town.share(Indicator.coverage, p).percent) for p in town.series]]
-    expected.append(
-        [float(report.region.share(Indicator.coverage, p).percent) for p in report.region.series]
-    )
+    expected = [
+        [float(share.percent or 0) for _day, share in area.coverage_by_month()]
+        for area in (town, report.region)
+    ]
     assert plotted == expected
     assert plotted[0] == [0.0, 0.0, 5.0, 10.0, 15.0, 15.0, 15.0]  # 2 children a month of 40
     target_line = lines[2]

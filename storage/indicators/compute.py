@@ -19,10 +19,11 @@ import statistics
 import time as clock
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import Date, Integer, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
@@ -87,107 +88,124 @@ def series_days(on: date) -> list[date]:
     return [months_before(on, k) for k in range(HALF_YEAR_MONTHS, -1, -1)]
 
 
-def _points(days: Sequence[date]) -> Any:
-    """The days as a derived table: index, end moment, and the birth-date window of ages 5–17."""
-    rows = [
-        select(
-            literal(index, Integer).label("k"),
-            literal(end_of(day), UTCDateTime).label("ends"),
-            # Born after this: not yet 18. Born on or before that: at least 5.
-            literal(years_before(day, CHILD_AGE_MAX + 1), Date).label("born_after"),
-            literal(years_before(day, CHILD_AGE_MIN), Date).label("born_by"),
-            literal(day.year - CHILD_AGE_MAX, Integer).label("year_lo"),
-            literal(day.year - CHILD_AGE_MIN, Integer).label("year_hi"),
+@dataclass(frozen=True)
+class _Day:
+    """One point of the series as bound values: when it ends and who is aged 5–17 on it."""
+
+    ends: Any
+    born_after: Any  # born after this: not yet 18
+    born_by: Any  # born on or before this: at least 5
+    year_lo: Any
+    year_hi: Any
+
+    @classmethod
+    def of(cls, day: date) -> _Day:
+        return cls(
+            ends=literal(end_of(day), UTCDateTime),
+            born_after=literal(years_before(day, CHILD_AGE_MAX + 1), Date),
+            born_by=literal(years_before(day, CHILD_AGE_MIN), Date),
+            year_lo=literal(day.year - CHILD_AGE_MAX, Integer),
+            year_hi=literal(day.year - CHILD_AGE_MIN, Integer),
         )
-        for index, day in enumerate(days)
-    ]
-    return union_all(*rows).subquery("points")
+
+    def of_age(self, birth_date: Any) -> ColumnElement[bool]:
+        return and_(birth_date > self.born_after, birth_date <= self.born_by)
 
 
 def _flag(condition: ColumnElement[bool]) -> Any:
     return func.max(case((condition, 1), else_=0))
 
 
-async def _studying(session: AsyncSession, points: Any) -> dict[tuple[int, Any], list[int]]:
-    """(point, municipality) → [covered, tech_science, adapted], each child once."""
+def _count(condition: ColumnElement[bool]) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+async def _studying(
+    session: AsyncSession, days: Sequence[_Day]
+) -> dict[tuple[int, Any], list[int]]:
+    """(point, municipality) → [covered, tech_science, adapted], each child once.
+
+    One pass over the enrollments, in child order (``ix_enrollments_child_status``): per child
+    a flag per point and measure, then the flags summed per municipality. No join with a
+    table of days, so each row is read once however many points the series has.
+    """
     started = func.coalesce(Enrollment.active_since, Enrollment.created_at)
     ended = case(
         (Enrollment.status == EnrollmentStatus.active.value, None),
         else_=func.coalesce(Enrollment.ended_at, Enrollment.updated_at),
     )
-    per_child = (
-        select(
-            points.c.k,
-            User.municipality_id.label("m"),
-            _flag(Program.direction.in_(TECH_SCIENCE)).label("tech"),
-            _flag(Program.disability_adapted.is_(True)).label("adapted"),
+    tech = Program.direction.in_(TECH_SCIENCE)
+    adapted = Program.disability_adapted.is_(True)
+    measured = {0, len(days) - 1}  # the shares of programs: today and half a year ago only
+    flags = []
+    for k, day in enumerate(days):
+        studying = and_(
+            started < day.ends,
+            or_(ended.is_(None), ended >= day.ends),
+            day.of_age(Child.birth_date),
         )
+        flags.append(_flag(studying).label(f"c{k}"))
+        if k in measured:
+            flags += [
+                _flag(and_(studying, tech)).label(f"t{k}"),
+                _flag(and_(studying, adapted)).label(f"a{k}"),
+            ]
+    per_child = (
+        select(func.max(User.municipality_id).label("m"), *flags)
         .select_from(Enrollment)
         .join(Child, Child.id == Enrollment.child_id)
         .join(User, User.id == Child.parent_id)
         .join(Program, Program.id == Enrollment.program_id)
-        .join(
-            points,
-            and_(
-                started < points.c.ends,
-                or_(ended.is_(None), ended >= points.c.ends),
-                Child.birth_date > points.c.born_after,
-                Child.birth_date <= points.c.born_by,
-            ),
-        )
         .where(Enrollment.status.in_(EVER_STUDIED), User.municipality_id.is_not(None))
-        .group_by(points.c.k, User.municipality_id, Child.id)
+        .group_by(Enrollment.child_id)
         .subquery("per_child")
     )
-    rows = await session.execute(
-        select(
-            per_child.c.k,
-            per_child.c.m,
-            func.count(),
-            func.sum(per_child.c.tech),
-            func.sum(per_child.c.adapted),
-        ).group_by(per_child.c.k, per_child.c.m)
-    )
-    return {(k, m): [int(n), int(tech or 0), int(adapted or 0)] for k, m, n, tech, adapted in rows}
+    sums = [func.sum(column) for column in list(per_child.c)[1:]]
+    rows = await session.execute(select(per_child.c.m, *sums).group_by(per_child.c.m))
+    names = [column.name for column in list(per_child.c)[1:]]
+    result: dict[tuple[int, Any], list[int]] = {}
+    for m, *values in rows:
+        got = {name: int(v or 0) for name, v in zip(names, values, strict=True)}
+        for k in range(len(days)):
+            result[(k, m)] = [got[f"c{k}"], got.get(f"t{k}", 0), got.get(f"a{k}", 0)]
+    return result
 
 
-async def _certified(session: AsyncSession, points: Any) -> dict[tuple[int, Any], list[int]]:
-    """(point, municipality) → [funded, any certificate] among children aged 5–17 that day.
+async def _certified(
+    session: AsyncSession, days: Sequence[_Day]
+) -> dict[tuple[int, Any], list[int]]:
+    """(index in ``days``, municipality) → [funded, any certificate] among children aged 5–17.
 
     A certificate whose child's data was deleted keeps its birth year: its age is the year's.
     """
-    funded = and_(
-        Certificate.issued_at < points.c.ends,
-        or_(
-            Certificate.status == CertificateStatus.funded.value,
-            Certificate.downgraded_at >= points.c.ends,
-        ),
-    )
-    of_age = or_(
-        and_(Child.birth_date > points.c.born_after, Child.birth_date <= points.c.born_by),
-        and_(
-            Child.id.is_(None),
-            Certificate.birth_year.between(points.c.year_lo, points.c.year_hi),
-        ),
-    )
-    rows = await session.execute(
-        select(
-            points.c.k,
-            Certificate.municipality_id,
-            func.sum(case((funded, 1), else_=0)),
-            func.count(),
+    sums = []
+    for day in days:
+        of_age = or_(
+            day.of_age(Child.birth_date),
+            and_(Child.id.is_(None), Certificate.birth_year.between(day.year_lo, day.year_hi)),
         )
+        held = and_(Certificate.issued_at < day.ends, of_age)
+        funded = or_(
+            Certificate.status == CertificateStatus.funded.value,
+            Certificate.downgraded_at >= day.ends,
+        )
+        sums += [_count(and_(held, funded)), _count(held)]
+    rows = await session.execute(
+        select(Certificate.municipality_id, *sums)
         .select_from(Certificate)
         .outerjoin(Child, Child.id == Certificate.child_id)
-        .join(points, and_(Certificate.issued_at < points.c.ends, of_age))
-        .group_by(points.c.k, Certificate.municipality_id)
+        .group_by(Certificate.municipality_id)
     )
-    return {(k, m): [int(f or 0), int(n)] for k, m, f, n in rows}
+    result: dict[tuple[int, Any], list[int]] = {}
+    for m, *values in rows:
+        for k in range(len(days)):
+            result[(k, m)] = [int(v or 0) for v in values[2 * k : 2 * k + 2]]
+    return result
 
 
 async def _financing(
     session: AsyncSession, municipalities: Sequence[Municipality], days: Sequence[date]
-) -> dict[int, tuple[bool, ...]]:
+) -> dict[int, tuple[bool, bool]]:
     """Each municipality's financing flag per day: today's, undone by the later changes."""
     entries = await session.execute(
         select(AuditEntry.object_id, AuditEntry.created_at, AuditEntry.before)
@@ -198,13 +216,13 @@ async def _financing(
     for object_id, created_at, before in entries:  # a few per municipality at most
         if object_id is not None and before and "financing_enabled" in before:
             changes[object_id].append((created_at, bool(before["financing_enabled"])))
-    flags: dict[int, tuple[bool, ...]] = {}
+    flags: dict[int, tuple[bool, bool]] = {}
     for municipality in municipalities:
         per_day = []
         for day in days:
             later = [was for at, was in changes[municipality.id] if at >= end_of(day)]
             per_day.append(later[0] if later else municipality.financing_enabled)
-        flags[municipality.id] = tuple(per_day)
+        flags[municipality.id] = (per_day[0], per_day[-1])
     return flags
 
 
@@ -333,26 +351,27 @@ async def compute_report(
     """Every indicator of every municipality and the region on day ``on``."""
     started = clock.perf_counter()
     days = series_days(on)
-    points = _points(days)
+    bound = [_Day.of(day) for day in days]
     municipalities = list((await session.scalars(select(Municipality))).all())
-    studying = await _studying(session, points)
-    certified = await _certified(session, points)
-    financing = await _financing(session, municipalities, days)
+    studying = await _studying(session, bound)
+    ends = (0, len(days) - 1)  # half a year ago and the day: where every share is measured
+    certified = await _certified(session, [bound[k] for k in ends])
+    financing = await _financing(session, municipalities, [days[k] for k in ends])
     catalogue = await _catalogue(session)
     service = await _service(session, on, today)
 
-    def series(m: int) -> tuple[Point, ...]:
-        return tuple(
-            Point(day, *studying.get((k, m), [0, 0, 0]), *certified.get((k, m), [0, 0]))
-            for k, day in enumerate(days)
-        )
+    def point(m: int, end: int) -> Point:
+        k = ends[end]
+        return Point(days[k], *studying.get((k, m), [0, 0, 0]), *certified.get((end, m), [0, 0]))
 
     areas = tuple(
         Area(
             id=m.id,
             name=m.name,
             children=m.children_5_18 or None,
-            series=series(m.id),
+            now=point(m.id, 1),
+            half_year_ago=point(m.id, 0),
+            monthly=tuple((d, studying.get((k, m.id), [0])[0]) for k, d in enumerate(days)),
             financing=financing[m.id],
             catalogue=catalogue.get(m.id, Catalogue()),
             service=service.get(m.id, Service()),
@@ -360,19 +379,20 @@ async def compute_report(
         for m in sorted(municipalities, key=lambda m: m.name)
     )
     counted = [a for a in areas if a.children is not None]  # an honest region-wide share
-    region_series = tuple(
-        Point(
-            day,
-            *(sum(getattr(a.series[k], f) for a in counted) for f in _POINT_FIELDS),
-        )
-        for k, day in enumerate(days)
-    )
+
+    def total(end: int) -> Point:
+        points = [a.now if end else a.half_year_ago for a in counted]
+        fields = (sum(getattr(p, f) for p in points) for f in _POINT_FIELDS)
+        return Point(days[ends[end]], *fields)
+
     region = Area(
         id=None,
         name=None,
         children=sum(a.children or 0 for a in counted) or None,
-        series=region_series,
-        financing=(),
+        now=total(1),
+        half_year_ago=total(0),
+        monthly=tuple((d, sum(a.monthly[k][1] for a in counted)) for k, d in enumerate(days)),
+        financing=(False, False),  # the region's is report.financing(), over municipalities
         catalogue=_sum_catalogues([a.catalogue for a in areas]),
         service=service[REGION],
     )

@@ -92,23 +92,20 @@ class Area:
     id: int | None
     name: str | None
     children: int | None  # children_5_18 on record; None: not set (нет данных)
-    series: tuple[Point, ...]  # monthly, oldest first; the last one is the report's day
-    financing: tuple[bool, ...]  # personified financing on, per point (municipalities only)
+    now: Point  # the report's day
+    half_year_ago: Point  # the same day six months earlier
+    monthly: tuple[tuple[date, int], ...]  # children covered, monthly from half_year_ago to now
+    financing: tuple[bool, bool]  # personified financing on: half a year ago, now (municipality)
     catalogue: Catalogue
     service: Service
-
-    @property
-    def now(self) -> Point:
-        return self.series[-1]
-
-    @property
-    def half_year_ago(self) -> Point:
-        return self.series[0]
 
     def share(self, indicator: Indicator, point: Point | None = None) -> Share:
         if indicator not in CHILD_SHARES:
             raise ValueError(indicator)
         return Share((point or self.now).count(indicator), self.children)
+
+    def coverage_by_month(self) -> list[tuple[date, Share]]:
+        return [(day, Share(covered, self.children)) for day, covered in self.monthly]
 
 
 @dataclass(frozen=True)
@@ -121,14 +118,16 @@ class IndicatorReport:
 
     @property
     def points(self) -> tuple[date, ...]:
-        return tuple(point.on for point in self.region.series)
+        """The days of the monthly coverage series, oldest first."""
+        return tuple(day for day, _covered in self.region.monthly)
 
     @property
     def without_children_data(self) -> tuple[str, ...]:
         return tuple(m.name or "" for m in self.municipalities if m.children is None)
 
     def financing(self, index: int = -1) -> Share:
-        """Municipalities with personified financing switched on ÷ all of them."""
+        """Municipalities with personified financing switched on ÷ all of them (index 0: half a
+        year ago, -1: on the day)."""
         enabled = sum(1 for m in self.municipalities if m.financing[index])
         return Share(enabled, len(self.municipalities))
 
