@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from storage import Storage
+from storage.base import utcnow
 from storage.errors import DomainError, Forbidden, NotFound
 from storage.indicators import Indicator, Share, target_for
 from storage.indicators.compute import end_of, months_before, years_before
@@ -17,10 +18,13 @@ from storage.models import (
     AuditEntry,
     CertificateApplication,
     Direction,
+    Enrollment,
     EnrollmentStatus,
     Notification,
+    Role,
     User,
 )
+from tests.support import enrollments as build
 from tests.support.indicators import DAY, Region, aged, moment
 
 
@@ -275,3 +279,26 @@ def test_status_changes_carry_their_dates() -> None:
     assert status_dates(EnrollmentStatus.withdrawn, now) == {"ended_at": now}
     assert status_dates(EnrollmentStatus.finished, now) == {"ended_at": now}
     assert status_dates(EnrollmentStatus.confirmed, now) == {}
+
+
+async def test_the_transitions_stamp_the_dates_a_past_day_reads(store: Storage) -> None:
+    where = await build.municipality(store.session)
+    group = await build.group(store.session, where, cost=9_000 * build.RUB, months=9)
+    fam = await build.family(store.session, where, balance=9_000 * build.RUB)
+    admin = await build.parent(store.session, role=Role.admin)
+    view = await store.enrollments.submit(fam.user, fam.child.id, group.id)
+    await store.enrollments.confirm(admin, view.id)
+
+    async def stamped() -> tuple[datetime | None, datetime | None]:
+        row = await store.session.get(Enrollment, view.id, populate_existing=True)
+        assert row is not None
+        return row.active_since, row.ended_at
+
+    assert await stamped() == (None, None)
+    before = utcnow()
+    await store.enrollments.activate(admin, view.id)
+    since, ended = await stamped()
+    assert since is not None and since >= before and ended is None
+    await store.enrollments.withdraw(fam.user, view.id)
+    again, ended = await stamped()
+    assert again == since and ended is not None and ended >= since

@@ -47,11 +47,14 @@ class IndicatorRepo(Repo):
     async def queue_scheduled(self, on: date) -> int:
         """Queue ``on``'s report to each municipality's staff, once per municipality and date
         however many workers call this; returns how many municipalities were queued now."""
-        report = await compute_report(self.session, on, today=region_today(), scope=None)
         done = await self.session.scalars(
             select(IndicatorReportRun.municipality_id).where(IndicatorReportRun.report_date == on)
         )
         already = set(done.all())
+        everyone = set((await self.session.scalars(select(Municipality.id))).all())
+        if everyone <= already:  # the usual case on a report day after the first pass
+            return 0
+        report = await compute_report(self.session, on, today=region_today(), scope=None)
         queued = 0
         for area in report.municipalities:
             if area.id is None or area.id in already:
