@@ -129,19 +129,17 @@ async def _studying(
     a flag per point and measure, then the flags summed per municipality. No join with a
     table of days, so each row is read once however many points the series has.
     """
-    started = func.coalesce(Enrollment.active_since, Enrollment.created_at)
-    ended = case(
-        (Enrollment.status == EnrollmentStatus.active.value, None),
-        else_=func.coalesce(Enrollment.ended_at, Enrollment.updated_at),
-    )
+    # Every enrollment that studied has active_since, every ended one ended_at (the transition
+    # hook and migration i14_indicators): plain columns keep the per-row work small.
+    still = Enrollment.status == EnrollmentStatus.active.value
     tech = Program.direction.in_(TECH_SCIENCE)
     adapted = Program.disability_adapted.is_(True)
     measured = {0, len(days) - 1}  # the shares of programs: today and half a year ago only
     flags = []
     for k, day in enumerate(days):
         studying = and_(
-            started < day.ends,
-            or_(ended.is_(None), ended >= day.ends),
+            Enrollment.active_since < day.ends,
+            or_(still, Enrollment.ended_at >= day.ends),
             day.of_age(Child.birth_date),
         )
         flags.append(_flag(studying).label(f"c{k}"))

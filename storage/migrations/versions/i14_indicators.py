@@ -43,6 +43,11 @@ def upgrade() -> None:
             "municipality_id", "report_date", name=op.f("pk_indicator_report_runs")
         ),
     )
+    op.create_index(
+        "ix_programs_indicators",
+        "programs",
+        ["id", "municipality_id", "direction", "disability_adapted"],
+    )
     op.execute("UPDATE enrollments SET active_since = updated_at WHERE status = 'active'")
     op.execute(
         "UPDATE enrollments SET active_since = created_at, ended_at = updated_at "
@@ -56,6 +61,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_programs_indicators", table_name="programs")
     op.drop_table("indicator_report_runs")
     with op.batch_alter_table("certificates") as batch:
         batch.drop_column("downgraded_at")
