@@ -1,5 +1,5 @@
-"""Command line: ``python -m bot run | migrate | seed-demo [--programs N] | sandbox |
-navigator import FILE | navigator pull | snils … | backup FILE``."""
+"""Command line: ``python -m bot run | migrate | seed-demo [--programs N] [--children N
+--enrollments M] | sandbox | navigator import FILE | navigator pull | snils … | backup FILE``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ def _parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed-demo", help="load the deterministic demo region")
     seed.add_argument("--programs", type=int, default=2000, help="number of programs")
     seed.add_argument("--seed", type=int, default=484, help="random seed")
+    seed.add_argument("--children", type=int, default=0, help="families' children (benchmarks)")
+    seed.add_argument("--enrollments", type=int, default=0, help="their enrollments")
     sub.add_parser("sandbox", help="run the bot with the local Telegram emulator and web chat")
     navigator = sub.add_parser("navigator", help="navigator sync: import an export file, pull")
     nav_sub = navigator.add_subparsers(dest="navigator_command", required=True)
@@ -58,7 +60,9 @@ def _backup(settings: Settings, target: str) -> int:
     return 0
 
 
-async def _seed(settings: Settings, programs: int, seed: int) -> int:
+async def _seed(
+    settings: Settings, programs: int, seed: int, children: int = 0, enrollments: int = 0
+) -> int:
     from storage.db import create_engine
     from storage.migrate import upgrade
     from storage.seed import SeedRefused, seed_demo
@@ -67,6 +71,13 @@ async def _seed(settings: Settings, programs: int, seed: int) -> int:
     engine = create_engine(settings.database_url)
     try:
         report = await seed_demo(engine, programs=programs, seed=seed)
+        if children or enrollments:  # issue 14: indicators at benchmark scale
+            from storage.calendar import today
+            from storage.seed.families import seed_families
+
+            report += "\n" + await seed_families(
+                engine, children=children, enrollments=enrollments, seed=seed, today=today()
+            )
     except SeedRefused as refusal:
         print(f"seed-demo refused: {refusal}", file=sys.stderr)
         return 1
@@ -89,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         print("migrations applied")
         return 0
     if args.command == "seed-demo":
-        return asyncio.run(_seed(settings, args.programs, args.seed))
+        return asyncio.run(
+            _seed(settings, args.programs, args.seed, args.children, args.enrollments)
+        )
     if args.command == "navigator":
         from bot.navigator_cli import run_import, run_pull
 

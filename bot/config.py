@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
@@ -48,6 +49,10 @@ class Settings(BaseSettings):
     sandbox_navigator: bool = Field(
         default=False, description="the sandbox runs the reference navigator gateway and syncs"
     )
+    # Days ("MM-DD", region time) the indicator report reaches each municipality's staff.
+    indicator_report_days: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["06-01", "12-01"]
+    )
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -66,6 +71,16 @@ class Settings(BaseSettings):
                 if keys:
                     return keys
         return []
+
+    @field_validator("indicator_report_days", mode="before")
+    @classmethod
+    def _split_days(cls, value: object) -> object:
+        days = value
+        if isinstance(value, str):
+            days = [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        for text in days if isinstance(days, list) else []:
+            date.fromisoformat(f"2000-{text}")  # "06-01"; ValueError for "6-1" or "02-30"
+        return days
 
     @cached_property
     def sqlite_path(self) -> Path | None:

@@ -25,7 +25,7 @@ Page = Annotated[int, Field(ge=0, le=MAX_PAGE)]
 class MenuCb(CallbackData, prefix="m"):
     """Main-menu entries; each area handles its own action.
 
-    Actions: home, catalog, search, near, children, certs, enrollments, language, privacy, queue.
+    Actions: home, catalog, search, near, children, certs, enrollments, language, privacy, queue, stats.
     """
 
     action: str

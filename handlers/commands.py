@@ -62,6 +62,7 @@ def staff_commands(i18n: I18n, locale: str) -> list[BotCommand]:
         cmd("event", gettext("Мероприятия МОЦ", locale=locale)),
         cmd("broadcast_report", gettext("Отчёт о рассылках", locale=locale)),
         cmd("complaints", gettext("Жалобы родителей", locale=locale)),
+        cmd("stats", gettext("Показатели муниципалитета и региона", locale=locale)),
     ]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiogram.utils.i18n import gettext as _
 
+from handlers.formatting import day
 from storage.errors import DomainError
 
 REFUSALS: dict[str, Callable[[dict[str, Any]], str]] = {
@@ -119,6 +120,9 @@ REFUSALS: dict[str, Callable[[dict[str, Any]], str]] = {
     "bad_timing": lambda p: _("Такого варианта напоминаний нет. Выберите из списка в /settings."),
     "bad_quiet_hours": lambda p: _(
         "Такого варианта тихих часов нет. Выберите из списка в /settings."
+    ),
+    "indicators_day": lambda p: _("Показатели можно посмотреть с {earliest} по {latest}.").format(
+        earliest=day(p["earliest"]), latest=day(p["latest"])
     ),
 }
 

@@ -19,6 +19,7 @@ from storage.enrollments import EnrollmentJobs, EnrollmentRepo
 from storage.events import EventRepo
 from storage.families import FamilyRepo
 from storage.forecast import ForecastRepo
+from storage.indicators.repo import IndicatorRepo
 from storage.municipalities import MunicipalityRepo
 from storage.notifications import NotificationRepo
 from storage.privacy import PrivacyRepo
@@ -66,6 +67,10 @@ class Storage:
     @cached_property
     def audit(self) -> AuditRepo:
         return AuditRepo(self.session)
+
+    @cached_property
+    def indicators(self) -> IndicatorRepo:
+        return IndicatorRepo(self.session)
 
     @cached_property
     def roles(self) -> RoleRepo:

@@ -31,6 +31,7 @@ PARAMETERS: dict[str, tuple[type, int | None, int | None]] = {
     "unused_funded_days": (int, 0, 3650),
     "documents_days": (int, 1, 90),
     "waitlist_offer_hours": (int, 1, 720),
+    "children_5_18": (int, 0, 10_000_000),  # the indicators' denominator (issue 14); 0: unknown
 }
 
 

@@ -122,6 +122,8 @@ class NoticeKind(StrEnum):
     # The navigator (storage/navigator): a program or group withdrawn there; a failing sync.
     navigator_withdrawn = "navigator_withdrawn"
     navigator_sync_failing = "navigator_sync_failing"
+    # The twice-yearly indicator report to a municipality's staff (storage/indicators).
+    indicator_report = "indicator_report"
 
 
 class NotificationRepo(Repo):

@@ -118,6 +118,16 @@ def _sample_params(kind: NoticeKind) -> dict[str, object]:
         NoticeKind.overdue_admin: {"count": 2},
         NoticeKind.navigator_withdrawn: {**common, "group_name": "Группа 1"},
         NoticeKind.navigator_sync_failing: {"error": "timeout", "since": when},
+        NoticeKind.indicator_report: {
+            "municipality_id": 1,
+            "municipality": "город Кемерово",
+            "on": date(2026, 12, 1).isoformat(),
+            "children": None,
+            "figures": {
+                name: {"count": 10, "percent": "12.5", "previous": "11.0", "target": "20.0"}
+                for name in ("coverage", "tech_science", "funded")
+            },
+        },
         NoticeKind.event_changed: {
             "e": 3,
             "title": "Ёлка",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from bot.workers.broadcasts import run_broadcasts
 from bot.workers.certificates import run_certificate_downgrade
+from bot.workers.indicator_reports import run_indicator_reports
 from bot.workers.navigator import run_navigator_sync
 from bot.workers.notifications import run_notification_sender
 from bot.workers.reminders import run_reminder_planner
@@ -16,10 +17,12 @@ WORKER_STARTERS = [run_notification_sender, run_certificate_downgrade, run_remin
 WORKER_STARTERS.append(run_broadcasts)  # announcements: planning and progress (issue 10)
 WORKER_STARTERS.append(run_overdue_reminders)  # issue 15: overdue applications, once a day
 WORKER_STARTERS.append(run_navigator_sync)  # navigator pull, push, reconcile (issue 11)
+WORKER_STARTERS.append(run_indicator_reports)  # the twice-yearly indicator report (issue 14)
 
 __all__ = [
     "WORKER_STARTERS",
     "run_certificate_downgrade",
+    "run_indicator_reports",
     "run_notification_sender",
     "run_reminder_planner",
 ]

@@ -60,6 +60,7 @@ def menu_keyboard(user: User) -> InlineKeyboardMarkup:
         entries.append(("queue", _("🗂 Очередь заявок")))
         entries.append(("broadcast", _("📣 Рассылка")))
         entries.append(("staff_events", _("🗓 Мероприятия МОЦ")))
+        entries.append(("stats", _("📊 Показатели")))
     for action, text in entries:
         kb.button(text=text, callback_data=MenuCb(action=action))
     kb.adjust(2)

@@ -12,6 +12,7 @@ from handlers.staff import (
     events,
     moderation,
     municipalities,
+    stats,
 )
 
 router = Router(name="staff")
@@ -20,3 +21,4 @@ router.include_router(broadcasts.router)  # 📣 /broadcast (issue 10)
 router.include_router(events.router)  # 🎉 /event (issue 10)
 router.include_router(broadcast_report.router)  # 📊 /broadcast_report (issue 10)
 router.include_router(complaints.router)  # issue 15: parents' complaints
+router.include_router(stats.router)  # 📊 Показатели, /stats (issue 14)

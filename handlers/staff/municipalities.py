@@ -48,6 +48,7 @@ ALIASES = {
     "documents_days": "documents_days",
     "waitlist_hours": "waitlist_offer_hours",
     "waitlist_offer_hours": "waitlist_offer_hours",
+    "children": "children_5_18",  # the indicators' denominator (issue 14)
 }
 TRUE_WORDS = frozenset({"on", "yes", "true", "1", "вкл", "да"})
 FALSE_WORDS = frozenset({"off", "no", "false", "0", "выкл", "нет"})

@@ -69,7 +69,7 @@ class CertificateDowngrades(Repo):
         changed = await self.session.execute(
             update(Certificate)
             .where(Certificate.id == certificate_id, self._unused_since(municipality_id, cutoff))
-            .values(status=CertificateStatus.accounting)
+            .values(status=CertificateStatus.accounting, downgraded_at=utcnow())
             .execution_options(synchronize_session=False)
         )
         if changed.rowcount != 1:  # type: ignore[attr-defined]

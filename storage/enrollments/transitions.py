@@ -13,6 +13,7 @@ from storage.enrollments.notices import notify_status
 from storage.enrollments.rules import MONEY_REASONS, ensure_transition, holds_seat, illegal
 from storage.enrollments.seats import seat_freed
 from storage.enrollments.views import EnrollmentReads, EnrollmentView
+from storage.indicators.history import status_dates
 from storage.models import Certificate, Enrollment, EnrollmentStatus, Program, User
 
 
@@ -25,7 +26,7 @@ class EnrollmentTransitions(EnrollmentReads):
         changed = await self.session.execute(
             update(Enrollment)
             .where(Enrollment.id == enrollment.id, Enrollment.status == current)
-            .values(status=target, **values)
+            .values(status=target, **values, **status_dates(target))
             .execution_options(synchronize_session=False)
         )
         if changed.rowcount != 1:  # type: ignore[attr-defined]  # we hold the locks: a bug

@@ -30,6 +30,7 @@ from storage.models.enums import (
     Registry,
     Role,
 )
+from storage.models.indicators import IndicatorReportRun
 from storage.models.navigator import (
     NavigatorApplication,
     NavigatorObject,
@@ -62,6 +63,7 @@ __all__ = [
     "EventSignup",
     "FsmRecord",
     "Group",
+    "IndicatorReportRun",
     "Level",
     "MoneyMovement",
     "MovementKind",

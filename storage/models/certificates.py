@@ -55,6 +55,8 @@ class Certificate(Base):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When a funded certificate was last used; the downgrade job counts days from here.
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a funded certificate became accounting (rule 7): "funded on a past day" (issue 14).
+    downgraded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         CheckConstraint("balance_kopecks >= 0", name="balance_nonneg"),

@@ -36,6 +36,9 @@ class Enrollment(Base):
     documents_due: Mapped[date | None] = mapped_column(Date)
     # Set while a waitlisted request is offered a freed seat (the seat is held for it until then).
     offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Since when the child studies and when that ended: indicators on a past day (issue 14).
+    active_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         Index("ix_enrollments_child_status", "child_id", "status"),

@@ -1,0 +1,170 @@
+"""Indicator benchmark: the region report at scale, chart and workbook included.
+
+    python -m bench.indicators [--programs 100000] [--children 300000] [--enrollments 400000]
+
+For SQLite (a temporary file, always) and PostgreSQL (when ``BENCH_DATABASE_URL`` or
+``TEST_DATABASE_URL`` is set; a scratch database beside it, dropped afterwards): the demo
+region and its families are built with ``seed-demo``'s own code, then an administrator's
+"📊 Показатели" is timed ``--repeat`` times: ``store.indicators.report`` (every indicator of
+every municipality on today and monthly back half a year), the message, the PNG chart with the
+ranking and the XLSX workbook.
+
+Floor: one ``SELECT COUNT(*)`` over the enrollments joined to their children on the same
+engine — reading the rows once, the least any computation over them costs. Ratio = report
+÷ floor (lower is better). Goal: ≤ 2 s for the whole report with files at full size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import storage.models  # noqa: F401  registers every table
+from bench.enrollment import postgres_url, sqlite_url
+from bot.i18n import create_i18n
+from handlers.staff.stats_files import build_workbook, chart_png
+from handlers.staff.stats_text import render_report
+from storage import Storage
+from storage.base import Base
+from storage.calendar import today
+from storage.db import create_engine, create_session_factory
+from storage.models import Child, Enrollment, Role, User
+from storage.seed import seed_demo
+from storage.seed.families import seed_families
+
+GOAL_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Figures:
+    backend: str
+    build_seconds: float
+    report_ms: list[float]
+    files_ms: list[float]
+    floor_ms: list[float]
+
+    @property
+    def total_ms(self) -> float:
+        return statistics.median(self.report_ms) + statistics.median(self.files_ms)
+
+    @property
+    def ratio(self) -> float:
+        return self.total_ms / statistics.median(self.floor_ms)
+
+
+async def _timed(repeat: int, step: Callable[[], Awaitable[object]]) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        await step()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+async def measure(url: str, args: argparse.Namespace) -> Figures:
+    engine: AsyncEngine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+        started = time.perf_counter()
+        await seed_demo(engine, programs=args.programs)
+        await seed_families(
+            engine, children=args.children, enrollments=args.enrollments, today=today()
+        )
+        build = time.perf_counter() - started
+        sessions = create_session_factory(engine)
+        async with sessions() as session:
+            admin = User(telegram_id=1, role=Role.admin)
+            session.add(admin)
+            await session.commit()
+        i18n = create_i18n()
+        reports = []
+
+        async def report() -> None:
+            async with sessions() as session:
+                reports.append(await Storage(session).indicators.report(admin))
+
+        async def files() -> None:
+            with i18n.context(), i18n.use_locale("ru"):
+                current = reports[-1]
+                render_report(current, current.region)
+                await asyncio.to_thread(chart_png, current, current.region)
+                await asyncio.to_thread(build_workbook, current)
+
+        async def floor() -> None:
+            async with sessions() as session:
+                await session.scalar(
+                    select(func.count())
+                    .select_from(Enrollment)
+                    .join(Child, Child.id == Enrollment.child_id)
+                )
+
+        await report()  # warm the caches once, as a running bot has them
+        floor_ms = await _timed(args.repeat, floor)
+        report_ms = await _timed(args.repeat, report)
+        files_ms = await _timed(args.repeat, files)
+        return Figures(engine.dialect.name, build, report_ms, files_ms, floor_ms)
+    finally:
+        await engine.dispose()
+
+
+def render(results: list[Figures], args: argparse.Namespace) -> str:
+    lines = [
+        f"Indicators: {args.programs} programs, {args.children} children, "
+        f"{args.enrollments} enrollments; median of {args.repeat}; "
+        f"{platform.python_implementation()} {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs",
+        "",
+        "| backend | build s | report ms | message+chart+xlsx ms | total ms | floor ms | "
+        f"ratio | goal ≤ {GOAL_SECONDS:g} s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        met = "yes" if r.total_ms <= GOAL_SECONDS * 1000 else "no"
+        lines.append(
+            f"| {r.backend} | {r.build_seconds:.1f} | {statistics.median(r.report_ms):.0f} | "
+            f"{statistics.median(r.files_ms):.0f} | {r.total_ms:.0f} | "
+            f"{statistics.median(r.floor_ms):.0f} | {r.ratio:.1f} | {met} |"
+        )
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench.indicators")
+    parser.add_argument("--programs", type=int, default=100_000)
+    parser.add_argument("--children", type=int, default=300_000)
+    parser.add_argument("--enrollments", type=int, default=400_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-postgres", action="store_true")
+    return parser
+
+
+async def run(args: argparse.Namespace) -> list[Figures]:
+    results = []
+    async with sqlite_url() as url:
+        results.append(await measure(url, args))
+    pg = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    if pg and not args.no_postgres:
+        async with postgres_url(pg) as url:
+            results.append(await measure(url, args))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    print(render(asyncio.run(run(args)), args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
