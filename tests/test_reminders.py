@@ -66,6 +66,16 @@ async def _reminders(session: AsyncSession) -> list[Notification]:
     return list(rows.all())
 
 
+def _next_class(late: time) -> tuple[date, time]:
+    """A class day and start whose evening-before reminder (18:00 local) is still ahead and
+    whose 1-hour reminder falls inside the 48 h horizon, whatever the time of day the suite
+    runs: tomorrow at ``late`` before 17:00 local, else the day after tomorrow at 10:00."""
+    local_now = utcnow().astimezone(TZ)
+    if local_now.time() < time(17):
+        return local_now.date() + timedelta(days=1), late
+    return local_now.date() + timedelta(days=2), time(10, late.minute)
+
+
 def _local(moment: datetime) -> datetime:
     return moment.astimezone(TZ)
 
@@ -163,10 +173,8 @@ async def test_a_new_timing_is_planned_at_once_and_the_old_one_dropped(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessionmaker() as session:
-        start = today(TZ) + timedelta(days=1)
-        user_id, _ids = await _family_with_classes(
-            session, weekday=start.weekday(), slot=time(23, 0)
-        )
+        start, slot = _next_class(time(23, 0))
+        user_id, _ids = await _family_with_classes(session, weekday=start.weekday(), slot=slot)
         await plan_due(session)
         before = await _reminders(session)
         assert [r.params["timing"] for r in before] == ["evening"]
@@ -188,14 +196,14 @@ async def test_confirming_an_enrollment_plans_its_reminders(
 ) -> None:
     async with sessionmaker() as session:
         await plan_due(session)  # the horizon exists; the enrollment arrives inside it
-        start = today(TZ) + timedelta(days=1)
+        start, slot = _next_class(time(23, 30))
         where = await build.municipality(session)
         family = await build.family(session, where)
         group = await build.group(
             session,
             where,
             starts_on=start - timedelta(days=30),
-            slots=((start.weekday(), time(23, 30), time(23, 59)),),
+            slots=((start.weekday(), slot, time(23, 59)),),
         )
         admin = await build.parent(session, role=Role.admin)
         view = await Storage(session).enrollments.submit(family.user, family.child.id, group.id)
@@ -203,7 +211,7 @@ async def test_confirming_an_enrollment_plans_its_reminders(
         await Storage(session).enrollments.confirm(admin, view.id)
         [row] = await _reminders(session)
         assert row.params["day"] == start.isoformat()
-        assert _local(row.order_at).time() == time(23, 30)
+        assert _local(row.order_at).time() == slot
         assert row.order_at - utcnow() <= HORIZON
         # The documents deadline: the day before and on the day, at 10:00 local.
         docs = (

@@ -49,7 +49,7 @@ PICKER_PAGE = 8
 REGION = 0  # ``m`` of the region in callback data
 
 
-class StatsCb(CallbackData, prefix="st"):
+class StatsCb(CallbackData, prefix="ix"):
     """action: show / rank / pick (municipalities) / day (ask) / chart / xlsx / children (ask).
 
     m: municipality id (0: the region); on: the day as yyyymmdd (0: today); ind: the ranking's

@@ -26,6 +26,7 @@ from storage.notifications import State
 from storage.upsert import upsert
 
 GLOBAL = "global"
+PAUSE_MARGIN = 0.1  # seconds
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ async def reserve_slots(
 
 async def pause_all(session: AsyncSession, retry_after: float, *, now: float | None = None) -> None:
     """A 429: no worker sends before ``now + retry_after`` (commits)."""
-    until = (time.time() if now is None else now) + retry_after
+    # A little past retry_after: Telegram counts from when it refused, we from when we heard.
+    until = (time.time() if now is None else now) + retry_after + PAUSE_MARGIN
     table = DeliveryThrottle
     await _ensure_row(session)
     await session.execute(
