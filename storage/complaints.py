@@ -372,15 +372,9 @@ class ComplaintRepo(Repo):
     async def _tell_parent(
         self, complaint: Complaint, kind: str, view: ComplaintView, **params: object
     ) -> None:
-        if complaint.parent_id is None:  # the parent erased their data
-            return
-        telegram_id = await self.session.scalar(
-            select(User.telegram_id).where(User.id == complaint.parent_id)
-        )
-        if telegram_id is None:
-            return
-        NotificationRepo(self.session).enqueue(
-            telegram_id,
+        """The parent who filed it (nothing once they erased their data)."""
+        await NotificationRepo(self.session).enqueue_for_user(
+            complaint.parent_id,
             kind,
             complaint_id=complaint.id,
             program_title=view.program_title,

@@ -13,11 +13,15 @@ from bot.workers.notifications import run_notification_sender
 from bot.workers.reminders import run_reminder_planner
 from bot.workers.waiting import run_overdue_reminders
 
-WORKER_STARTERS = [run_notification_sender, run_certificate_downgrade, run_reminder_planner]
-WORKER_STARTERS.append(run_broadcasts)  # announcements: planning and progress (issue 10)
-WORKER_STARTERS.append(run_overdue_reminders)  # issue 15: overdue applications, once a day
-WORKER_STARTERS.append(run_navigator_sync)  # navigator pull, push, reconcile (issue 11)
-WORKER_STARTERS.append(run_indicator_reports)  # the twice-yearly indicator report (issue 14)
+WORKER_STARTERS = [
+    run_notification_sender,
+    run_certificate_downgrade,
+    run_reminder_planner,
+    run_broadcasts,  # announcements: planning and progress
+    run_overdue_reminders,  # overdue applications, once a day
+    run_navigator_sync,  # navigator pull, push, reconcile
+    run_indicator_reports,  # the twice-yearly indicator report
+]
 
 __all__ = [
     "WORKER_STARTERS",

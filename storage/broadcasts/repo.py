@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import AuditRepo
@@ -31,14 +30,12 @@ from storage.delivery.settings import SettingsRepo
 from storage.errors import DomainError, Forbidden, NotFound
 from storage.models import (
     Broadcast,
-    DeliveryChat,
     Municipality,
     Notification,
     Role,
     User,
 )
-from storage.notifications import NoticeKind
-from storage.notifications import _values as row_values  # the core's row for an Outgoing
+from storage.notifications import NoticeKind, NotificationRepo
 from storage.repo import Repo
 
 KIND = NoticeKind.announcement
@@ -415,46 +412,20 @@ async def plan_batch(session: AsyncSession, broadcast_id: int, *, batch: int = 1
 
 
 async def _enqueue(session: AsyncSession, broadcast_id: int, chunk: list[tuple[int, int]]) -> int:
-    """The core's rows for one batch of recipients, skipping unreachable chats and existing
-    keys like ``NotificationRepo.enqueue_many``, but as one executemany statement compiled
-    once: the core's multi-VALUES insert compiles 11 000 bound parameters per 1 000 rows,
-    seconds per batch on a loaded machine (docs/PERFORMANCE.md, issue 10)."""
-    chats = [telegram_id for _user, telegram_id in chunk]
-    gone = set(
-        (
-            await session.scalars(
-                select(DeliveryChat.telegram_id).where(
-                    DeliveryChat.telegram_id.in_(chats), DeliveryChat.unreachable_at.is_not(None)
-                )
-            )
-        ).all()
-    )
-    now, key = utcnow(), campaign(broadcast_id)
-    rows = [
-        row_values(
-            Outgoing(
-                telegram_id,
-                KIND,
-                {"b": broadcast_id},
-                priority=Priority.announcement,
-                dedup_key=f"b{broadcast_id}:{user_id}",
-                campaign=key,
-            ),
-            now,
+    """One batch of recipients into the delivery core (it skips unreachable chats and keys
+    already queued, so a batch planned again after a crash adds nothing)."""
+    key = campaign(broadcast_id)
+    return await NotificationRepo(session).enqueue_many(
+        Outgoing(
+            telegram_id,
+            KIND,
+            {"b": broadcast_id},
+            priority=Priority.announcement,
+            dedup_key=f"b{broadcast_id}:{user_id}",
+            campaign=key,
         )
         for user_id, telegram_id in chunk
-        if telegram_id not in gone
-    ]
-    if not rows:
-        return 0
-    table = Notification.__table__
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(table)
-        .on_conflict_do_nothing(index_elements=["dedup_key"])
-        .returning(table.c.id)
     )
-    return len((await session.execute(statement, rows)).all())
 
 
 async def progress_due(session: AsyncSession, every: timedelta) -> list[Broadcast]:
