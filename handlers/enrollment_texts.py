@@ -376,3 +376,23 @@ def _window_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
             [button(_("📝 Мои заявки"), MenuCb(action="enrollments"))],
         ]
     )
+
+
+# A program or group the navigator withdrew while the parent's request holds (issue 11).
+@register(NoticeKind.navigator_withdrawn)
+def _withdrawn(params: dict[str, Any]) -> str:
+    title = html.escape(params.get("program_title") or "")
+    if params.get("group_name"):
+        return _(
+            "ℹ️ Группа «{group}» программы «{title}» снята с записи в навигаторе. "
+            "Ваша заявка сохранена, учреждение свяжется с вами."
+        ).format(group=html.escape(params["group_name"]), title=title)
+    return _(
+        "ℹ️ Программа «{title}» снята с публикации в навигаторе. "
+        "Ваша заявка сохранена, учреждение свяжется с вами."
+    ).format(title=title)
+
+
+@register_keyboard(NoticeKind.navigator_withdrawn)
+def _withdrawn_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
+    return with_home([[button(_("📝 Мои заявки"), MenuCb(action="enrollments"))]])

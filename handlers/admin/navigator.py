@@ -17,7 +17,6 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardButton
 from babel.dates import format_timedelta
 
-from handlers.callbacks import MenuCb
 from handlers.formatting import current_locale, moment, number
 from handlers.notifications import register, register_keyboard
 from handlers.refusals import REFUSALS
@@ -143,21 +142,7 @@ async def skipped_pressed(
     await show(query, reports_text(page), reports_markup(page))
 
 
-# --- notifications ----------------------------------------------------------------------------
-
-
-@register(NoticeKind.navigator_withdrawn)
-def _withdrawn(params: dict[str, Any]) -> str:
-    title = html.escape(params.get("program_title") or "")
-    if params.get("group_name"):
-        return _(
-            "ℹ️ Группа «{group}» программы «{title}» снята с записи в навигаторе. "
-            "Ваша заявка сохранена, учреждение свяжется с вами."
-        ).format(group=html.escape(params["group_name"]), title=title)
-    return _(
-        "ℹ️ Программа «{title}» снята с публикации в навигаторе. "
-        "Ваша заявка сохранена, учреждение свяжется с вами."
-    ).format(title=title)
+# --- what administrators are told ----------------------------------------------------------------------------
 
 
 @register(NoticeKind.navigator_sync_failing)
@@ -166,11 +151,6 @@ def _failing(params: dict[str, Any]) -> str:
         "⚠️ Синхронизация с навигатором не работает больше часа. Ошибка: {error}. "
         "Подробности — /sync"
     ).format(error=html.escape(params.get("error") or "—"))
-
-
-@register_keyboard(NoticeKind.navigator_withdrawn)
-def _withdrawn_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
-    return with_home([[button(_("📝 Мои заявки"), MenuCb(action="enrollments"))]])
 
 
 @register_keyboard(NoticeKind.navigator_sync_failing)
