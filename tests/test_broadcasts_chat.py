@@ -281,3 +281,114 @@ async def test_scheduling_in_local_time_then_it_goes_out(
         )
         await session.commit()
     assert await _send_all(tg) == 3
+
+
+async def _programs(tg: TelegramTestEnv, world: dict[str, int]) -> dict[str, int]:
+    """Кемерово: «Робототехника» (Anna's child in group 1, Boris's in group 2) and «Шахматы»;
+    Юрга: «Робототехника Юрги» (Vera's child)."""
+    from storage.catalog import search_text_for
+    from storage.models import Child, Municipality, Program, User
+    from tests.support.enrollments import enrollment, group
+
+    async with tg.sessionmaker() as session:
+        kemerovo = await session.get(Municipality, world["kemerovo"])
+        yurga = await session.get(Municipality, world["yurga"])
+        assert kemerovo is not None and yurga is not None
+        first = await group(session, kemerovo, title="Робототехника", age_min=5, age_max=17)
+        robotics = await session.get(Program, first.program_id)
+        second = await group(session, kemerovo, program=robotics, age_min=5, age_max=17)
+        chess = await group(session, kemerovo, title="Шахматы")
+        far = await group(session, yurga, title="Робототехника Юрги", age_min=5, age_max=17)
+        programs = [robotics, *[await session.get(Program, g.program_id) for g in (chess, far)]]
+        for program in programs:
+            assert program is not None
+            program.search_text = search_text_for(program.title, "", "")
+        for telegram_id, where in ((1001, first), (1002, second), (1003, far)):
+            user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
+            kid = await session.scalar(select(Child).where(Child.parent_id == user.id))  # type: ignore[union-attr]
+            await enrollment(session, where, status="active", child=kid, parent=user)
+        await session.commit()
+        return {  # type: ignore[return-value]  # one name among the ids
+            "robotics": first.program_id, "first": first.id, "second": second.id,
+            "far_program": far.program_id, "far_group": far.id, "first_name": first.name,
+        }  # fmt: skip
+
+
+async def test_program_and_group_filter_by_word_or_list_with_a_live_count(
+    tg: TelegramTestEnv, world: dict[str, int]
+) -> None:
+    ids = await _programs(tg, world)
+    b = await _compose(tg)
+    staff = tg.user(7001)
+    reply = await staff.press("🎯 Программа / группа")
+    listed = reply.message.buttons()
+    assert "Робототехника" in listed and "Шахматы" in listed
+    assert "Робототехника Юрги" not in listed  # another municipality's
+    reply = await staff.send("робототехника юрга")  # names Юрга: nothing of it for Кемерово
+    assert "найдено программ: 0" in plain(reply.text)
+    reply = await staff.send("робототехнику")
+    assert "найдено программ: 1" in plain(reply.text)
+    assert reply.message.buttons()[0] == "Робототехника"
+    reply = await staff.press("Робототехника")
+    assert "Вся программа или одна группа?" in reply.text
+    reply = await staff.press("👥 Вся программа")
+    assert "Программа / группа: Робототехника" in reply.text
+    assert "Получателей: 2" in plain(reply.text)  # Anna and Boris
+    await staff.press("🎯 Программа / группа")
+    reply = await staff.press("Робототехника")
+    assert reply.message.buttons()[0] == "👥 Вся программа" and len(reply.message.buttons()) == 5
+    reply = await staff.press(str(ids["first_name"]))
+    assert f"Робототехника · {ids['first_name']}" in reply.text
+    assert "Получателей: 1" in plain(reply.text)
+
+    # Forged buttons: Юрга's program, and its group under our program.
+    for value in (str(ids["far_program"]), f"{ids['robotics']}.{ids['far_group']}"):
+        reply = await staff.press_data(BcCb(action="grp", id=b, v=value).pack())
+        assert "Не найдено" in (reply.answer.text if reply.answer else ""), value
+    reply = await staff.press_data(BcCb(action="pgm", id=b, v=str(ids["far_program"])).pack())
+    assert "Не найдено" in (reply.answer.text if reply.answer else "")
+    # A parent, and Юрга's staff on Кемерово's announcement.
+    await tg.user(1001).send("/menu")
+    await tg.user(7002).send("/menu")
+    reply = await tg.user(1001).press_data(BcCb(action="prog", id=b).pack())
+    assert "Недостаточно прав" in (reply.answer.text if reply.answer else "")
+    reply = await tg.user(7002).press_data(BcCb(action="grp", id=b, v=str(ids["robotics"])).pack())
+    assert "Не найдено" in (reply.answer.text if reply.answer else "")
+
+    await staff.press_data(BcCb(action="aud", id=b).pack())
+    await staff.press("👁 Предпросмотр")
+    await staff.press("🚀 Отправить сейчас")
+    assert await _send_all(tg) == 1
+    assert tg.user(1001).last.text == "Открыта запись в кружки! Ждём всех."
+    async with tg.sessionmaker() as session:
+        audit = await session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "broadcast.send")
+        )
+    assert audit is not None
+    assert audit.after["filters"] == {"program_id": ids["robotics"], "group_id": ids["first"]}
+
+    # Clearing the filter brings everyone back.
+    b = await _compose(tg)
+    await staff.press("🎯 Программа / группа")
+    await staff.press("Шахматы")
+    reply = await staff.press("👥 Вся программа")
+    assert "Получателей: 0" in plain(reply.text)
+    await staff.press("🎯 Программа / группа")
+    reply = await staff.press("✖️ Любая программа")
+    assert "Программа / группа:" not in reply.text
+    assert "Получателей: 3" in plain(reply.text)
+
+
+async def test_program_filter_in_english(tg: TelegramTestEnv, world: dict[str, int]) -> None:
+    await _programs(tg, world)
+    staff = tg.user(7003)
+    await staff.send("/broadcast")
+    await staff.send("Registration is open!")
+    reply = await staff.press("🎯 Program / group")
+    assert "Type a word from the program's title" in reply.text
+    reply = await staff.send("робототехника")
+    assert "programs found: 1" in plain(reply.text)
+    await staff.press("Робототехника")
+    reply = await staff.press("👥 The whole program")
+    assert "Program / group: Робототехника" in reply.text
+    assert "Recipients: 2" in plain(reply.text)

@@ -213,3 +213,64 @@ async def test_progress_is_edited_at_most_every_few_seconds_and_once_more_at_the
     b.progress_at = utcnow() + timedelta(seconds=1)  # shown after it finished
     await store.session.commit()
     assert await progress_due(store.session, timedelta(0)) == []
+
+
+async def _indexed(store: Storage, *programs: object) -> None:
+    """Give test programs their search text, as the catalogue loaders do (the index follows)."""
+    from storage.catalog import search_text_for
+
+    for program in programs:
+        program.search_text = search_text_for(program.title, "", "")  # type: ignore[attr-defined]
+    await store.session.commit()
+
+
+async def test_program_and_group_filter_stay_within_the_announcements_municipalities(
+    store: Storage,
+) -> None:
+    from storage.errors import NotFound
+    from storage.models import Program
+
+    w = await _world(store)
+    s = store.session
+    here, there, staff, admin = w["here"], w["there"], w["staff"], w["admin"]
+    tech, young = w["tech"], w["young"]
+    second = await group(s, here, program=await s.get(Program, tech.program_id))  # type: ignore[attr-defined]
+    far_group = await group(s, there, title="Шахматы Юрги")  # type: ignore[arg-type]
+    far_program = await s.get(Program, far_group.program_id)
+    await _indexed(store, await s.get(Program, tech.program_id), far_program)  # type: ignore[attr-defined]
+    b = (await store.broadcasts.create(staff, "Набор в кружок")).id  # type: ignore[arg-type]
+
+    listed = await store.broadcasts.find_programs(staff, b)  # type: ignore[arg-type]
+    assert [p.id for p in listed.items] == [tech.program_id]  # type: ignore[attr-defined]
+    found = await store.broadcasts.find_programs(staff, b, "робототехника")  # type: ignore[arg-type]
+    assert [p.id for p in found.items] == [tech.program_id] and found.total == 1  # type: ignore[attr-defined]
+    assert (await store.broadcasts.find_programs(staff, b, "шахматы")).total == 0  # type: ignore[arg-type]
+
+    await store.broadcasts.set_program(staff, b, tech.program_id)  # type: ignore[arg-type,attr-defined]
+    assert await store.broadcasts.count(staff, b) == 1  # type: ignore[arg-type]
+    await store.broadcasts.set_program(staff, b, tech.program_id, second.id)  # type: ignore[arg-type,attr-defined]
+    assert await store.broadcasts.count(staff, b) == 0  # type: ignore[arg-type]
+    # Another municipality's program or group, or a group of another program: refused.
+    for program_id, group_id in ((far_program.id, None), (tech.program_id, far_group.id)):  # type: ignore[union-attr,attr-defined]
+        with pytest.raises(NotFound):
+            await store.broadcasts.set_program(staff, b, program_id, group_id)  # type: ignore[arg-type]
+    with pytest.raises(NotFound):
+        await store.broadcasts.set_filters(staff, b, program_id=far_program.id)  # type: ignore[arg-type,union-attr]
+    with pytest.raises(NotFound):
+        await store.broadcasts.program_groups(staff, b, far_program.id)  # type: ignore[arg-type,union-attr]
+    with pytest.raises(DomainError):
+        await store.broadcasts.set_filters(staff, b, program_id=None, group_id=second.id)  # type: ignore[arg-type]
+    with pytest.raises(DomainError):  # a parent
+        await store.broadcasts.find_programs(young.user, b)  # type: ignore[attr-defined]
+    assert Filters.load((await store.broadcasts.get(staff, b)).filters).group_id == second.id  # type: ignore[arg-type]
+
+    # An administrator addressing everyone may pick any program; narrowing the municipalities
+    # to where the program is not drops the program filter rather than keep an empty audience.
+    a = (await store.broadcasts.create(admin, "Всем")).id  # type: ignore[arg-type]
+    assert (await store.broadcasts.find_programs(admin, a, "шахматы")).total == 1  # type: ignore[arg-type]
+    await store.broadcasts.set_program(admin, a, far_program.id)  # type: ignore[arg-type,union-attr]
+    assert await store.broadcasts.program_label(await store.broadcasts.get(admin, a)) == (  # type: ignore[arg-type]
+        "Шахматы Юрги"
+    )
+    narrowed = await store.broadcasts.set_municipalities(admin, a, [here.id])  # type: ignore[arg-type,attr-defined]
+    assert Filters.load(narrowed.filters).program_id is None

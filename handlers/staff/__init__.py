@@ -5,6 +5,7 @@ municipal financing parameters. Storage re-checks the role and the municipality 
 from aiogram import Router
 
 from handlers.staff import (
+    broadcast_programs,
     broadcast_report,
     broadcasts,
     complaints,
@@ -18,6 +19,7 @@ from handlers.staff import (
 router = Router(name="staff")
 router.include_routers(moderation.router, enrollments.router, municipalities.router)
 router.include_router(broadcasts.router)  # 📣 /broadcast (issue 10)
+router.include_router(broadcast_programs.router)  # 🎯 its program / group filter (issue 10)
 router.include_router(events.router)  # 🎉 /event (issue 10)
 router.include_router(broadcast_report.router)  # 📊 /broadcast_report (issue 10)
 router.include_router(complaints.router)  # issue 15: parents' complaints

@@ -25,8 +25,10 @@ BAR = 10
 
 
 class BcCb(CallbackData, prefix="bc"):
-    """action: new, tpl, aud, muni, age, dir, cert, noenr, lang, btn, prev, send, when,
-    pause, resume, cancel, mine, drop; id: the announcement; v: the choice."""
+    """action: new, tpl, aud, muni, age, dir, prog (list page / "-" clears), progs (page of
+    a typed word's results), pgm (a program: its groups), grp ("<program>" or
+    "<program>.<group>"), cert, noenr, lang, btn, prev, send, when, pause, resume, cancel,
+    mine, drop; id: the announcement; v: the choice."""
 
     action: str
     id: Id = 0
@@ -54,7 +56,9 @@ def recipients(count: int) -> str:
     return number(count)
 
 
-def audience_text(broadcast: Broadcast, where: list[str], count: int) -> str:
+def audience_text(
+    broadcast: Broadcast, where: list[str], count: int, program: str | None = None
+) -> str:
     f = Filters.load(broadcast.filters)
     ages = (
         _("{low}–{high} лет").format(low=f.age_min or 0, high=f.age_max or 18)
@@ -72,8 +76,8 @@ def audience_text(broadcast: Broadcast, where: list[str], count: int) -> str:
         _("Только без заявок: {answer}").format(answer=_("да") if f.no_enrollment else _("нет")),
         _("Язык: {name}").format(name=language_name(f.language)),
     ]
-    if f.program_id or f.group_id:
-        lines.append(_("Программа / группа: {ids}").format(ids=f.program_id or f.group_id))
+    if program:
+        lines.append(_("Программа / группа: {name}").format(name=html.escape(program)))
     if broadcast.button_text:
         lines.append(
             _("Кнопка: {text} → {url}").format(
@@ -96,6 +100,7 @@ def audience_markup(broadcast: Broadcast, count: int, admin: bool) -> InlineKeyb
             button(_("👶 Возраст"), BcCb(action="age", id=b)),
             button(_("🧭 Направление"), BcCb(action="dir", id=b)),
         ],
+        [button(_("🎯 Программа / группа"), BcCb(action="prog", id=b))],
         [
             button(_("🎫 Сертификат"), BcCb(action="cert", id=b)),
             button(_("📝 Без заявок"), BcCb(action="noenr", id=b)),

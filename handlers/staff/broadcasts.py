@@ -91,7 +91,8 @@ async def show_audience(
 ) -> None:
     broadcast = await store.broadcasts.get(user, b)
     count = await store.broadcasts.count(user, b)
-    text = audience_text(broadcast, await _where(store, broadcast), count)
+    program = await store.broadcasts.program_label(broadcast)
+    text = audience_text(broadcast, await _where(store, broadcast), count, program)
     await show(target, text, audience_markup(broadcast, count, _is_admin(user)))
 
 

@@ -10,7 +10,7 @@ so a cancelled announcement is not sent even from a batch already claimed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import AuditRepo
 from storage.base import utcnow
-from storage.broadcasts import audience
+from storage.broadcasts import audience, programs
 from storage.broadcasts.audience import Filters
 from storage.broadcasts.html import validate
+from storage.broadcasts.programs import GroupOption, ProgramOption
 from storage.calendar import REGION_TZ, today
 from storage.delivery import Outgoing, Priority, State, register_resolver
 from storage.delivery.settings import SettingsRepo
@@ -36,6 +37,7 @@ from storage.models import (
     User,
 )
 from storage.notifications import NoticeKind, NotificationRepo
+from storage.paging import Page
 from storage.repo import Repo
 
 KIND = NoticeKind.announcement
@@ -102,6 +104,10 @@ def scope_of(actor: User) -> list[int] | None:
     raise Forbidden("broadcast")
 
 
+def _where(broadcast: Broadcast) -> list[int] | None:
+    return None if broadcast.all_municipalities else list(broadcast.municipality_ids)
+
+
 def _may_address(actor: User, broadcast: Broadcast) -> bool:
     scope = scope_of(actor)
     if scope is None:
@@ -156,9 +162,33 @@ class BroadcastRepo(Repo):
         """Change some filters (None clears one); values are checked (forged presses)."""
         broadcast = await self._draft(actor, broadcast_id)
         merged = {**broadcast.filters, **changes}
-        broadcast.filters = Filters.load({k: v for k, v in merged.items() if v is not None}).dump()
+        filters = Filters.load({k: v for k, v in merged.items() if v is not None})
+        await programs.check(self.session, _where(broadcast), filters)
+        broadcast.filters = filters.dump()
         await self.session.commit()
         return broadcast
+
+    async def find_programs(
+        self, actor: User, broadcast_id: int, text: str = "", page: int = 0
+    ) -> Page[ProgramOption]:
+        """Programs the audience may be narrowed to: the announcement's municipalities only."""
+        broadcast = await self._draft(actor, broadcast_id)
+        return await programs.find(self.session, _where(broadcast), text, page)
+
+    async def program_groups(
+        self, actor: User, broadcast_id: int, program_id: int
+    ) -> tuple[ProgramOption, list[GroupOption]]:
+        broadcast = await self._draft(actor, broadcast_id)
+        return await programs.groups_of(self.session, _where(broadcast), program_id)
+
+    async def set_program(
+        self, actor: User, broadcast_id: int, program_id: int | None, group_id: int | None = None
+    ) -> Broadcast:
+        """Parents with a child enrolled in the program (or in one of its groups); None clears."""
+        return await self.set_filters(actor, broadcast_id, program_id=program_id, group_id=group_id)
+
+    async def program_label(self, broadcast: Broadcast) -> str | None:
+        return await programs.label(self.session, Filters.load(broadcast.filters))
 
     async def set_municipalities(
         self, actor: User, broadcast_id: int, municipality_ids: Sequence[int] | None
@@ -177,6 +207,9 @@ class BroadcastRepo(Repo):
                 raise NotFound("municipality")
         broadcast.municipality_ids = wanted or []
         broadcast.all_municipalities = wanted is None
+        filters = Filters.load(broadcast.filters)
+        if not await programs.in_scope(self.session, wanted, filters):  # left the audience
+            broadcast.filters = replace(filters, program_id=None, group_id=None).dump()
         await self.session.commit()
         return broadcast
 
@@ -205,14 +238,15 @@ class BroadcastRepo(Repo):
         return await self._count(broadcast)
 
     async def _count(self, broadcast: Broadcast) -> int:
-        where = None if broadcast.all_municipalities else list(broadcast.municipality_ids)
-        return await audience.count(self.session, where, Filters.load(broadcast.filters), today())
+        filters = Filters.load(broadcast.filters)
+        return await audience.count(self.session, _where(broadcast), filters, today())
 
     async def start(
         self, actor: User, broadcast_id: int, *, at: datetime | None = None
     ) -> tuple[Broadcast, int]:
         """Send now (or at ``at``): the audience is planned by the worker in batches. Audited."""
         broadcast = await self._draft(actor, broadcast_id)
+        await programs.check(self.session, _where(broadcast), Filters.load(broadcast.filters))
         total = await self._count(broadcast)
         if total == 0:
             raise DomainError("broadcast_no_recipients")
