@@ -9,8 +9,9 @@ and shown in the municipality's time zone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
@@ -59,7 +60,9 @@ async def zone_of(session: AsyncSession, municipality_id: int | None) -> ZoneInf
     return ZoneInfo(municipality.timezone) if municipality else REGION_TZ
 
 
-def _checked(draft: EventDraft) -> EventDraft:
+def _checked(draft: EventDraft, tz: ZoneInfo, *, past_ok: datetime | None = None) -> EventDraft:
+    """The draft, or the first rule it breaks. ``past_ok``: an edit may keep the start it has
+    (an event under way can still get a new description), not move it into the past."""
     if not draft.title.strip() or len(draft.title) > TITLE_LIMIT:
         raise DomainError("event_title", limit=TITLE_LIMIT)
     if not draft.online and (not draft.place.strip() or len(draft.place) > PLACE_LIMIT):
@@ -70,7 +73,47 @@ def _checked(draft: EventDraft) -> EventDraft:
         raise DomainError("event_text", limit=TEXT_LIMIT)
     if draft.link is not None:
         check_url(draft.link)
+    if draft.starts_local != past_ok and draft.starts_local.replace(tzinfo=tz) <= utcnow():
+        raise DomainError("broadcast_time_past")
+    if draft.deadline_local is not None and draft.deadline_local > draft.starts_local:
+        raise DomainError("event_deadline")
     return draft
+
+
+def _local(moment: datetime, tz: ZoneInfo) -> datetime:
+    return moment.astimezone(tz).replace(tzinfo=None)
+
+
+def _draft_of(event: Event, tz: ZoneInfo) -> EventDraft:
+    deadline = event.registration_deadline
+    return EventDraft(
+        event.title, _local(event.starts_at, tz), event.place, event.online,
+        event.age_min, event.age_max, event.description, event.link,
+        _local(deadline, tz) if deadline else None,
+    )  # fmt: skip
+
+
+def _apply(event: Event, draft: EventDraft, tz: ZoneInfo) -> None:
+    event.title = draft.title.strip()
+    event.starts_at = draft.starts_local.replace(tzinfo=tz)
+    event.place = "" if draft.online else draft.place.strip()
+    event.online = draft.online
+    event.age_min, event.age_max = draft.age_min, draft.age_max
+    event.description = draft.description.strip()
+    event.link = draft.link
+    deadline = draft.deadline_local
+    event.registration_deadline = deadline.replace(tzinfo=tz) if deadline else None
+
+
+def _differences(old: EventDraft, new: EventDraft) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The changed fields, before and after, as the audit log keeps them (JSON)."""
+
+    def shown(value: object) -> object:
+        return value.isoformat() if isinstance(value, datetime) else value
+
+    was, now = asdict(old), asdict(new)
+    changed = [name for name in was if was[name] != now[name]]
+    return {n: shown(was[n]) for n in changed}, {n: shown(now[n]) for n in changed}
 
 
 class EventRepo(Repo):
@@ -89,26 +132,10 @@ class EventRepo(Repo):
         where = None if regional else (scope[0] if scope else actor.municipality_id)
         if where is None and not regional:
             raise DomainError("event_municipality")
-        draft = _checked(draft)
         tz = await zone_of(self.session, where)
-        starts = draft.starts_local.replace(tzinfo=tz)
-        if starts <= utcnow():
-            raise DomainError("broadcast_time_past")
-        event = Event(
-            municipality_id=where,
-            title=draft.title.strip(),
-            starts_at=starts,
-            place="" if draft.online else draft.place.strip(),
-            online=draft.online,
-            age_min=draft.age_min,
-            age_max=draft.age_max,
-            description=draft.description.strip(),
-            link=draft.link,
-            registration_deadline=draft.deadline_local.replace(tzinfo=tz)
-            if draft.deadline_local
-            else None,
-            author_id=actor.id,
-        )
+        draft = _checked(draft, tz)
+        event = Event(municipality_id=where, author_id=actor.id)
+        _apply(event, draft, tz)
         self.session.add(event)
         await self.session.flush()
         AuditRepo(self.session).record(
@@ -140,26 +167,39 @@ class EventRepo(Repo):
         return event
 
     async def move(self, actor: User, event_id: int, starts_local: datetime) -> Event:
-        """A new date and time; sign-ups are told and their reminders planned again."""
+        """A new date and time (an edit of that one field)."""
+        return await self.edit(actor, event_id, starts_local=starts_local)
+
+    async def edit(self, actor: User, event_id: int, **changes: Any) -> Event:
+        """Change any of ``EventDraft``'s fields (None clears an optional one). A new date or
+        place tells every sign-up (one path with cancelling); a new date plans their
+        reminders again (the old ones no longer match it and are dropped when due). Audited."""
         event = await self._manageable(actor, event_id)
         if event.cancelled:
             raise DomainError("event_cancelled")
-        starts = starts_local.replace(tzinfo=await zone_of(self.session, event.municipality_id))
-        if starts <= utcnow():
-            raise DomainError("broadcast_time_past")
-        before = event.starts_at.isoformat()
-        event.starts_at = starts
-        await self._tell_signups(event, "moved")
-        signups = await self.session.scalars(
-            select(User)
-            .join(EventSignup, EventSignup.user_id == User.id)
-            .where(EventSignup.event_id == event.id)
-        )
-        for user in signups.all():
-            await self._plan_reminders(event, user)
+        if not set(changes) <= set(EventDraft.__dataclass_fields__):
+            raise DomainError("event_format")
+        tz = await zone_of(self.session, event.municipality_id)
+        current = _draft_of(event, tz)
+        draft = _checked(replace(current, **changes), tz, past_ok=current.starts_local)
+        before, after = _differences(current, draft)
+        if not after:
+            return event
+        _apply(event, draft, tz)
+        moved = draft.starts_local != current.starts_local
+        if moved or (draft.place, draft.online) != (current.place, current.online):
+            await self._tell_signups(event, "moved")
+        if moved:
+            signups = await self.session.scalars(
+                select(User)
+                .join(EventSignup, EventSignup.user_id == User.id)
+                .where(EventSignup.event_id == event.id)
+            )
+            for user in signups.all():
+                await self._plan_reminders(event, user)
         AuditRepo(self.session).record(
-            actor.id, "event.move", "event", event.id,
-            before={"starts_at": before}, after={"starts_at": starts.isoformat()},
+            actor.id, "event.move" if set(after) == {"starts_local"} else "event.edit",
+            "event", event.id, before=before, after=after,
         )  # fmt: skip
         await self.session.commit()
         return event
@@ -203,13 +243,12 @@ class EventRepo(Repo):
         return EventPage(list(rows.all()), page, pages)
 
     async def card(self, user: User, event_id: int) -> tuple[Event, bool]:
-        """An event a parent may see (their municipality or regional) and whether they asked
-        to be reminded."""
+        """An event and whether ``user`` asked to be reminded. The list is public: the
+        parent's own list shows their municipality's and regional events, but a shared link
+        (``?start=event_<id>``, inline mode) opens any event, also for someone from another
+        municipality or who never started the bot — as a shared program card does."""
         event = await self.session.get(Event, event_id)
-        visible = event is not None and (
-            event.municipality_id is None or event.municipality_id == user.municipality_id
-        )
-        if event is None or not visible:
+        if event is None:
             raise NotFound("event")
         signed = await self.session.scalar(
             select(EventSignup.id).where(

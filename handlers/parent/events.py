@@ -1,6 +1,11 @@
 """🎉 Мероприятия: upcoming events of the parent's municipality and the region, a card,
-"🔔 Напомнить" (the day before and 2 h before), and the link ``?start=event_<id>`` to share.
-Also how event reminders and changes read when the delivery core sends them.
+"🔔 Напомнить" (the day before and 2 h before), the link ``?start=event_<id>`` and
+"📤 Поделиться" (inline mode: ``@bot event_<id> …`` offers that event's short card, ``@bot
+мероприятия`` the upcoming ones). Also how event reminders and changes read when the
+delivery core sends them.
+
+The inline handlers take only queries that start so; this router is included before the
+catalogue's (handlers/parent/__init__.py), whose inline search takes every other query.
 """
 
 from __future__ import annotations
@@ -11,27 +16,50 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQuery,
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    Message,
+)
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from pydantic import Field
 
 from handlers.callbacks import MenuCb
-from handlers.event_texts import event_card, event_link_payload
+from handlers.event_texts import (
+    SHARED_EVENT,
+    ages_text,
+    event_card,
+    event_link_payload,
+    event_share_query,
+    event_short_card,
+    shared_event_id,
+)
 from handlers.formatting import moment
 from handlers.notifications import register, register_keyboard
 from handlers.ui import Id, Page, alert, button, pager_row, parse_id, show, with_home
 from storage import Storage
+from storage.base import utcnow
 from storage.calendar import age_on, today
+from storage.errors import NotFound
 from storage.events import CHANGED, REMINDER, zone_of
-from storage.models import User
+from storage.models import Event, User
 
 router = Router(name="parent.events")
 EVENT_PAYLOAD = re.compile(r"event_(\w*)")
+EVENTS_QUERY = re.compile(r"^\s*(?:мероприяти|events?\b)", re.IGNORECASE)
+INLINE_PAGE_SIZE = 10
+INLINE_PAGES = 5
+CACHE_SECONDS = 60  # short: events move and get cancelled
 
 
 class EventCb(CallbackData, prefix="pe"):
@@ -119,6 +147,11 @@ async def _card(target: Message | CallbackQuery, store: Storage, user: User, cb:
             )
     if event.link:
         rows.append([InlineKeyboardButton(text=_("🔗 Подробнее"), url=event.link)])
+    if not event.cancelled:
+        share = InlineKeyboardButton(
+            text=_("📤 Поделиться"), switch_inline_query=event_share_query(event)
+        )
+        rows.append([share])
     rows.append([button(_("◀️ К мероприятиям"), EventCb(action="list", page=cb.page, age=cb.age))])
     await show(target, event_card(event, tz, link), with_home(rows))
 
@@ -156,6 +189,66 @@ async def event_link(
     raw = EVENT_PAYLOAD.fullmatch(command.args or "")
     event_id = parse_id(raw.group(1)) if raw else None
     await _card(message, store, user, EventCb(action="card", id=event_id or 0))
+
+
+# --- inline mode: sharing an event in another chat ------------------------------------------
+
+
+async def _article(store: Storage, event: Event, username: str) -> InlineQueryResultArticle:
+    tz = await zone_of(store.session, event.municipality_id)
+    link = f"https://t.me/{username}?start={event_link_payload(event.id)}"
+    return InlineQueryResultArticle(
+        id=f"e{event.id}",
+        title=event.title,
+        description=f"{moment(event.starts_at, tz)} · {ages_text(event)}",
+        input_message_content=InputTextMessageContent(
+            message_text=event_short_card(event, tz), parse_mode="HTML"
+        ),
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[[InlineKeyboardButton(text=_("Открыть в боте"), url=link)]]
+        ),
+    )
+
+
+async def _answer(
+    query: InlineQuery, store: Storage, bot: Bot, events: list[Event], next_offset: str = ""
+) -> None:
+    username = (await bot.me()).username or ""
+    results = [await _article(store, event, username) for event in events]
+    button = None
+    if not results:
+        button = InlineQueryResultsButton(
+            text=_("Мероприятий нет — открыть бота"), start_parameter="inline"
+        )
+    await query.answer(
+        results,  # type: ignore[arg-type]  # aiogram's union of result types
+        cache_time=CACHE_SECONDS,
+        is_personal=True,
+        next_offset=next_offset,
+        button=button,
+    )
+
+
+@router.inline_query(F.query.regexp(SHARED_EVENT))
+async def inline_event(query: InlineQuery, store: Storage, user: User, bot: Bot) -> None:
+    """``event_<id> …``, what the card's "📤 Поделиться" prefills: that event, if still on."""
+    event_id = shared_event_id(query.query) or 0
+    try:
+        event, _signed = await store.events.card(user, event_id)
+    except NotFound:
+        event = None
+    on = event is not None and not event.cancelled and event.starts_at > utcnow()
+    await _answer(query, store, bot, [event] if event is not None and on else [])
+
+
+@router.inline_query(F.query.regexp(EVENTS_QUERY))
+async def inline_events(query: InlineQuery, store: Storage, user: User, bot: Bot) -> None:
+    """``мероприятия`` / ``events``: the upcoming events the person's own list shows."""
+    page = int(query.offset) if query.offset.isdigit() and int(query.offset) < INLINE_PAGES else 0
+    found = await store.events.upcoming(user, page=page, per_page=INLINE_PAGE_SIZE)
+    more = found.page + 1 < min(found.pages, INLINE_PAGES)
+    events = found.items if found.page == page else []
+    await _answer(query, store, bot, events, str(page + 1) if more and events else "")
 
 
 # --- how the delivery core's event messages read ---------------------------------------------

@@ -1,4 +1,4 @@
-"""/event: staff add, move and cancel events of the public list, and announce one in a tap.
+"""/event: staff add, edit, move and cancel events of the public list, announce one in a tap.
 
 An event is typed as one message, a line per field (a phone keyboard is enough)::
 
@@ -13,7 +13,7 @@ An event is typed as one message, a line per field (a phone keyboard is enough):
 
 from __future__ import annotations
 
-import re
+import html
 from datetime import datetime
 
 from aiogram import F, Router
@@ -29,6 +29,16 @@ from handlers.event_texts import event_card, event_link_payload
 from handlers.formatting import moment, number
 from handlers.refusals import REFUSALS, refusal_text
 from handlers.staff.broadcasts import show_audience
+from handlers.staff.event_fields import (
+    DEADLINE,
+    FIELDS,
+    FORMAT,
+    ONLINE,
+    current_value,
+    field_names,
+    field_prompt,
+    parse_field,
+)
 from handlers.ui import NOT_A_COMMAND, Id, button, show, with_home
 from storage import Storage
 from storage.errors import DomainError
@@ -36,9 +46,6 @@ from storage.events import EventDraft, zone_of
 from storage.models import Role, User
 
 router = Router(name="staff.events")
-_DEADLINE = re.compile(r"^(?:до|until)\s+(.+)$", re.IGNORECASE)
-_ONLINE = frozenset({"онлайн", "online"})
-FORMAT = "%d.%m.%Y %H:%M"
 
 REFUSALS.update(
     {
@@ -47,6 +54,8 @@ REFUSALS.update(
         "event_text": lambda p: _("Описание длиннее {limit} знаков.").format(**p),
         "event_cancelled": lambda p: _("Мероприятие отменено или уже прошло."),
         "event_municipality": lambda p: _("Сначала выберите муниципалитет."),
+        "event_when": lambda p: _("Не понял. Пример: 25.12.2026 10:00"),
+        "event_deadline": lambda p: _("Запись должна закончиться не позже начала мероприятия."),
         "event_format": lambda p: _(
             "Не понял. Нужны строки: название; дата и время «ДД.ММ.ГГГГ ЧЧ:ММ»; место или "
             "«онлайн»; возраст «7-12»; по желанию описание, ссылка https://… и «до ДД.ММ.ГГГГ ЧЧ:ММ»."
@@ -56,15 +65,17 @@ REFUSALS.update(
 
 
 class StaffEventCb(CallbackData, prefix="se"):
-    """action: list / add / card / cancel / move / announce / regional."""
+    """action: list / add / card / cancel / move / edit / announce / regional; f: the field
+    an edit changes (FIELDS)."""
 
     action: str
     id: Id = 0
+    f: str = ""
 
 
 class EventSteps(StatesGroup):
     details = State()
-    when = State()
+    field = State()  # data: event, field
 
 
 def parse_event(text: str) -> EventDraft:
@@ -82,14 +93,14 @@ def parse_event(text: str) -> EventDraft:
     for line in lines[4:]:
         if line.startswith("https://") and link is None:
             link = line
-        elif match := _DEADLINE.match(line):
+        elif match := DEADLINE.match(line):
             try:
                 deadline = datetime.strptime(match.group(1).strip(), FORMAT)
             except ValueError:
                 raise DomainError("event_format") from None
         else:
             description.append(line)
-    online = lines[2].lower() in _ONLINE
+    online = lines[2].lower() in ONLINE
     return EventDraft(
         lines[0], starts, "" if online else lines[2], online, low, high,
         "\n".join(description), link, deadline,
@@ -165,7 +176,10 @@ async def _card(target: Message | CallbackQuery, store: Storage, user: User, eve
     if not event.cancelled:
         rows += [
             [button(_("📣 Анонсировать"), StaffEventCb(action="announce", id=event.id))],
-            [button(_("🕒 Перенести"), StaffEventCb(action="move", id=event.id))],
+            [
+                button(_("✏️ Изменить"), StaffEventCb(action="edit", id=event.id)),
+                button(_("🕒 Перенести"), StaffEventCb(action="move", id=event.id)),
+            ],
             [button(_("⛔ Отменить мероприятие"), StaffEventCb(action="cancel", id=event.id))],
         ]
     rows.append([button(_("◀️ К мероприятиям"), StaffEventCb(action="list"))])
@@ -174,8 +188,9 @@ async def _card(target: Message | CallbackQuery, store: Storage, user: User, eve
 
 @router.callback_query(StaffEventCb.filter(F.action == "card"))
 async def card(
-    query: CallbackQuery, callback_data: StaffEventCb, store: Storage, user: User
+    query: CallbackQuery, callback_data: StaffEventCb, state: FSMContext, store: Storage, user: User
 ) -> None:
+    await state.clear()  # also the "✖️ Отмена" of an edit
     await _card(query, store, user, callback_data.id)
 
 
@@ -187,30 +202,56 @@ async def cancel(
     await _card(query, store, user, callback_data.id)
 
 
-@router.callback_query(StaffEventCb.filter(F.action == "move"))
-async def ask_time(
+@router.callback_query(StaffEventCb.filter((F.action == "edit") & ~F.f))
+async def edit_menu(
     query: CallbackQuery, callback_data: StaffEventCb, state: FSMContext, store: Storage, user: User
 ) -> None:
-    await store.events.manage(user, callback_data.id)
-    await state.set_state(EventSteps.when)
-    await state.update_data(event=callback_data.id)
-    await show(
-        query,
-        _("Новые дата и время по местному времени: «ДД.ММ.ГГГГ ЧЧ:ММ»."),
-        with_home([[button(_("✖️ Отмена"), StaffEventCb(action="card", id=callback_data.id))]]),
+    event = await store.events.manage(user, callback_data.id)
+    if event.cancelled:
+        raise DomainError("event_cancelled")
+    await state.clear()
+    names = field_names()
+    rows = [
+        [button(names[f], StaffEventCb(action="edit", id=event.id, f=f)) for f in pair]
+        for pair in (FIELDS[i : i + 2] for i in range(0, len(FIELDS), 2))
+    ]
+    rows.append([button(_("◀️ К мероприятию"), StaffEventCb(action="card", id=event.id))])
+    text = _("<b>✏️ {title}</b>\nЧто изменить?").format(title=html.escape(event.title))
+    await show(query, text, with_home(rows))
+
+
+@router.callback_query(StaffEventCb.filter(F.action == "move"))
+@router.callback_query(StaffEventCb.filter((F.action == "edit") & F.f))
+async def ask_value(
+    query: CallbackQuery, callback_data: StaffEventCb, state: FSMContext, store: Storage, user: User
+) -> None:
+    field = "when" if callback_data.action == "move" else callback_data.f
+    if field not in FIELDS:
+        raise DomainError("event_format")
+    event = await store.events.manage(user, callback_data.id)
+    if event.cancelled:
+        raise DomainError("event_cancelled")
+    tz = await zone_of(store.session, event.municipality_id)
+    await state.set_state(EventSteps.field)
+    await state.update_data(event=event.id, field=field)
+    text = (
+        field_prompt(field)
+        + "\n\n"
+        + _("Сейчас: {value}").format(value=html.escape(current_value(event, field, tz)))
     )
+    back = StaffEventCb(action="card", id=event.id)
+    await show(query, text, with_home([[button(_("✖️ Отмена"), back)]]))
 
 
-@router.message(StateFilter(EventSteps.when), NOT_A_COMMAND)
-async def got_time(message: Message, state: FSMContext, store: Storage, user: User) -> None:
-    event_id = int((await state.get_data()).get("event", 0))
+@router.message(StateFilter(EventSteps.field), NOT_A_COMMAND)
+async def got_value(message: Message, state: FSMContext, store: Storage, user: User) -> None:
+    data = await state.get_data()
+    event_id, field = int(data.get("event", 0)), str(data.get("field", ""))
     try:
-        when = datetime.strptime((message.text or "").strip(), FORMAT)
-        await store.events.move(user, event_id, when)
-    except ValueError:
-        await message.answer(_("Не понял. Пример: 25.12.2026 10:00"))
-        return
+        await store.events.edit(user, event_id, **parse_field(field, message.text or ""))
     except DomainError as error:
+        if error.code in ("not_found", "forbidden", "event_cancelled"):
+            await state.clear()
         await message.answer(refusal_text(error))
         return
     await state.clear()
