@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.i18n import gettext as _
 
 from handlers.formatting import moment
+from handlers.ui import parse_id
 from storage.models import Event
 
 SHARED_EVENT = re.compile(r"^\s*event_(\d{1,10})\b")  # an inline query naming one event
@@ -28,7 +29,7 @@ def event_share_query(event: Event) -> str:
 
 def shared_event_id(query: str) -> int | None:
     match = SHARED_EVENT.match(query)
-    return int(match[1]) if match else None
+    return parse_id(match[1]) if match else None  # typed by anyone: kept within the id column
 
 
 def event_place(event: Event) -> str:

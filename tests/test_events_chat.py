@@ -295,7 +295,7 @@ async def test_share_posts_a_short_card_whose_link_opens_the_event(
     assert other.answer.button is not None and other.answer.button["start_parameter"] == "inline"
 
 
-async def test_a_cancelled_event_is_not_offered_to_share(
+async def test_a_cancelled_or_unknown_event_is_not_offered_to_share(
     tg: TelegramTestEnv, world: dict[str, int]
 ) -> None:
     fest = await _add(tg, 7001, "Фестиваль робототехники")
@@ -307,3 +307,6 @@ async def test_a_cancelled_event_is_not_offered_to_share(
     assert "📤 Поделиться" not in card.message.buttons()
     found = await _inline(tg, anna, f"event_{fest}")
     assert found.answer is not None and found.answer.results == []
+    for query in ("event_9999999999", "event_999999"):  # past the id column; no such event
+        found = await _inline(tg, anna, query)
+        assert found.answer is not None and found.answer.results == [], query
