@@ -22,8 +22,10 @@ async def test_catalog_bench_runs_at_a_tiny_size() -> None:
     )  # fmt: skip
     report = await run(args)
     assert report.programs == 300 and report.db_bytes > 0
-    assert [len(timing.samples_ms) for timing, _ in report.queries] == [5, 5, 1]
-    assert all(floor is not None and floor.samples_ms for _, floor in report.queries)
+    assert [len(q.wall.samples_ms) for q in report.queries] == [5, 5, 1, 1]
+    for q in report.queries:  # CPU time and both floors, call by call
+        assert len(q.cpu.samples_ms) == len(q.raw.samples_ms) == len(q.floor.samples_ms)
+        assert len(q.floor.samples_ms) == len(q.wall.samples_ms)
     app, bare = report.e2e["app"], report.e2e["bare"]
     assert app.updates == bare.updates == 8 and len(app.rounds) == len(bare.rounds) == 2
     assert app.rejected_calls == bare.rejected_calls == 0
@@ -34,6 +36,7 @@ async def test_catalog_bench_runs_at_a_tiny_size() -> None:
     text = render(report, args)
     assert f"≤ {P95_GOAL_MS:g} ms" in text and f"≥ {E2E_GOAL_RATIO:g}" in text
     assert "| end to end" in text and "Memory:" in text and "CPU ms/update" in text
+    assert "CPU p95" in text and "page floor p95" in text
 
 
 async def test_a_bot_process_that_dies_fails_the_run_at_once() -> None:

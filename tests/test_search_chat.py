@@ -247,3 +247,32 @@ async def test_share_button_prefills_an_inline_query_for_that_program(
     assert share.raw["switch_inline_query"].endswith(f"#{region.chess}")
     shared = await inline(tg, anna, share.raw["switch_inline_query"])
     assert shared.answer is not None and shared.answer.results[0].id == f"p{region.chess}"
+
+
+@LANGS
+async def test_a_shared_location_puts_the_nearer_of_equal_matches_first(
+    tg: TelegramTestEnv, region: Region, lang: str
+) -> None:
+    """Same title, same enrollment: the one nearer to where the parent is comes first."""
+    async with tg.sessionmaker() as session:
+        providers = [
+            Provider(name=name, kind="municipal", municipality_id=region.kemerovo)
+            for name in ("Дом музыки «Лад»", "Гимназия № 1")
+        ]
+        session.add_all(providers)
+        await session.flush()
+        far, near = (
+            _program(region.kemerovo, provider, "Гитара", direction=Direction.arts,
+                     latitude=latitude, longitude=86.0)
+            for provider, latitude in zip(providers, (55.30, 55.40), strict=True)
+        )  # fmt: skip
+        session.add(far)
+        await session.flush()  # the far one is older: without a location it comes first
+        session.add(near)
+        await session.commit()
+    anna = await parent(tg, region, lang)
+    before = (await anna.send("/search гитара")).text
+    assert before.index("Дом музыки") < before.index("Гимназия № 1")
+    await anna.send_location(55.401, 86.001)  # beside the newer one, 11 km from the other
+    after = (await anna.send("/search гитара")).text
+    assert after.index("Гимназия № 1") < after.index("Дом музыки")

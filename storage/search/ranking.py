@@ -7,30 +7,27 @@ matches every group (or, as a fallback, some of them). Its score is the sum over
 best match: quality (exact > prefix > thesaurus > typo) times the weight of where the word
 stands (title above provider and description).
 
-Order: groups matched, score, open enrollment with free seats, title; on the first pages the
-best program of each subject among the strong matches comes first (so «танцы» shows the dance
-studio, modern dance and the ensemble on the first page, not the ensemble five times). All plain SQL that
-SQLite and PostgreSQL run the same way.
+Order: groups matched, score, then — among the first pages' window of the best matches — open
+enrollment with free seats and, when the parent has shared a location, distance; the index's
+order (program id) keeps equal rows stable. On the first pages the best program of each subject
+among the strong matches comes first (so «танцы» shows the dance studio, modern dance and the
+ensemble on the first page, not the ensemble five times). All plain SQL that SQLite and
+PostgreSQL run the same way.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    and_,
-    case,
-    func,
-    select,
-)
+from sqlalchemy import ColumnElement, Date, Dialect, and_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Group, Program
+from storage.geo import haversine_km
+from storage.models import Program
 from storage.search import sql
 from storage.search.analyzer import stem
 from storage.search.terms import Quality, TermGroup
@@ -82,24 +79,10 @@ def text_conditions(
     ]
 
 
-def _enrollment_ranks(program_ids: Sequence[int], on: date) -> Select:
-    """(program, rank): 2 a group takes enrollments and has free seats, 1 takes them (a
-    waiting list), 0 none; programs without groups are left out (rank 0)."""
-    open_now = and_(Group.enrollment_opens_on <= on, Group.enrollment_closes_on >= on)
-    best = func.max(
-        case((and_(open_now, Group.seats_taken < Group.capacity), 2), (open_now, 1), else_=0)
-    )
-    return (
-        select(Group.program_id, best)
-        .where(Group.program_id.in_(program_ids))
-        .group_by(Group.program_id)
-    )
-
-
 async def ranked_rows(
     session: AsyncSession,
     groups: Sequence[TermGroup],
-    conditions: Sequence[ColumnElement[bool]],
+    filters: Sequence[ColumnElement[bool]],
     columns: Sequence[Any],
     *,
     municipality_id: int | None,
@@ -107,50 +90,78 @@ async def ranked_rows(
     page: int,
     page_size: int,
     require_all: bool = True,
+    location: tuple[float, float] | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> tuple[list[Sequence[Any]], int]:
     """One page of matching programs in rank order, and how many match in all.
 
-    Each row is ``columns`` in order. With ``require_all`` False, programs matching some of
-    the groups come too, those matching more groups first.
+    Each row is ``columns`` (attributes of ``Program``) in order. With ``require_all`` False,
+    programs matching some of the groups come too, those matching more groups first. The rank
+    is read from the index (which holds published programs only); ``filters`` (age, price…)
+    join ``programs`` for every match, otherwise only the page's (or the first pages'
+    window's) rows are read. One statement, sent as the driver's own SQL (sql.ranked_page).
     """
     if not groups:
         return [], 0
-    scores = sql.scores(groups, municipality_id, require_all=require_all).subquery("scores")
+    connection = await session.connection()
+    dialect = connection.dialect
     window = page * page_size < VARIETY_WINDOW  # the first pages: a variety of subjects
-    statement = (
-        select(*columns, Program.title, scores.c.score, scores.c.hits, func.count().over())
-        .join(scores, scores.c.pid == Program.id)
-        .where(*conditions)
-        .order_by(scores.c.hits.desc(), scores.c.score.desc(), Program.search_text, Program.id)
+    day = Date().bind_processor(dialect)
+    statement = sql.ranked_page(
+        groups,
+        municipality_id=municipality_id,
+        columns=[column.expression.name for column in columns],
+        filters_sql=_literal_sql(filters, dialect),
+        on=day(on) if day else on,
+        limit=VARIETY_WINDOW if window else page_size,
+        offset=0 if window else page * page_size,
+        require_all=require_all,
+        paramstyle=dialect.paramstyle,
+        vocabulary=vocabulary,
     )
+    rows = list((await connection.exec_driver_sql(statement.sql, statement.params)).all())
+    total = int(rows[0][len(columns) + 3]) if rows else 0
     if window:
-        statement = statement.limit(VARIETY_WINDOW)
-    else:
-        statement = statement.limit(page_size).offset(page * page_size)
-    rows = (await session.execute(statement)).all()
-    if window:
-        rows = await _open_first(session, rows, on, title_at=len(columns))
-        rows = varied(rows, title_at=len(columns))[page * page_size : (page + 1) * page_size]
-    total = int(rows[0][-1]) if rows else 0
+        title_at = len(columns)
+        rows = varied(best_first(rows, title_at=title_at, location=location), title_at=title_at)
+        rows = rows[page * page_size : (page + 1) * page_size]
     return [row[: len(columns)] for row in rows], total
 
 
-async def _open_first(
-    session: AsyncSession, rows: Sequence[Sequence[Any]], on: date, *, title_at: int
-) -> list[Sequence[Any]]:
-    """Among equally good matches, open enrollment with free seats first, then open.
+def _literal_sql(filters: Sequence[ColumnElement[bool]], dialect: Dialect) -> str:
+    """The filters as SQL with their values inline (enum codes and small integers that
+    SQLAlchemy renders and quotes itself); "" for none."""
+    if not filters:
+        return ""
+    return str(and_(*filters).compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
-    Done for the first pages' window only, in one small statement: ranking every match by its
-    groups in SQL cost more than the whole search (a subquery per matching program).
-    """
-    if not rows:
-        return []
-    ids = [row[0] for row in rows]
-    ranks = dict((await session.execute(_enrollment_ranks(ids, on))).all())
+
+def best_first(
+    rows: Sequence[Sequence[Any]],
+    *,
+    title_at: int,
+    location: tuple[float, float] | None = None,
+) -> list[Sequence[Any]]:
+    """Among equally good matches, open enrollment with free seats first, then open; then,
+    with a location, the nearest. A row is (…, title, score, hits, total, enrollment rank,
+    latitude, longitude) from ``title_at``; rows come in the index's order, which stays
+    within ties (the sort is stable)."""
+
+    def distance(row: Sequence[Any]) -> float:
+        lat, lon = row[title_at + 5], row[title_at + 6]
+        if location is None or lat is None or lon is None:
+            return math.inf if location else 0.0
+        return haversine_km(location[0], location[1], lat, lon)
+
     return sorted(
         rows,
-        key=lambda row: (-row[title_at + 2], -row[title_at + 1], -ranks.get(row[0], 0)),
-    )  # stable: title order within ties stays
+        key=lambda row: (
+            -row[title_at + 2],
+            -row[title_at + 1],
+            -(row[title_at + 4] or 0),
+            distance(row),
+        ),
+    )
 
 
 def subject_key(title: str) -> str:

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.calendar import today
 from storage.search.query import ParsedQuery, parse_query
 from storage.search.ranking import plan, ranked_rows
-from storage.search.vocabulary import vocabulary
+from storage.search.terms import TermGroup
+from storage.search.vocabulary import Vocabulary, vocabulary
 
 if TYPE_CHECKING:
     from storage.catalog import CatalogQuery
@@ -35,14 +36,17 @@ async def parse(session: AsyncSession, text: str) -> ParsedQuery:
 async def search_rows(
     session: AsyncSession,
     query: CatalogQuery,
-    conditions_of: Callable[[CatalogQuery], list[ColumnElement[bool]]],
+    filters_of: Callable[[CatalogQuery], list[ColumnElement[bool]]],
     columns: Sequence[Any],
     *,
     page: int,
     page_size: int,
 ) -> tuple[list[Sequence[Any]], int, SearchInfo, CatalogQuery]:
     """Rows of one page, the total, what was understood, and the query with the text's
-    filters applied (for a filters-only query, the caller browses with it)."""
+    filters applied (for a filters-only query, the caller browses with it).
+
+    ``filters_of`` gives the query's conditions beyond "published, in this municipality" and
+    the text (those the index holds)."""
     vocab = await vocabulary(session)
     parsed = parse_query(query.text, vocab.places)
     effective = query.with_parsed(parsed)
@@ -54,21 +58,38 @@ async def search_rows(
     )
     if not groups:
         return [], 0, info, effective
-    conditions = conditions_of(replace(effective, text=""))
+    filters = filters_of(replace(effective, text=""))
     arguments: dict[str, Any] = {
         "municipality_id": effective.municipality_id,
         "on": today(),
         "page": page,
         "page_size": page_size,
+        "location": effective.location,
+        "vocabulary": vocab,
     }
-    rows, total = await ranked_rows(session, groups, conditions, columns, **arguments)
-    if not rows and page > 0:  # past the end: the true total
-        _, total = await ranked_rows(
-            session, groups, conditions, columns, **{**arguments, "page": 0, "page_size": 1}
-        )
-    if total == 0 and len(groups) > 1:
+    # A word the index knows in no form cannot match: skip the search for all of them.
+    findable = [g for g in groups if _findable(g, vocab)]
+    rows: list[Sequence[Any]] = []
+    total = 0
+    if len(findable) == len(groups):
+        rows, total = await ranked_rows(session, groups, filters, columns, **arguments)
+        if not rows and page > 0:  # past the end: the true total
+            _, total = await ranked_rows(
+                session, groups, filters, columns, **{**arguments, "page": 0, "page_size": 1}
+            )
+    if total == 0 and len(groups) > 1 and findable:
         rows, total = await ranked_rows(
-            session, groups, conditions, columns, **arguments, require_all=False
+            session, findable, filters, columns, **arguments, require_all=False
         )
+        if not rows and page > 0:
+            _, total = await ranked_rows(
+                session, findable, filters, columns,
+                **{**arguments, "page": 0, "page_size": 1}, require_all=False,
+            )  # fmt: skip
         info = replace(info, partial=total > 0)
     return rows, total, info, effective
+
+
+def _findable(group: TermGroup, vocab: Vocabulary) -> bool:
+    """Some alternative of the group has every stem in the index (in some municipality)."""
+    return any(all(map(vocab.frequency, phrase)) for phrase in group.terms)

@@ -2,14 +2,25 @@
 
 A plan of a few words becomes dozens of index ranges; built with SQLAlchemy's expression
 language, constructing and compiling that statement cost more than running it (tens of
-milliseconds against one). The text is plain SQL that SQLite and PostgreSQL both run: ranges on
-``program_words``' primary key, UNION ALL, GROUP BY. Terms are bound parameters; only integers
-this module makes are written inline.
+milliseconds against one), and even as ``text()`` building and compiling it cost 2–9 ms against
+about one for SQLite to run it. So the ranked page is written here in the driver's own
+parameter style and sent with ``exec_driver_sql`` (``ranked_page``); ``group_programs`` stays a
+``text()`` clause for the catalogue's plain conditions. Plain SQL that SQLite and PostgreSQL both
+run: ranges on ``program_words``' primary key, UNION ALL, GROUP BY, a window count. Terms are
+bound parameters; only integers this module makes, and the filters' SQL that SQLAlchemy renders
+with literal values, are written inline.
+
+What it reads is what it costs (about a microsecond an index row), so: alternatives that
+another one of the group subsumes are not read (``TermGroup.essential``), and a phrase reads
+the rows of its rarest stem only and looks the others up per program
+(``ix_program_words_program_id``: a dozen words a program) instead of reading them all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Integer, TextClause, text
@@ -20,31 +31,65 @@ from storage.search.terms import Quality
 
 if TYPE_CHECKING:
     from storage.search.terms import TermGroup
+    from storage.search.vocabulary import Vocabulary
 
 TITLE_WEIGHT = 10
 OTHER_WEIGHT = 1
 _PREFIX_END = "\uffff"  # above every character a word holds: a prefix range's end
 _WEIGHT = f"CASE WHEN in_title THEN {TITLE_WEIGHT} ELSE {OTHER_WEIGHT} END"
 
+# A phrase's other stems are looked up per program: by the primary key when the stem's range
+# holds at most this many words (point seeks, next to each other), else by program id.
+LOOKUP_WORDS_MAX = 8
+
 
 class _Builder:
-    def __init__(self, municipality_id: int | None, prefix: str) -> None:
+    """SQL text and its parameters, in a DB-API ``paramstyle`` ("named" for ``text()``)."""
+
+    def __init__(
+        self,
+        municipality_id: int | None,
+        prefix: str,
+        vocabulary: Vocabulary | None,
+        paramstyle: str = "named",
+    ) -> None:
         self.params: dict[str, Any] = {}
         self.prefix = prefix
-        if municipality_id is None:  # the whole region: a seek per municipality
-            self.scope = "municipality_id IN (SELECT id FROM municipalities)"
-        else:
-            self.scope = f"municipality_id = {self.bind(municipality_id)}"
+        self.vocabulary = vocabulary
+        self.paramstyle = paramstyle
+        self.municipality_id = municipality_id
+
+    @property
+    def scope(self) -> str:
+        """The municipality condition, bound where it is written (positional styles count
+        placeholders in the order of the text)."""
+        if self.municipality_id is None:  # the whole region: a seek per municipality
+            return "municipality_id IN (SELECT id FROM municipalities)"
+        return f"municipality_id = {self.bind(self.municipality_id)}"
+
+    def rows(self, stem: str) -> int:
+        """Index rows of the stem's range (unknown without a vocabulary: a long stem is usually
+        the rarer)."""
+        return self.vocabulary.frequency(stem) if self.vocabulary else -len(stem)
+
+    def readable(self, phrase: Sequence[str]) -> bool:
+        """Worth a statement: with a vocabulary, every stem is held by some program."""
+        return self.vocabulary is None or all(self.vocabulary.frequency(s) for s in phrase)
 
     def bind(self, value: Any) -> str:
         name = f"{self.prefix}{len(self.params)}"
         self.params[name] = value
-        return f":{name}"
+        return _PLACEHOLDERS[self.paramstyle](name, len(self.params))
 
-    def starts(self, term: str) -> str:
+    def driver_params(self) -> Sequence[Any] | dict[str, Any]:
+        if self.paramstyle in ("named", "pyformat"):
+            return self.params
+        return tuple(self.params.values())
+
+    def starts(self, term: str, column: str = "word") -> str:
         if len(term) < PREFIX_MIN:
-            return f"word = {self.bind(term)}"
-        return f"word >= {self.bind(term)} AND word < {self.bind(term + _PREFIX_END)}"
+            return f"{column} = {self.bind(term)}"
+        return f"{column} >= {self.bind(term)} AND {column} < {self.bind(term + _PREFIX_END)}"
 
     def term(self, term: str, quality: int, exact: bool, group: int) -> str:
         """Rows of one stem; the word as typed scores one more when it is the whole word."""
@@ -59,16 +104,34 @@ class _Builder:
         )
 
     def phrase(self, phrase: Sequence[str], quality: int, group: int) -> str:
-        """Programs holding every stem; a title match only when all of it is in the title."""
-        parts = " UNION ALL ".join(
-            f"SELECT program_id AS pid, {n} AS n, {_WEIGHT} AS weight "
-            f"FROM program_words WHERE {self.scope} AND {self.starts(term)}"
-            for n, term in enumerate(phrase)
-        )
+        """Programs holding every stem; a title match when each stem is in the title.
+
+        The rarest stem's rows drive; each other stem is a per-program EXISTS (and, for a
+        driver row in the title, one more for the title). The lookups name no municipality,
+        so they go by ``ix_program_words_program_id``, never along a word range.
+        """
+        driver, *others = sorted(phrase, key=lambda stem: (self.rows(stem), -len(stem)))
+
+        def has(stem: str, title: bool) -> str:
+            words = self.vocabulary.indexed_words(stem) if self.vocabulary else []
+            if 0 < len(words) <= LOOKUP_WORDS_MAX:
+                listed = ", ".join(self.bind(word) for word in words)
+                where = (
+                    f"o.municipality_id = d.municipality_id AND o.word IN ({listed}) "
+                    "AND o.program_id = d.program_id"
+                )
+            else:
+                where = f"o.program_id = d.program_id AND {self.starts(stem, 'o.word')}"
+            return (
+                f"EXISTS (SELECT 1 FROM program_words o WHERE {where}{' AND o.in_title' * title})"
+            )
+
+        in_title = " AND ".join(["d.in_title", *(has(stem, True) for stem in others)])
         return (
-            f"SELECT pid, {group} AS g, MIN(weight) * {quality} AS score "
-            f"FROM ({parts}) AS phrase_{self.prefix}{group}_{len(self.params)} "
-            f"GROUP BY pid HAVING COUNT(DISTINCT n) = {len(phrase)}"
+            f"SELECT d.program_id AS pid, {group} AS g, {quality} * CASE WHEN {in_title} "
+            f"THEN {TITLE_WEIGHT} ELSE {OTHER_WEIGHT} END AS score FROM program_words d "
+            f"WHERE d.{self.scope} AND {self.starts(driver, 'd.word')} AND "
+            + " AND ".join(has(stem, False) for stem in others)
         )
 
     def group(self, group: TermGroup, index: int) -> list[str]:
@@ -76,28 +139,98 @@ class _Builder:
             self.term(p[0], int(q), q is Quality.exact, index)
             if len(p) == 1
             else self.phrase(p, int(q), index)
-            for p, q in group.terms.items()
+            for p, q in group.essential().items()
+            if self.readable(p)
         ]
 
 
-def scores(
-    groups: Sequence[TermGroup], municipality_id: int | None, *, require_all: bool
-) -> TextualSelect:
+_PLACEHOLDERS: dict[str, Callable[[str, int], str]] = {
+    "named": lambda name, _n: f":{name}",
+    "qmark": lambda _name, _n: "?",
+    "numeric": lambda _name, n: f":{n}",
+    "numeric_dollar": lambda _name, n: f"${n}",
+    "format": lambda _name, _n: "%s",
+    "pyformat": lambda name, _n: f"%({name})s",
+}
+
+
+def _scores_sql(builder: _Builder, groups: Sequence[TermGroup], require_all: bool) -> str:
     """(pid, score, hits) per matching program: hits = groups matched, score = their sum."""
-    builder = _Builder(municipality_id, "t")
     union = " UNION ALL ".join(part for i, g in enumerate(groups) for part in builder.group(g, i))
-    having = f" HAVING COUNT(*) = {len(groups)}" if require_all else ""
-    sql = (
-        "SELECT pid, SUM(score) AS score, COUNT(*) AS hits FROM ("
-        f"SELECT pid, g, MAX(score) AS score FROM ({union}) AS matched GROUP BY pid, g"
-        f") AS per_group GROUP BY pid{having}"
+    if len(groups) == 1:  # one group: its best alternative is the score
+        sql = f"SELECT pid, MAX(score) AS score, 1 AS hits FROM ({union}) AS matched GROUP BY pid"
+    else:
+        having = f" HAVING COUNT(*) = {len(groups)}" if require_all else ""
+        sql = (
+            "SELECT pid, SUM(score) AS score, COUNT(*) AS hits FROM ("
+            f"SELECT pid, g, MAX(score) AS score FROM ({union}) AS matched GROUP BY pid, g"
+            f") AS per_group GROUP BY pid{having}"
+        )
+    return sql
+
+
+@dataclass(frozen=True, slots=True)
+class RankedPage:
+    """The statement of one ranked page and its parameters, in the driver's style."""
+
+    sql: str
+    params: Sequence[Any] | dict[str, Any]
+
+
+def ranked_page(
+    groups: Sequence[TermGroup],
+    *,
+    municipality_id: int | None,
+    columns: Sequence[str],
+    filters_sql: str,
+    on: str | date,
+    limit: int,
+    offset: int,
+    require_all: bool,
+    paramstyle: str,
+    vocabulary: Vocabulary | None = None,
+) -> RankedPage:
+    """Rows of ``columns`` (of ``programs``), then title, score, hits, total, enrollment rank,
+    latitude, longitude, in rank order: groups matched, score, program id.
+
+    The rank and the total are read from the index alone unless ``filters_sql`` (conditions
+    on ``programs``) asks for more; ``programs`` and ``groups`` are read for the page's rows
+    only. Enrollment rank: 2 a group takes enrollments and has free seats, 1 takes them (a
+    waiting list), 0 or NULL none.
+    """
+    builder = _Builder(municipality_id, "r", vocabulary, paramstyle)
+    # Bound in the order the text reads: the enrollment subquery comes before the matches.
+    day = [builder.bind(on) for _ in range(4)]
+    open_now = [f"g.enrollment_opens_on <= {a} AND g.enrollment_closes_on >= {b}" for a, b in
+                (day[:2], day[2:])]  # fmt: skip
+    enrollment = (
+        f"(SELECT MAX(CASE WHEN {open_now[0]} AND g.seats_taken < g.capacity THEN 2 "
+        f"WHEN {open_now[1]} THEN 1 ELSE 0 END) FROM groups g WHERE g.program_id = programs.id)"
     )
-    return _columns(text(sql).bindparams(**builder.params), "pid", "score", "hits")
+    matched = _scores_sql(builder, groups, require_all)
+    if filters_sql:
+        found = (
+            f"SELECT s.pid, s.score, s.hits FROM ({matched}) AS s "
+            f"JOIN programs ON programs.id = s.pid WHERE {filters_sql}"
+        )
+    else:
+        found = matched
+    shown = ", ".join(f"programs.{name}" for name in columns)
+    sql = (
+        f"SELECT {shown}, programs.title, ranked.score, ranked.hits, ranked.total, "
+        f"{enrollment}, programs.latitude, programs.longitude FROM ("
+        f"SELECT pid, score, hits, COUNT(*) OVER () AS total FROM ({found}) AS found "
+        f"ORDER BY hits DESC, score DESC, pid LIMIT {int(limit)} OFFSET {int(offset)}"
+        ") AS ranked JOIN programs ON programs.id = ranked.pid "
+        # The index holds published programs only; a stale row never shows.
+        "WHERE programs.published ORDER BY ranked.hits DESC, ranked.score DESC, ranked.pid"
+    )
+    return RankedPage(sql, builder.driver_params())
 
 
 def group_programs(group: TermGroup, municipality_id: int | None, index: int) -> TextualSelect:
     """The ids of the programs matching one group (for plain conditions, unranked)."""
-    builder = _Builder(municipality_id, f"c{index}_")
+    builder = _Builder(municipality_id, f"c{index}_", None)
     union = " UNION ALL ".join(builder.group(group, index))
     sql = f"SELECT pid FROM ({union}) AS matched_{index}"
     return _columns(text(sql).bindparams(**builder.params), "pid")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from storage.search.analyzer import PREFIX_MIN
 from storage.search.thesaurus import Phrase
 
 
@@ -14,6 +15,17 @@ class Quality(IntEnum):
     synonym = 3
     prefix = 4
     exact = 5
+
+
+def covers(stem: str, word: str) -> bool:
+    """Does the index range of ``stem`` hold ``word`` (a prefix; a short stem: itself)?"""
+    return word == stem or (len(stem) >= PREFIX_MIN and word.startswith(stem))
+
+
+def least_score(quality: Quality) -> int:
+    """The lowest quality a single-stem alternative scores on the words its range finds: the
+    query's own stem scores one less on longer words (sql.py)."""
+    return int(quality) - 1 if quality is Quality.exact else int(quality)
 
 
 @dataclass(slots=True)
@@ -30,3 +42,20 @@ class TermGroup:
     @property
     def typos(self) -> list[str]:
         return [" ".join(p) for p, q in self.terms.items() if q is Quality.typo]
+
+    def subsumed(self, phrase: Phrase) -> bool:
+        """Another single stem of the group finds every program ``phrase`` finds, scoring at
+        least as much: reading ``phrase`` too changes no result («пешеходный туризм» beside
+        «туризм», «туристск» beside «турист»)."""
+        quality = self.terms[phrase]
+        return any(
+            len(other) == 1
+            and other != phrase
+            and least_score(other_quality) >= quality
+            and any(covers(other[0], word) for word in phrase)
+            for other, other_quality in self.terms.items()
+        )
+
+    def essential(self) -> dict[Phrase, Quality]:
+        """The alternatives worth reading: those no other one subsumes."""
+        return {p: q for p, q in self.terms.items() if not self.subsumed(p)}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage.search.analyzer import stem, stems, words
@@ -25,10 +25,11 @@ class Thesaurus:
     entries: Mapping[Phrase, frozenset[Phrase]]  # what is typed → what it also finds
     # Phrases made only of stop words ("что где когда"): the parser keeps their words.
     stop_phrases: frozenset[Phrase] = frozenset()
+    longest_phrase: int = field(init=False)  # words in the longest key (the planner's reach)
 
-    @property
-    def longest_phrase(self) -> int:
-        return max((len(key) for key in self.entries), default=1)
+    def __post_init__(self) -> None:
+        longest = max((len(key) for key in self.entries), default=1)
+        object.__setattr__(self, "longest_phrase", longest)
 
     def lookup(self, key: Phrase) -> frozenset[Phrase]:
         return self.entries.get(key, frozenset())

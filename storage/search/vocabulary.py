@@ -1,22 +1,27 @@
 """Typo matching over the index vocabulary, and the municipalities the parser recognises.
 
-The vocabulary (every distinct stem in ``program_words``, a few thousand) and the
-municipality names are read once per engine and kept here; writes of the index in this
-process mark them stale, and they are re-read at most every ``REFRESH_SECONDS`` anyway (other
-processes may have written). rapidfuzz compares a word against the whole vocabulary in well
-under a millisecond.
+The vocabulary (every distinct stem in ``program_words``, a few thousand, with how many
+programs hold it) and the municipality names are read once per engine and kept here; writes of
+the index in this process mark them stale, and they are re-read at most every
+``REFRESH_SECONDS`` anyway (other processes may have written). rapidfuzz compares a word
+against the whole vocabulary in well under a millisecond; a word's candidates are remembered
+per vocabulary (a bounded LRU that goes with it), as are the stems' frequencies, which tell the
+SQL which stem of a phrase to read first.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import time
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Municipality, ProgramWord
@@ -28,6 +33,8 @@ REFRESH_SECONDS = 600.0
 TYPO_CANDIDATES = 3
 TYPO_SPREAD = 0.04  # keep candidates this close to the best one
 TYPO_MIN_LENGTH = 4  # shorter words have too many neighbours to guess from
+TYPO_MEMORY = 4_096  # words whose typo candidates a vocabulary remembers
+_PREFIX_END = "\uffff"  # above every character a word holds: a prefix range's end
 
 
 def typo_cutoff(length: int) -> float:
@@ -53,25 +60,57 @@ def reduced(word: str) -> str:
 class Vocabulary:
     words: list[str]  # sorted
     places: list[Place] = field(default_factory=list)
+    # Index rows (programs) per word, in ``words``' order; none given: every word counts 1.
+    counts: Sequence[int] = ()
     loaded_at: float = field(default_factory=time.monotonic)
     stale: bool = False
     _reduced: list[str] = field(default_factory=list)
+    _running: list[int] = field(default_factory=list)  # counts summed up to each word
+    _typos: OrderedDict[str, list[str]] = field(default_factory=OrderedDict)
 
     def __post_init__(self) -> None:
         self._reduced = [reduced(word) for word in self.words]
+        counts = self.counts or [1] * len(self.words)
+        self._running = [0, *itertools.accumulate(counts)]
+
+    def _range(self, stem: str) -> tuple[int, int]:
+        """Positions of the words ``stem`` finds as typed: a prefix (a short stem: itself)."""
+        at = bisect.bisect_left(self.words, stem)
+        if len(stem) < PREFIX_MIN:
+            found = at < len(self.words) and self.words[at] == stem
+            return at, at + 1 if found else at
+        return at, bisect.bisect_left(self.words, stem + _PREFIX_END, at)
 
     def knows(self, stem: str) -> bool:
         """The stem finds indexed words as typed: begins one (a short stem: is one)."""
-        at = bisect.bisect_left(self.words, stem)
-        if at >= len(self.words):
-            return False
-        found = self.words[at]
-        return found == stem or (len(stem) >= PREFIX_MIN and found.startswith(stem))
+        start, end = self._range(stem)
+        return end > start
+
+    def indexed_words(self, stem: str) -> list[str]:
+        """The indexed words (held by some program) that the stem's range finds."""
+        start, end = self._range(stem)
+        running = self._running
+        return [self.words[i] for i in range(start, end) if running[i + 1] > running[i]]
+
+    def frequency(self, stem: str) -> int:
+        """How many index rows the stem's range holds (region-wide): its cost to read."""
+        start, end = self._range(stem)
+        return self._running[end] - self._running[start]
 
     def close_to(self, stem: str) -> list[str]:
         """Indexed words (and thesaurus words) that ``stem`` is probably a misspelling of."""
         if len(stem) < TYPO_MIN_LENGTH - 1:
             return []
+        if (known := self._typos.get(stem)) is not None:
+            self._typos.move_to_end(stem)
+            return known
+        found = self._closest(stem)
+        self._typos[stem] = found
+        if len(self._typos) > TYPO_MEMORY:
+            self._typos.popitem(last=False)
+        return found
+
+    def _closest(self, stem: str) -> list[str]:
         target = reduced(stem)
         found = process.extract(
             target,
@@ -107,14 +146,18 @@ async def vocabulary(session: AsyncSession) -> Vocabulary:
     cached = _CACHE.get(engine)
     if cached and not cached.stale and time.monotonic() - cached.loaded_at < REFRESH_SECONDS:
         return cached
-    indexed = (await session.scalars(select(ProgramWord.word).distinct())).all()
+    counted = await session.execute(
+        select(ProgramWord.word, func.count()).group_by(ProgramWord.word)
+    )
+    indexed: dict[str, int] = {word: int(count) for word, count in counted}
     places = [
         Place.of(mid, name, kind)
         for mid, name, kind in await session.execute(
             select(Municipality.id, Municipality.name, Municipality.kind)
         )
     ]
-    fresh = Vocabulary(sorted({*indexed, *THESAURUS.single_words()}), places)
+    known = sorted({*indexed, *THESAURUS.single_words()})
+    fresh = Vocabulary(known, places, [indexed.get(word, 0) for word in known])
     _CACHE[engine] = fresh
     return fresh
 

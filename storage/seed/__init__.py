@@ -99,7 +99,9 @@ async def _insert(conn: AsyncConnection, region: RegionBuilder) -> dict[str, int
         words = [
             row
             for p in batch.programs
-            for row in word_rows(p["id"], p["municipality_id"], p["search_text"])
+            for row in word_rows(
+                p["id"], p["municipality_id"], p["search_text"], published=p["published"]
+            )
         ]
         if words:
             await conn.execute(insert(ProgramWord.__table__), words)

@@ -7,7 +7,7 @@ data: callback data is too small for Cyrillic text and a location is nobody else
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiogram.fsm.context import FSMContext
@@ -189,7 +189,9 @@ async def load_results(
         text = await recall_query(state, cb.query)
         if text is None:
             raise Stale(_("Этот поиск устарел. Начните новый: /search"))
-        query = cb.catalog_query(user.municipality_id, text)
+        # A location shared for "near me" ranks equally good matches by distance (issue 12).
+        location = await recall_location(state)
+        query = replace(cb.catalog_query(user.municipality_id, text), location=location)
         header = [
             _("🔎 <b>«{query}»</b> · {municipality}").format(
                 query=html.escape(text), municipality=name

@@ -1,0 +1,175 @@
+"""Search ranking and its index (issue 12): what is read, and how equal matches are ordered."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from itertools import count
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from storage import Storage
+from storage.catalog import CatalogQuery, search_text_for
+from storage.models import (
+    Direction,
+    Level,
+    Municipality,
+    Program,
+    ProgramFormat,
+    ProgramWord,
+    Provider,
+    Registry,
+)
+from storage.search.ranking import best_first
+from storage.search.terms import Quality, TermGroup
+from storage.search.vocabulary import TYPO_MEMORY, Vocabulary
+
+KEMEROVO = (55.3547, 86.0873)
+_titles = count(1)
+
+
+def test_alternatives_another_one_finds_anyway_are_not_read() -> None:
+    group = TermGroup("туризм")
+    group.add(("туризм",), Quality.exact)
+    for phrase in [("турист",), ("туристск",), ("пешеходн", "туризм"), ("горн", "шор")]:
+        group.add(phrase, Quality.synonym)
+    essential = group.essential()
+    # «туристск» is in «турист»'s range; «пешеходный туризм» is in «туризм»'s (scoring 4 ≥ 3)
+    assert set(essential) == {("туризм",), ("турист",), ("горн", "шор")}
+    assert essential[("туризм",)] is Quality.exact
+
+
+def test_a_better_alternative_is_kept_though_a_broader_one_covers_it() -> None:
+    group = TermGroup("плавание")
+    group.add(("плаван",), Quality.exact)
+    group.add(("плава",), Quality.synonym)  # covers «плаван», but scores less there
+    group.add(("англ",), Quality.synonym)
+    group.add(("английск", "язык"), Quality.exact)  # the typed phrase outranks «англ»
+    assert set(group.essential()) == set(group.terms)
+
+
+def _row(pid: int, score: int, enrollment: int | None, lat: float | None) -> tuple[Any, ...]:
+    # (id, title, score, hits, total, enrollment rank, latitude, longitude)
+    return (pid, "Шахматы", score, 1, 9, enrollment, lat, None if lat is None else 86.0)
+
+
+def test_equal_matches_go_by_enrollment_then_distance() -> None:
+    rows = [
+        _row(1, 50, 2, 55.50),  # far
+        _row(2, 50, 2, 55.36),  # near
+        _row(3, 50, None, 55.355),  # nearest, but takes no enrollments
+        _row(4, 50, 2, None),  # no coordinates: after those that have them
+        _row(5, 20, 2, 55.3547),  # a weaker match stays below, however near
+    ]
+    ordered = best_first(rows, title_at=1, location=KEMEROVO)
+    assert [row[0] for row in ordered] == [2, 1, 4, 3, 5]
+    # Without a location the index's order stays within ties.
+    assert [row[0] for row in best_first(rows, title_at=1)] == [1, 2, 4, 3, 5]
+
+
+def test_typo_candidates_are_remembered_within_a_bound() -> None:
+    vocabulary = Vocabulary(["робототехник", "шахмат"])
+    first = vocabulary.close_to("шахмот")
+    assert first == ["шахмат"] and vocabulary.close_to("шахмот") is first  # remembered
+    for n in range(TYPO_MEMORY):
+        vocabulary.close_to(f"слово{n:05d}")
+    assert vocabulary.close_to("шахмот") is not first  # evicted, computed again
+    assert vocabulary.close_to("шахмот") == first
+
+
+def test_frequency_and_words_of_a_range() -> None:
+    vocabulary = Vocabulary(["тур", "туризм", "турист", "туристск"], counts=[5, 2, 3, 0])
+    # A long stem is a prefix range; a short one is only itself.
+    assert vocabulary.frequency("турист") == 3 and vocabulary.frequency("тур") == 5
+    assert vocabulary.indexed_words("турист") == ["турист"]  # «туристск» is held by none
+    assert vocabulary.frequency("туризм") == 2 and vocabulary.frequency("лыжн") == 0
+
+
+# --- through the storage API --------------------------------------------------------------------
+
+
+@pytest.fixture
+async def place(store: Storage) -> tuple[int, int]:
+    municipality = Municipality(name="Кемеровский городской округ")
+    store.session.add(municipality)
+    await store.session.flush()
+    provider = Provider(name="ДДТ «Радуга»", kind="municipal", municipality_id=municipality.id)
+    store.session.add(provider)
+    await store.session.flush()
+    return municipality.id, provider.id
+
+
+async def _program(store: Storage, place: tuple[int, int], title: str, **fields: Any) -> Program:
+    values: dict[str, Any] = {
+        "description": "",
+        "direction": Direction.sports,
+        "level": Level.basic,
+        "format": ProgramFormat.in_person,
+        "registry_kind": Registry.general,
+        "age_min": 7,
+        "age_max": 12,
+        "cost_kopecks": 0,
+        "address": f"ул. Весенняя, {next(_titles)}",
+    }
+    values.update(fields)
+    program = Program(
+        municipality_id=place[0],
+        provider_id=place[1],
+        title=title,
+        search_text=search_text_for(title, values["description"], "ДДТ «Радуга»"),
+        **values,
+    )
+    store.session.add(program)
+    await store.session.flush()
+    return program
+
+
+async def test_search_orders_equal_matches_by_distance(
+    store: Storage, place: tuple[int, int]
+) -> None:
+    spots = [(55.30, 86.0), (55.40, 86.0), (55.355, 86.09)]
+    programs = [
+        await _program(store, place, "Шахматы", latitude=lat, longitude=lon) for lat, lon in spots
+    ]
+    title_match = await _program(store, place, "Шахматы для начинающих", latitude=55.0)
+    described = await _program(
+        store, place, "Клуб «Ладья»", description="шахматы", latitude=55.4, longitude=86.0
+    )
+    await store.session.commit()
+    scope = CatalogQuery(municipality_id=place[0])
+    ids = [p.id for p in programs]
+
+    async def found(location: tuple[float, float] | None) -> list[int]:
+        query = replace(scope, location=location)
+        page = await store.catalog.search("шахматы", query, page_size=10)
+        return [row.id for row in page.items]
+
+    # The whole word in the title ranks above a longer title, both above the description.
+    assert await found(None) == [*ids, title_match.id, described.id]
+    assert await found((55.401, 86.0)) == [ids[1], ids[2], ids[0], title_match.id, described.id]
+    assert await found(KEMEROVO) == [ids[2], ids[1], ids[0], title_match.id, described.id]
+
+
+async def test_the_index_holds_published_programs_only(
+    store: Storage, place: tuple[int, int]
+) -> None:
+    shown = await _program(store, place, "Футбол")
+    hidden = await _program(store, place, "Футбол", published=False)
+    await store.session.commit()
+
+    async def words_of(program: Program) -> int:
+        counted = select(func.count()).where(ProgramWord.program_id == program.id)
+        return int(await store.session.scalar(counted) or 0)
+
+    async def total() -> int:
+        return (await store.catalog.search("футбол", CatalogQuery(municipality_id=place[0]))).total
+
+    assert await words_of(shown) > 0 and await words_of(hidden) == 0
+    assert await total() == 1
+    hidden.published = True
+    await store.session.commit()
+    assert await words_of(hidden) > 0 and await total() == 2
+    shown.published = False
+    await store.session.commit()
+    assert await words_of(shown) == 0 and await total() == 1
