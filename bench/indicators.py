@@ -45,6 +45,7 @@ from storage import Storage
 from storage.base import Base
 from storage.calendar import today
 from storage.db import create_engine, create_session_factory
+from storage.indicators.cache import report_cache
 from storage.models import Child, Enrollment, Role, User
 from storage.seed import seed_demo
 from storage.seed.families import seed_families
@@ -114,7 +115,10 @@ async def measure(url: str, args: argparse.Namespace) -> Figures:
         i18n = create_i18n()
         reports = []
 
+        cache = report_cache(engine.sync_engine)
+
         async def report() -> None:
+            cache.clear()  # cold: the figures computed, not a recent press's reused
             async with sessions() as session:
                 reports.append(await Storage(session).indicators.report(admin))
 

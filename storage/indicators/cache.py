@@ -80,6 +80,9 @@ class ReportCache:
     def written(self) -> None:
         self.version += 1
 
+    def clear(self) -> None:
+        self._entries.clear()
+
 
 _caches: WeakKeyDictionary[Engine, ReportCache] = WeakKeyDictionary()
 
