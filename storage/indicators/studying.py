@@ -7,8 +7,9 @@ not seven), and the range with the program's kind is one integer per enrollment:
 per *slot* — each point of the series, then technical/natural-science and adapted at the first
 and the last point — set to 1 where the enrollment counts.
 
-A child in two programs counts once: the union of their enrollments' slots. SQLite has no
-``bit_or``, so the digits are summed per child instead; a slot counts when its digit is not 0.
+A child in two programs counts once: the union of their enrollments' slots — ``bit_or`` on
+PostgreSQL; SQLite has none, so there the digits are summed per child and a slot counts when its
+digit is not 0.
 That is exact while no digit reaches 32, i.e. for a child with at most ``DIGIT_MAX``
 enrollments (``CROWDED``); the rare child with more has their enrollments' values read and OR-ed one by one.
 Age (5–17 on the point) is the child's, one range of points too, applied after the union.
@@ -119,6 +120,10 @@ def enrollment_value(slots: Slots, ends: Sequence[Any]) -> Any:
     return started_tree(ends)
 
 
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
 def _studied() -> ColumnElement[bool]:
     return and_(
         Enrollment.status.in_(EVER_STUDIED),
@@ -137,10 +142,12 @@ async def studying(
     """
     slots = Slots(len(ends))
     value = enrollment_value(slots, ends)
+    # PostgreSQL ORs the digits itself (exact at any count, and no numeric sum of bigints).
+    union = func.bit_or(value) if _dialect(session) == "postgresql" else func.sum(value)
     per_child = (
         select(
             Enrollment.child_id.label("child_id"),
-            func.sum(value).label("total"),
+            union.label("total"),
             func.count().label("n"),
         )
         .join(Program, Program.id == Enrollment.program_id)
