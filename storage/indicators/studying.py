@@ -17,7 +17,7 @@ Age (5–17 on the point) is the child's, one range of points too, applied after
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import BigInteger, and_, case, func, literal, select
@@ -38,17 +38,29 @@ EVER_STUDIED = (
 TECH, ADAPTED = 0, 1  # the measures beside coverage, at the first and the last point
 
 
-def rank(value: Any, bounds: Sequence[Any], *, strict: bool = False, offset: int = 0) -> Any:
-    """How many of the ascending ``bounds`` lie below ``value`` (or at it, unless ``strict``),
-    as a balanced CASE: log2(len(bounds)) comparisons a row. NULL ranks 0."""
+def decide(
+    value: Any,
+    bounds: Sequence[Any],
+    leaf: Callable[[int], Any],
+    *,
+    strict: bool = False,
+    offset: int = 0,
+) -> Any:
+    """``leaf(n)`` where n is how many of the ascending ``bounds`` lie below ``value`` (or at it,
+    unless ``strict``), as a balanced CASE: log2(len(bounds)) comparisons a row. NULL is n=0."""
     if not bounds:
-        return literal(offset)
+        return leaf(offset)
     mid = len(bounds) // 2
     above = value > bounds[mid] if strict else value >= bounds[mid]
     return case(
-        (above, rank(value, bounds[mid + 1 :], strict=strict, offset=offset + mid + 1)),
-        else_=rank(value, bounds[:mid], strict=strict, offset=offset),
+        (above, decide(value, bounds[mid + 1 :], leaf, strict=strict, offset=offset + mid + 1)),
+        else_=decide(value, bounds[:mid], leaf, strict=strict, offset=offset),
     )
+
+
+def rank(value: Any, bounds: Sequence[Any], *, strict: bool = False) -> Any:
+    """How many of the ascending ``bounds`` lie below ``value`` (at it too unless ``strict``)."""
+    return decide(value, bounds, literal, strict=strict)
 
 
 class Slots:
@@ -89,35 +101,16 @@ def enrollment_value(slots: Slots, ends: Sequence[Any]) -> Any:
         constant = literal(covered, BigInteger)
         return constant + literal(measured, BigInteger) * kind if measured else constant
 
-    def ended_tree(lo: int, bounds: Sequence[Any], offset: int = 0) -> Any:
-        if not bounds:
-            return leaf(lo, offset)
-        mid = len(bounds) // 2
+    def started(lo: int) -> Any:
+        if lo == slots.points:
+            return leaf(lo, lo)  # started after the last point ended: nowhere
+        ended = decide(Enrollment.ended_at, ends[lo:], lambda hi: leaf(lo, hi), offset=lo)
         return case(
-            (
-                Enrollment.ended_at >= bounds[mid],
-                ended_tree(lo, bounds[mid + 1 :], offset + mid + 1),
-            ),
-            else_=ended_tree(lo, bounds[:mid], offset),
+            (Enrollment.status == EnrollmentStatus.active.value, leaf(lo, slots.points)),
+            else_=ended,
         )
 
-    def started_tree(bounds: Sequence[Any], offset: int = 0) -> Any:
-        if not bounds:
-            lo = offset
-            return case(
-                (Enrollment.status == EnrollmentStatus.active.value, leaf(lo, slots.points)),
-                else_=ended_tree(lo, ends[lo:], lo) if lo < slots.points else leaf(lo, lo),
-            )
-        mid = len(bounds) // 2
-        return case(
-            (
-                Enrollment.active_since >= bounds[mid],
-                started_tree(bounds[mid + 1 :], offset + mid + 1),
-            ),
-            else_=started_tree(bounds[:mid], offset),
-        )
-
-    return started_tree(ends)
+    return decide(Enrollment.active_since, ends, started)
 
 
 def _dialect(session: AsyncSession) -> str:
