@@ -12,7 +12,15 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.i18n import create_i18n
-from handlers.staff.stats_files import build_workbook, chart_png, coverage_series, draw_chart
+from handlers.staff.stats_files import (
+    build_workbook,
+    chart_png,
+    coverage_series,
+    draw_chart,
+    label_column,
+    label_image,
+    ranked,
+)
 from handlers.staff.stats_text import percent, render_report
 from storage import Storage
 from storage.indicators import Area, Indicator, IndicatorReport
@@ -77,3 +85,30 @@ async def test_files_are_built_in_threads_at_once(store: Storage, russian: None)
     assert pngs[0] == pngs[2] and pngs[1] == pngs[3]  # no state leaks between figures
     xlsx = await asyncio.to_thread(build_workbook, report)
     assert load_workbook(BytesIO(xlsx)).sheetnames == ["Показатели", "Программы", "Сертификаты"]
+
+
+def test_label_column_puts_each_name_on_its_row() -> None:
+    names = ["Юрга", "Тайга", "город Кемерово"]
+    column = label_column(names, width=120, height=60)
+    assert column.shape == (60, 120, 4)
+    inked = column[..., 3] > 0
+    rows = [inked[20 * i : 20 * (i + 1)].any() for i in range(3)]
+    assert rows == [True, True, True]  # one name in each third, none spilling over the edges
+    assert not inked[0].any() and not inked[-1].any()
+    assert inked[:, -1].any() or inked[:, -2].any() or inked[:, -3].any()  # right-aligned
+    longest = inked[40:60].any(axis=0).nonzero()[0]
+    shortest = inked[0:20].any(axis=0).nonzero()[0]
+    assert longest[0] < shortest[0]  # the longer name starts further left
+
+
+async def test_ranking_names_are_one_image_rendered_once(store: Storage, russian: None) -> None:
+    report, _town = await _report(store)
+    figure = draw_chart(report, report.region)
+    bars = figure.axes[1]
+    assert [label.get_text() for label in bars.get_yticklabels()] == []
+    assert len(figure.images) == 1
+    widths = [patch.get_width() for patch in bars.patches][::-1]  # the leader on top
+    assert widths == [value for _name, value in ranked(report)]
+    before = label_image.cache_info().hits
+    chart_png(report, report.region)
+    assert label_image.cache_info().hits >= before + len(ranked(report))

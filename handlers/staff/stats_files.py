@@ -3,20 +3,31 @@
 Both are CPU work: callers run them through ``asyncio.to_thread`` (contextvars, and with them
 the reader's locale, follow the thread). Each call builds its own matplotlib ``Figure`` on the
 Agg canvas: no pyplot, no global state shared between threads.
+
+The ranking's municipality names are the chart's costliest text (34 labels: matplotlib lays out
+and rasterises each on every draw, ~10 ms a label). They are rasterised once per name and size
+by Pillow (matplotlib's own dependency and font) and placed as one pixel-exact image.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache, lru_cache
 from io import BytesIO
 
+import numpy as np
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date
+from matplotlib import font_manager
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from openpyxl import Workbook
+from PIL import Image, ImageDraw, ImageFont
 
 from handlers.formatting import current_locale
 from handlers.staff.stats_text import area_title, indicator_name, short_name
@@ -26,6 +37,8 @@ from storage.models import Direction, Level, ProgramFormat, ProviderKind
 
 PERCENT_FORMAT = "0.0"
 DPI = 80
+LABEL_PX = 9  # the ranking's names, in pixels (at most the height of a bar's row)
+LABEL_GAP_PX = 4
 
 
 @dataclass(frozen=True)
@@ -95,12 +108,60 @@ def draw_chart(report: IndicatorReport, area: Area) -> Figure:
     axes.legend(loc="lower right", fontsize="small")
     axes.grid(alpha=0.3)
     if with_ranking:
-        rows = ranked(report)[::-1]  # barh draws bottom-up: the leader on top
-        bars = figure.add_subplot(2, 1, 2)
-        bars.barh([name for name, _value in rows], [value for _name, value in rows])
-        bars.set_title(_("Муниципалитеты по охвату, %"), y=1.0)
-        bars.tick_params(axis="y", labelsize=6)
+        _draw_ranking(figure, figure.add_subplot(2, 1, 2), ranked(report))
     return figure
+
+
+def _draw_ranking(figure: Figure, bars: Axes, rows: Sequence[tuple[str, float]]) -> None:
+    """Bars leader on top; the names beside them as one image, not as tick labels."""
+    bottom_up = rows[::-1]  # barh draws bottom-up
+    bars.barh(range(len(bottom_up)), [value for _name, value in bottom_up], height=0.8)
+    bars.set_ylim(-0.5, max(len(bottom_up), 1) - 0.5)
+    bars.set_yticks([])
+    bars.set_title(_("Муниципалитеты по охвату, %"), y=1.0)
+    if not rows:
+        return
+    box = bars.get_position()  # figure fractions, fixed by subplots_adjust: no layout pass
+    width, height = figure.get_size_inches() * figure.dpi
+    left, bottom = round(box.x0 * width), round(box.y0 * height)
+    column = label_column(
+        [name for name, _value in rows], left - LABEL_GAP_PX, round(box.height * height)
+    )
+    figure.figimage(column, xo=0, yo=bottom, origin="upper")
+
+
+def label_column(names: Sequence[str], width: int, height: int) -> np.ndarray:
+    """The names right-aligned one under another, each centred on its bar's row: RGBA pixels."""
+    canvas = Image.new("L", (max(width, 1), max(height, 1)), 0)
+    row = height / len(names)
+    size = max(1, min(LABEL_PX, int(row)))
+    for i, name in enumerate(names):
+        mask = label_image(name, size)
+        x = max(0, width - mask.width)
+        canvas.paste(mask, (x, round((i + 0.5) * row - mask.height / 2)))
+    alpha = np.asarray(canvas, dtype=np.uint8)
+    rgba = np.zeros((*alpha.shape, 4), dtype=np.uint8)  # black text, coverage as alpha
+    rgba[..., 3] = alpha
+    return rgba
+
+
+_labels_lock = threading.Lock()  # one FreeType face is shared by the chart threads
+
+
+@lru_cache(maxsize=512)  # 34 names × languages × a size or two
+def label_image(text: str, size: int) -> Image.Image:
+    with _labels_lock:
+        font = _font(size)
+        left, top, right, bottom = font.getbbox(text)
+        image = Image.new("L", (max(right - left, 1), max(bottom - top, 1)), 0)
+        ImageDraw.Draw(image).text((-left, -top), text, font=font, fill=255)
+        return image
+
+
+@cache
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    path = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans"))
+    return ImageFont.truetype(path, size, layout_engine=ImageFont.Layout.BASIC)
 
 
 def month_label(day: date) -> str:

@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, and_, case, func, literal, or_, select
+from sqlalchemy import Date, Integer, and_, case, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from storage.base import UTCDateTime
 from storage.calendar import REGION_TZ
 from storage.indicators.report import Area, Catalogue, IndicatorReport, Point, Service
+from storage.indicators.studying import studying as studying_on
 from storage.models import (
     ApplicationStatus,
     AuditEntry,
@@ -37,24 +38,15 @@ from storage.models import (
     CertificateApplication,
     CertificateStatus,
     Child,
-    Direction,
     Enrollment,
-    EnrollmentStatus,
     Municipality,
     Program,
     Provider,
-    User,
 )
 
 CHILD_AGE_MIN = 5
 CHILD_AGE_MAX = 17  # «от 5 до 18 лет»: up to the 18th birthday
 HALF_YEAR_MONTHS = 6
-TECH_SCIENCE = (Direction.technical.value, Direction.natural_science.value)
-EVER_STUDIED = (
-    EnrollmentStatus.active.value,
-    EnrollmentStatus.finished.value,
-    EnrollmentStatus.withdrawn.value,
-)
 DECISION_WINDOW = timedelta(days=30)
 REGION = None  # the key of the region-wide row in per-municipality dictionaries
 
@@ -118,55 +110,6 @@ def _flag(condition: ColumnElement[bool]) -> Any:
 
 def _count(condition: ColumnElement[bool]) -> Any:
     return func.sum(case((condition, 1), else_=0))
-
-
-async def _studying(
-    session: AsyncSession, days: Sequence[_Day]
-) -> dict[tuple[int, Any], list[int]]:
-    """(point, municipality) → [covered, tech_science, adapted], each child once.
-
-    One pass over the enrollments, in child order (``ix_enrollments_child_status``): per child
-    a flag per point and measure, then the flags summed per municipality. No join with a
-    table of days, so each row is read once however many points the series has.
-    """
-    # Every enrollment that studied has active_since, every ended one ended_at (the transition
-    # hook and migration i14_indicators): plain columns keep the per-row work small.
-    still = Enrollment.status == EnrollmentStatus.active.value
-    tech = Program.direction.in_(TECH_SCIENCE)
-    adapted = Program.disability_adapted.is_(True)
-    measured = {0, len(days) - 1}  # the shares of programs: today and half a year ago only
-    flags = []
-    for k, day in enumerate(days):
-        studying = and_(
-            Enrollment.active_since < day.ends,
-            or_(still, Enrollment.ended_at >= day.ends),
-            day.of_age(Child.birth_date),
-        )
-        flags.append(_flag(studying).label(f"c{k}"))
-        if k in measured:
-            flags += [
-                _flag(and_(studying, tech)).label(f"t{k}"),
-                _flag(and_(studying, adapted)).label(f"a{k}"),
-            ]
-    per_child = (
-        select(func.max(User.municipality_id).label("m"), *flags)
-        .select_from(Enrollment)
-        .join(Child, Child.id == Enrollment.child_id)
-        .join(User, User.id == Child.parent_id)
-        .join(Program, Program.id == Enrollment.program_id)
-        .where(Enrollment.status.in_(EVER_STUDIED), User.municipality_id.is_not(None))
-        .group_by(Enrollment.child_id)
-        .subquery("per_child")
-    )
-    sums = [func.sum(column) for column in list(per_child.c)[1:]]
-    rows = await session.execute(select(per_child.c.m, *sums).group_by(per_child.c.m))
-    names = [column.name for column in list(per_child.c)[1:]]
-    result: dict[tuple[int, Any], list[int]] = {}
-    for m, *values in rows:
-        got = {name: int(v or 0) for name, v in zip(names, values, strict=True)}
-        for k in range(len(days)):
-            result[(k, m)] = [got[f"c{k}"], got.get(f"t{k}", 0), got.get(f"a{k}", 0)]
-    return result
 
 
 async def _certified(
@@ -348,10 +291,18 @@ async def compute_report(
 ) -> IndicatorReport:
     """Every indicator of every municipality and the region on day ``on``."""
     started = clock.perf_counter()
+    if session.get_bind().dialect.name == "postgresql":
+        # A handful of big aggregates: JIT compiling them costs more (~0.9 s) than it saves.
+        await session.execute(text("SET LOCAL jit = off"))
     days = series_days(on)
     bound = [_Day.of(day) for day in days]
     municipalities = list((await session.scalars(select(Municipality))).all())
-    studying = await _studying(session, bound)
+    studying = await studying_on(
+        session,
+        ends=[d.ends for d in bound],
+        born_after=[d.born_after for d in bound],
+        born_by=[d.born_by for d in bound],
+    )
     ends = (0, len(days) - 1)  # half a year ago and the day: where every share is measured
     certified = await _certified(session, [bound[k] for k in ends])
     financing = await _financing(session, municipalities, [days[k] for k in ends])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.calendar import today as region_today
 from storage.errors import DomainError
+from storage.indicators.cache import report_cache
 from storage.indicators.compute import compute_report
 from storage.indicators.report import IndicatorReport
 from storage.indicators.targets import Indicator
@@ -35,7 +37,13 @@ class IndicatorRepo(Repo):
         day = on or today
         if not EARLIEST_DAY <= day <= today:
             raise DomainError("indicators_day", earliest=EARLIEST_DAY, latest=today)
-        return await compute_report(self.session, day, today=today, scope=scope)
+        cache = report_cache(self.session.get_bind().engine)
+        report = cache.get(day, today)
+        if report is None:
+            version = cache.version  # before reading: a write meanwhile makes it stale
+            report = await compute_report(self.session, day, today=today, scope=None)
+            cache.put(day, today, version, report)
+        return replace(report, scope=scope)
 
     async def set_children(
         self, actor: User, municipality_id: int, children: int

@@ -42,6 +42,15 @@ class Enrollment(Base):
 
     __table_args__ = (
         Index("ix_enrollments_child_status", "child_id", "status"),
+        # Covering for the indicators' pass in child order (storage/indicators/studying.py).
+        Index(
+            "ix_enrollments_indicators",
+            "child_id",
+            "status",
+            "program_id",
+            "active_since",
+            "ended_at",
+        ),
         Index("ix_enrollments_group_status", "group_id", "status", "id"),
         Index("ix_enrollments_certificate_status", "certificate_id", "status"),
         Index(
