@@ -1,7 +1,7 @@
 """indicators: a covering index for the one-pass coverage count
 
 Revision ID: j14_indicators2
-Revises: i14_indicators
+Revises: j12_search
 Create Date: 2026-12-01 13:00:00
 
 The count walks the enrollments in child order and reads only these columns
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "j14_indicators2"
-down_revision: str | None = "i14_indicators"
+down_revision: str | None = "j12_search"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
