@@ -9,6 +9,7 @@ from handlers.parent import (
     complaints,
     enrollments,
     events,
+    family,
     news,
     onboarding,
     privacy,
@@ -17,6 +18,7 @@ from handlers.parent import (
 
 router = Router(name="parent")
 router.include_router(events.router)  # 🎉 events; its ?start=event_<id> before plain /start
+router.include_router(family.router)  # issue 15: ?start=invite_<token> before plain /start
 # The catalogue's deep-link /start (program_<id>) must be tried before the plain /start.
 router.include_routers(
     catalog.router, onboarding.router, children.router, certificates.router, enrollments.router
