@@ -19,6 +19,7 @@ from storage.enrollments import EnrollmentJobs, EnrollmentRepo
 from storage.events import EventRepo
 from storage.families import FamilyRepo
 from storage.family import GuardianRepo
+from storage.feedback import FeedbackRepo
 from storage.forecast import ForecastRepo
 from storage.indicators.repo import IndicatorRepo
 from storage.municipalities import MunicipalityRepo
@@ -46,6 +47,11 @@ class Storage:
     def family(self) -> GuardianRepo:
         """Invitations and guardians (issue 15)."""
         return GuardianRepo(self.session)
+
+    @cached_property
+    def feedback(self) -> FeedbackRepo:
+        """«Как занятия?» four weeks in (issue 15)."""
+        return FeedbackRepo(self.session)
 
     @cached_property
     def municipalities(self) -> MunicipalityRepo:

@@ -126,6 +126,7 @@ class NoticeKind(StrEnum):
     indicator_report = "indicator_report"
     # The family (storage/family.py) and «Как занятия?» (storage/feedback.py).
     family_joined = "family_joined"
+    feedback_ask = "feedback_ask"
 
 
 class NotificationRepo(Repo):

@@ -10,6 +10,7 @@ from handlers.parent import (
     enrollments,
     events,
     family,
+    feedback,
     news,
     onboarding,
     privacy,
@@ -26,4 +27,5 @@ router.include_routers(
 router.include_router(privacy.router)  # /privacy: see and delete personal data
 router.include_router(settings.router)  # /settings, class reminders' buttons
 router.include_router(news.router)  # 🔕 under МОЦ announcements (issue 10)
+router.include_router(feedback.router)  # issue 15: «Как занятия?» four weeks in
 router.include_router(complaints.router)  # issue 15: «Не узнаю» under money and enrollment notices

@@ -45,6 +45,7 @@ from storage.complaints import (
     ComplaintView,
 )
 from storage.errors import DomainError
+from storage.feedback import ProviderAnswers
 from storage.models import Role, User
 from storage.notifications import NoticeKind
 
@@ -115,6 +116,23 @@ def _title(view: ComplaintView) -> str:
     return html.escape(view.program_title or _("сертификат"))
 
 
+def feedback_lines(answers: list[ProviderAnswers]) -> list[str]:
+    """«Как занятия?» per provider (storage/feedback.py): where classes may not take place."""
+    if not answers:
+        return []
+    lines = ["", _("<b>💬 Как занятия? Ответы родителей</b>")]
+    lines += [
+        _("{provider}: 👍 {fine} · ❓ {questions} · 🚫 {not_held}").format(
+            provider=html.escape(item.provider),
+            fine=item.fine,
+            questions=item.questions,
+            not_held=item.not_held,
+        )
+        for item in answers
+    ]
+    return lines
+
+
 async def render_complaints(
     store: Storage, user: User, page: int
 ) -> tuple[str, InlineKeyboardMarkup]:
@@ -132,6 +150,8 @@ async def render_complaints(
     ]
     if not items:
         lines.append(_("Жалоб нет. 🎉"))
+    if page == 0:
+        lines += feedback_lines(await store.feedback.by_provider(user))
     rows: Rows = []
     for view in items:
         lines.append(
