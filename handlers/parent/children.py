@@ -87,14 +87,15 @@ async def render_section(
         lines += ["", consent_details()]
         return "\n".join(lines), consent_keyboard("kids", detailed=True)
     children = await store.families.list_children(user.id)
+    shared = await store.family.shared_children(user)  # issue 15: by invitation
     lines.append(_("👶 <b>Мои дети</b>"))
-    if not children:
+    if not children and not shared:
         lines.append(_("Пока никого нет. Добавьте ребёнка — покажем кружки по возрасту."))
     kb = InlineKeyboardBuilder()
     for child in children:
         kb.button(text=child_line(child), callback_data=ChildCb(action="view", id=child.id))
-    for shared in await store.family.shared_children(user):  # issue 15: by invitation
-        kb.row(shared_button(shared))
+    for guarded in shared:
+        kb.row(shared_button(guarded))
     if len(children) < MAX_CHILDREN:
         kb.button(text=_("➕ Добавить ребёнка"), callback_data=ChildCb(action="add"))
     kb.adjust(1)
