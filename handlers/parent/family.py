@@ -25,7 +25,7 @@ from handlers.enrollment_texts import status_name as enrollment_status
 from handlers.formatting import day, moment, money
 from handlers.notifications import register, register_guardian_keyboard, register_keyboard
 from handlers.parent.onboarding import consent_summary
-from handlers.refusals import REFUSALS
+from handlers.refusals import REFUSALS, refusal_text
 from handlers.ui import Id, button, show, with_home
 from storage import Storage
 from storage.calendar import age_on, today
@@ -209,7 +209,7 @@ async def invite_link(
     try:
         preview = await store.family.preview(token)
     except DomainError as error:
-        await message.answer(REFUSALS[error.code]({}), reply_markup=with_home([]))
+        await message.answer(refusal_text(error), reply_markup=with_home([]))
         return
     lines = [
         _(
