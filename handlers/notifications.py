@@ -30,6 +30,7 @@ KEYBOARDS: dict[str, Keyboard] = {}
 ExtraRows = Callable[[dict[str, Any]], list[list[InlineKeyboardButton]]]
 EXTRA_ROWS: dict[str, list[ExtraRows]] = {}
 REASONS: dict[str, Callable[[], str]] = {}
+GUARDIAN_KEYBOARD: list[Keyboard] = []
 
 
 def register(kind: str) -> Callable[[Renderer], Renderer]:
@@ -70,7 +71,15 @@ def render(kind: str, params: dict[str, Any]) -> str | None:
     return renderer(params) if renderer is not None else None
 
 
+def register_guardian_keyboard(build: Keyboard) -> None:
+    """Buttons under a guardian's copy of a child's notice (issue 15, storage/family.py): none
+    of the representative's acts, which storage would refuse anyway."""
+    GUARDIAN_KEYBOARD.append(build)
+
+
 def keyboard(kind: str, params: dict[str, Any]) -> InlineKeyboardMarkup | None:
+    if params.get("guardian") and GUARDIAN_KEYBOARD:
+        return GUARDIAN_KEYBOARD[0](params)
     build = KEYBOARDS.get(kind)
     markup = build(params) if build is not None else home_markup()
     extra = [row for rows in EXTRA_ROWS.get(kind, ()) for row in rows(params)]

@@ -18,6 +18,8 @@ from storage.complaints import ComplaintRepo
 from storage.enrollments import EnrollmentJobs, EnrollmentRepo
 from storage.events import EventRepo
 from storage.families import FamilyRepo
+from storage.family import GuardianRepo
+from storage.feedback import FeedbackRepo
 from storage.forecast import ForecastRepo
 from storage.indicators.repo import IndicatorRepo
 from storage.municipalities import MunicipalityRepo
@@ -25,6 +27,7 @@ from storage.notifications import NotificationRepo
 from storage.privacy import PrivacyRepo
 from storage.roles import RoleRepo
 from storage.search.misses import SearchMissRepo
+from storage.skipped_months import SkippedMonths
 from storage.waiting import WaitingRepo
 
 
@@ -39,6 +42,16 @@ class Storage:
     @cached_property
     def families(self) -> FamilyRepo:
         return FamilyRepo(self.session)
+
+    @cached_property
+    def family(self) -> GuardianRepo:
+        """Invitations and guardians (issue 15)."""
+        return GuardianRepo(self.session)
+
+    @cached_property
+    def feedback(self) -> FeedbackRepo:
+        """«Как занятия?» four weeks in (issue 15)."""
+        return FeedbackRepo(self.session)
 
     @cached_property
     def municipalities(self) -> MunicipalityRepo:
@@ -99,6 +112,11 @@ class Storage:
     @cached_property
     def waiting(self) -> WaitingRepo:
         return WaitingRepo(self.session)
+
+    @cached_property
+    def skipped_months(self) -> SkippedMonths:
+        """Charged months whose every class was skipped, flagged to staff (issue 15)."""
+        return SkippedMonths(self.session)
 
     @cached_property
     def search_misses(self) -> SearchMissRepo:

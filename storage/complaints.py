@@ -9,15 +9,21 @@ municipality, or an administrator; anyone else gets "not found", whatever the bu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from storage.base import utcnow
+from storage.complaint_views import (
+    ComplaintAction,
+    ComplaintCard,
+    ComplaintSource,
+    ComplaintStatus,
+    ComplaintView,
+    HistoryStep,
+    load_views,
+)
 from storage.errors import DomainError, Forbidden, NotFound
 from storage.models import (
     Certificate,
@@ -25,84 +31,18 @@ from storage.models import (
     Complaint,
     ComplaintEvent,
     Enrollment,
-    Group,
     MoneyMovement,
-    Municipality,
     Program,
-    Provider,
     Role,
     User,
 )
 from storage.notifications import NoticeKind, NotificationRepo
 from storage.repo import Repo
+from storage.upsert import insert_ignoring
 
 MAX_TEXT = 1000
 QUEUE_PAGE_SIZE = 6
 HISTORY_LIMIT = 8
-
-
-class ComplaintSource(StrEnum):
-    money = "money"  # a reserve, a monthly charge or a release the parent does not recognise
-    enrollment = "enrollment"  # an enrollment the parent does not recognise
-    feedback = "feedback"  # «Как занятия?» answered "classes don't take place"
-
-
-class ComplaintStatus(StrEnum):
-    open = "open"
-    answered = "answered"
-    escalated = "escalated"
-    resolved = "resolved"
-
-
-class ComplaintAction(StrEnum):
-    filed = "filed"
-    commented = "commented"
-    answered = "answered"
-    escalated = "escalated"
-    resolved = "resolved"
-
-
-@dataclass(frozen=True, slots=True)
-class ComplaintView:
-    """A complaint with what it is about, as its parent or an operator sees it."""
-
-    id: int
-    status: ComplaintStatus
-    source: ComplaintSource
-    created_at: datetime
-    comment: str | None
-    municipality_id: int
-    municipality_name: str
-    enrollment_id: int | None
-    enrollment_status: str | None
-    program_title: str | None
-    group_name: str | None
-    provider_name: str | None
-    child_name: str | None
-    cost_kopecks: int
-    reserved_kopecks: int
-    certificate_number: str | None
-    balance_kopecks: int | None
-    movement_kind: str | None
-    movement_amount_kopecks: int | None
-    movement_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryStep:
-    action: ComplaintAction
-    text: str | None
-    created_at: datetime
-    by_parent: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ComplaintCard:
-    """What staff need to decide: the complaint, the enrollment's money and the steps so far."""
-
-    complaint: ComplaintView
-    movements: list[MoneyMovement]
-    steps: list[HistoryStep]
 
 
 def clean_text(text: str) -> str:
@@ -277,6 +217,48 @@ class ComplaintRepo(Repo):
         await self.session.commit()
         return await self._view(complaint_id)
 
+    # --- the system ----------------------------------------------------------------------
+
+    async def raise_for_month(
+        self,
+        source: ComplaintSource,
+        enrollment_id: int,
+        period_key: str,
+        *,
+        movement_id: int | None,
+        details: dict[str, Any],
+    ) -> int | None:
+        """A complaint nobody filed (storage/skipped_months.py): once per enrollment and month
+        whatever the number of passes or processes (the unique index); its id when new. In the
+        caller's transaction."""
+        municipality_id = await self._enrollment_municipality(enrollment_id)
+        now = utcnow()
+        row = {
+            "parent_id": None,
+            "municipality_id": municipality_id,
+            "enrollment_id": enrollment_id,
+            "movement_id": movement_id,
+            "source": str(source),
+            "status": str(ComplaintStatus.open),
+            "period_key": period_key,
+            "details": details,
+            "created_at": now,
+            "updated_at": now,
+        }
+        if not await insert_ignoring(
+            self.session, Complaint, [row], ["enrollment_id", "period_key"]
+        ):
+            return None
+        complaint = await self.session.scalar(
+            select(Complaint).where(
+                Complaint.enrollment_id == enrollment_id, Complaint.period_key == period_key
+            )
+        )
+        assert complaint is not None  # inserted just now, in this transaction
+        self._step(complaint.id, None, ComplaintAction.filed, None)
+        await self._tell_staff(complaint, system=True)
+        return complaint.id
+
     # --- inside ---------------------------------------------------------------------------
 
     async def _file(
@@ -346,7 +328,7 @@ class ComplaintRepo(Repo):
             )
         )
 
-    async def _tell_staff(self, complaint: Complaint) -> None:
+    async def _tell_staff(self, complaint: Complaint, *, system: bool = False) -> None:
         """The municipality's МОЦ staff (administrators when it has none) hear of a new one."""
         staff = list(
             (
@@ -367,7 +349,9 @@ class ComplaintRepo(Repo):
             )
         outbox = NotificationRepo(self.session)
         for telegram_id in staff:
-            outbox.enqueue(telegram_id, NoticeKind.complaint_filed, complaint_id=complaint.id)
+            outbox.enqueue(
+                telegram_id, NoticeKind.complaint_filed, complaint_id=complaint.id, system=system
+            )
 
     async def _tell_parent(
         self, complaint: Complaint, kind: str, view: ComplaintView, **params: object
@@ -407,7 +391,7 @@ class ComplaintRepo(Repo):
         return complaint
 
     async def _view(self, complaint_id: int, *conditions: ColumnElement[bool]) -> ComplaintView:
-        views = await self._views(Complaint.id == complaint_id, *conditions)
+        views = await load_views(self.session, Complaint.id == complaint_id, *conditions)
         if not views:
             raise NotFound("complaint")
         return views[0]
@@ -419,85 +403,7 @@ class ComplaintRepo(Repo):
         limit: int | None = None,
         offset: int = 0,
     ) -> list[ComplaintView]:
-        await self.session.flush()  # autoflush is off: a change of this unit must be seen
-        movement = aliased(MoneyMovement)
-        query = (
-            select(
-                Complaint,
-                Municipality.name,
-                Enrollment.status,
-                Enrollment.cost_kopecks,
-                Enrollment.reserved_kopecks,
-                Program.title,
-                Group.name,
-                Provider.name,
-                Child.full_name,
-                Certificate.number,
-                Certificate.balance_kopecks,
-                movement.kind,
-                movement.amount_kopecks,
-                movement.created_at,
-            )
-            .join(Municipality, Municipality.id == Complaint.municipality_id)
-            .outerjoin(Enrollment, Enrollment.id == Complaint.enrollment_id)
-            .outerjoin(Program, Program.id == Enrollment.program_id)
-            .outerjoin(Group, Group.id == Enrollment.group_id)
-            .outerjoin(Provider, Provider.id == Program.provider_id)
-            .outerjoin(Child, Child.id == Enrollment.child_id)
-            .outerjoin(movement, movement.id == Complaint.movement_id)
-            .outerjoin(
-                Certificate,
-                Certificate.id == func.coalesce(Enrollment.certificate_id, movement.certificate_id),
-            )
-            .where(*conditions)
-            .order_by(*(order or [Complaint.id]))
-            .offset(offset)
-            .execution_options(populate_existing=True)
-        )
-        if limit is not None:
-            query = query.limit(limit)
-        return [_view_of(row) for row in (await self.session.execute(query)).all()]
-
-
-def _view_of(row: object) -> ComplaintView:
-    (
-        complaint,
-        municipality_name,
-        enrollment_status,
-        cost,
-        reserved,
-        title,
-        group_name,
-        provider_name,
-        child_name,
-        number,
-        balance,
-        movement_kind,
-        movement_amount,
-        movement_at,
-    ) = row  # type: ignore[misc]
-    return ComplaintView(
-        id=complaint.id,
-        status=ComplaintStatus(complaint.status),
-        source=ComplaintSource(complaint.source),
-        created_at=complaint.created_at,
-        comment=complaint.comment,
-        municipality_id=complaint.municipality_id,
-        municipality_name=municipality_name,
-        enrollment_id=complaint.enrollment_id,
-        enrollment_status=enrollment_status,
-        program_title=title,
-        group_name=group_name,
-        provider_name=provider_name,
-        child_name=child_name,
-        cost_kopecks=int(cost or 0),
-        reserved_kopecks=int(reserved or 0),
-        certificate_number=number,
-        balance_kopecks=balance,
-        movement_kind=movement_kind,
-        movement_amount_kopecks=movement_amount,
-        movement_at=movement_at,
-    )
+        return await load_views(self.session, *conditions, order=order, limit=limit, offset=offset)
 
 
 async def forget_parent_texts(session: AsyncSession, parent_id: int) -> None:
@@ -509,3 +415,17 @@ async def forget_parent_texts(session: AsyncSession, parent_id: int) -> None:
     await session.execute(
         update(ComplaintEvent).where(ComplaintEvent.actor_id == parent_id).values(text=None)
     )
+
+
+__all__ = [
+    "QUEUE_PAGE_SIZE",
+    "ComplaintAction",
+    "ComplaintCard",
+    "ComplaintRepo",
+    "ComplaintSource",
+    "ComplaintStatus",
+    "ComplaintView",
+    "HistoryStep",
+    "clean_text",
+    "forget_parent_texts",
+]

@@ -21,6 +21,7 @@ from storage.base import utcnow
 from storage.calendar import NotADate, age_on, parse_date
 from storage.calendar import today as region_today
 from storage.errors import DomainError, NotFound
+from storage.guardians import refuse_guardian
 from storage.models import Child, Enrollment, Municipality, Role, User
 from storage.privacy import erase_children, lock_certificates, open_enrollments
 from storage.repo import Repo
@@ -220,6 +221,7 @@ class FamilyRepo(Repo):
             select(Child).where(Child.id == child_id, Child.parent_id == user_id)
         )
         if child is None:
+            await refuse_guardian(self.session, user_id, child_id=child_id)  # issue 15
             raise NotFound("child")
         return child
 

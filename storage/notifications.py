@@ -20,7 +20,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from storage.base import utcnow
-from storage.models import Child, DeliveryChat, Notification, User
+from storage.models import Child, ChildGuardian, DeliveryChat, Notification, User
 from storage.repo import Repo
 from storage.upsert import insert_ignoring
 
@@ -124,6 +124,9 @@ class NoticeKind(StrEnum):
     navigator_sync_failing = "navigator_sync_failing"
     # The twice-yearly indicator report to a municipality's staff (storage/indicators).
     indicator_report = "indicator_report"
+    # The family (storage/family.py) and «Как занятия?» (storage/feedback.py).
+    family_joined = "family_joined"
+    feedback_ask = "feedback_ask"
 
 
 class NotificationRepo(Repo):
@@ -163,7 +166,8 @@ class NotificationRepo(Repo):
     async def enqueue_for_child_parent(
         self, child_id: int | None, kind: str, /, **params: Any
     ) -> Notification | None:
-        """``enqueue`` for the parent of a child (an erased child: nothing is queued)."""
+        """``enqueue`` for the parent of a child (an erased child: nothing is queued), and the
+        same notice for the child's guardians (storage/family.py): the one fan-out point."""
         if child_id is None:
             return None
         telegram_id = await self.session.scalar(
@@ -171,7 +175,25 @@ class NotificationRepo(Repo):
             .join(Child, Child.parent_id == User.id)
             .where(Child.id == child_id)
         )
+        await self.enqueue_for_guardians(child_id, kind, **params)
         return self.enqueue(telegram_id, kind, **params) if telegram_id is not None else None
+
+    async def enqueue_for_guardians(self, child_id: int | None, kind: str, /, **params: Any) -> int:
+        """``enqueue`` for everyone the legal representative let see the child; how many.
+        Their copy says ``guardian``: its buttons offer no act only the representative may do."""
+        if child_id is None:
+            return 0
+        chats = await self.session.scalars(
+            select(User.telegram_id)
+            .join(ChildGuardian, ChildGuardian.user_id == User.id)
+            .where(ChildGuardian.child_id == child_id)
+            .order_by(ChildGuardian.id)
+        )
+        found = list(chats.all())
+        copy = {**params, "guardian": True, "child_id": child_id}
+        for telegram_id in found:
+            self.enqueue(telegram_id, kind, **copy)
+        return len(found)
 
     async def enqueue_once(self, item: Outgoing) -> bool:
         """In the current transaction, unless a row with ``item.dedup_key`` exists (True: added)."""

@@ -34,6 +34,7 @@ from storage.models import (
     Certificate,
     CertificateApplication,
     Child,
+    ChildGuardian,
     Enrollment,
     Municipality,
     Notification,
@@ -162,6 +163,8 @@ async def erase_children(
     enrollments = await session.execute(update(Enrollment).where(enrolled).values(**unlinked))
     if parent_id is not None:
         await forget_parent_texts(session, parent_id)  # issue 15: complaints' free text
+        # issue 15: the children they were let see (their own children's links cascade)
+        await session.execute(delete(ChildGuardian).where(ChildGuardian.user_id == parent_id))
     await session.execute(delete(Child).where(Child.id.in_(child_ids)))
     return Deletion(
         children=len(child_ids),

@@ -128,6 +128,12 @@ def _sample_params(kind: NoticeKind) -> dict[str, object]:
                 for name in ("coverage", "tech_science", "funded")
             },
         },
+        NoticeKind.family_joined: {"child_id": 1, "name": "Маша Петрова"},
+        NoticeKind.feedback_ask: {
+            "enrollment_id": 7,
+            "program_title": "Робототехника",
+            "child": "Маша",
+        },
         NoticeKind.event_changed: {
             "e": 3,
             "title": "Ёлка",

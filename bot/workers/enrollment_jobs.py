@@ -34,6 +34,8 @@ class JobReport:
     months_charged: int
     enrollments_closed: int = 0
     seats_offered: int = 0
+    months_flagged: int = 0  # issue 15: last month charged, every class skipped
+    feedback_asked: int = 0  # issue 15: «Как занятия?» four weeks in
 
 
 async def run_once(
@@ -49,8 +51,10 @@ async def run_once(
         offered = await enrollment_jobs.offer_free_seats(now=now, today=today)
         announced = await enrollment_jobs.notify_open_windows(today=today)
         charged = await enrollment_jobs.charge_month(today=today)
+        flagged = await Storage(session).skipped_months.flag(today=today)
         closed = await enrollment_jobs.finish_ended(today=today)
-    return JobReport(expired, announced, charged, closed, offered)
+        asked = await Storage(session).feedback.plan_due(now=now)
+    return JobReport(expired, announced, charged, closed, offered, flagged, asked)
 
 
 async def run_enrollment_jobs(app: App, interval: float = INTERVAL_SECONDS) -> None:

@@ -21,6 +21,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.callbacks import MenuCb
 from handlers.formatting import day
+from handlers.parent.family import circle_button, shared_button
 from handlers.parent.onboarding import ConsentCb, consent_details, consent_keyboard
 from handlers.refusals import refusal_text
 from handlers.ui import NOT_A_COMMAND, Id, button, home_button, show, with_home
@@ -86,12 +87,15 @@ async def render_section(
         lines += ["", consent_details()]
         return "\n".join(lines), consent_keyboard("kids", detailed=True)
     children = await store.families.list_children(user.id)
+    shared = await store.family.shared_children(user)  # issue 15: by invitation
     lines.append(_("👶 <b>Мои дети</b>"))
-    if not children:
+    if not children and not shared:
         lines.append(_("Пока никого нет. Добавьте ребёнка — покажем кружки по возрасту."))
     kb = InlineKeyboardBuilder()
     for child in children:
         kb.button(text=child_line(child), callback_data=ChildCb(action="view", id=child.id))
+    for guarded in shared:
+        kb.row(shared_button(guarded))
     if len(children) < MAX_CHILDREN:
         kb.button(text=_("➕ Добавить ребёнка"), callback_data=ChildCb(action="add"))
     kb.adjust(1)
@@ -112,6 +116,7 @@ def render_card(child: Child, notice: str | None = None) -> tuple[str, InlineKey
     kb.button(text=_("🗑 Удалить"), callback_data=ChildCb(action="del", id=child.id))
     kb.button(text=_("◀️ Мои дети"), callback_data=ChildCb(action="list"))
     kb.adjust(2, 1, 1)
+    kb.row(circle_button(child.id))  # issue 15: invite a relative
     kb.row(home_button())
     return "\n".join(lines), kb.as_markup()
 

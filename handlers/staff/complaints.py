@@ -8,6 +8,7 @@ municipality's complaint reaches "not found".
 from __future__ import annotations
 
 import html
+from datetime import date
 from typing import Any
 
 from aiogram import F, Router
@@ -20,7 +21,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers import enrollment_texts as texts
 from handlers.certificate_texts import movement_line
-from handlers.formatting import moment, money
+from handlers.formatting import day, moment, money
 from handlers.notifications import register, register_keyboard
 from handlers.refusals import REFUSALS, refusal_text
 from handlers.ui import (
@@ -44,6 +45,7 @@ from storage.complaints import (
     ComplaintView,
 )
 from storage.errors import DomainError
+from storage.feedback import ProviderAnswers
 from storage.models import Role, User
 from storage.notifications import NoticeKind
 
@@ -91,6 +93,7 @@ def source_name(source: ComplaintSource) -> str:
         ComplaintSource.money: _("не узнаёт движение денег"),
         ComplaintSource.enrollment: _("не узнаёт зачисление"),
         ComplaintSource.feedback: _("занятия не проходят"),
+        ComplaintSource.skipped: _("🤖 автоматически: все занятия месяца пропущены"),
     }
     return names[source]
 
@@ -113,6 +116,23 @@ def _title(view: ComplaintView) -> str:
     return html.escape(view.program_title or _("сертификат"))
 
 
+def feedback_lines(answers: list[ProviderAnswers]) -> list[str]:
+    """«Как занятия?» per provider (storage/feedback.py): where classes may not take place."""
+    if not answers:
+        return []
+    lines = ["", _("<b>💬 Как занятия? Ответы родителей</b>")]
+    lines += [
+        _("{provider}: 👍 {fine} · ❓ {questions} · 🚫 {not_held}").format(
+            provider=html.escape(item.provider),
+            fine=item.fine,
+            questions=item.questions,
+            not_held=item.not_held,
+        )
+        for item in answers
+    ]
+    return lines
+
+
 async def render_complaints(
     store: Storage, user: User, page: int
 ) -> tuple[str, InlineKeyboardMarkup]:
@@ -130,10 +150,13 @@ async def render_complaints(
     ]
     if not items:
         lines.append(_("Жалоб нет. 🎉"))
+    if page == 0:
+        lines += feedback_lines(await store.feedback.by_provider(user))
     rows: Rows = []
     for view in items:
         lines.append(
-            _("№{id} · {when} · {title} · {status}").format(
+            ("🤖 " if view.raised_by_system else "")
+            + _("№{id} · {when} · {title} · {status}").format(
                 id=view.id,
                 when=moment(view.created_at),
                 title=_title(view),
@@ -196,7 +219,9 @@ def card_text(card: ComplaintCard) -> str:
                 balance=money(view.balance_kopecks or 0),
             )
         )
-    if view.movement_kind and view.movement_amount_kopecks and view.movement_at:
+    if view.raised_by_system:
+        lines += system_lines(view)
+    elif view.movement_kind and view.movement_amount_kopecks and view.movement_at:
         lines.append(
             _("Оспаривает: {when} {line}").format(
                 when=moment(view.movement_at),
@@ -216,6 +241,22 @@ def card_text(card: ComplaintCard) -> str:
             line += f": {html.escape(step.text)}"
         lines.append(line)
     return "\n".join(lines)
+
+
+def system_lines(view: ComplaintView) -> list[str]:
+    """A system-raised one: nobody filed it; what the bot saw (the charge, the skipped days)."""
+    details = view.details or {}
+    dates = [day(date.fromisoformat(d)) for d in details.get("dates", [])]
+    return [
+        _(
+            "🤖 Отмечено автоматически: за {period} списано {amount}, а на все занятия месяца "
+            "семья ответила «Не пойдём»."
+        ).format(
+            period=html.escape(view.period_key or ""),
+            amount=money(int(details.get("amount_kopecks", 0))),
+        ),
+        _("Пропущены занятия: {dates}").format(dates=", ".join(dates)),
+    ]
 
 
 def card_markup(card: ComplaintCard, user: User, page: int) -> InlineKeyboardMarkup:
@@ -312,6 +353,11 @@ async def complaint_answer_not_text(message: Message) -> None:
 
 @register(NoticeKind.complaint_filed)
 def _filed(params: dict[str, Any]) -> str:
+    if params.get("system"):
+        return _(
+            "🤖 Отметка №{id}: деньги за месяц списаны, а все занятия семья пропустила. "
+            "Проверьте в /complaints."
+        ).format(id=params.get("complaint_id", ""))
     return _("📣 Новая жалоба родителя №{id}. Разберите её в /complaints.").format(
         id=params.get("complaint_id", "")
     )

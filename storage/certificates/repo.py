@@ -28,6 +28,7 @@ from storage.certificates.views import ChildCertificate, Decision, ModerationCar
 from storage.crypto import SnilsCipher
 from storage.errors import DomainError, NotFound
 from storage.families import CHILD_AGE_MAX, has_consent
+from storage.guardians import refuse_guardian
 from storage.models import (
     ApplicationStatus,
     Certificate,
@@ -97,6 +98,7 @@ class CertificateRepo(Repo):
         for entry in await self.overview(parent):
             if entry.child.id == child_id:
                 return entry
+        await refuse_guardian(self.session, parent.id, child_id=child_id)  # issue 15
         raise NotFound("child")
 
     async def check_can_apply(

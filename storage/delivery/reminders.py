@@ -29,8 +29,10 @@ from sqlalchemy.sql import Select
 from storage.base import utcnow
 from storage.delivery.deadlines import plan_documents
 from storage.delivery.outgoing import Recipient, register_resolver
+from storage.guardians import guards
 from storage.models import (
     Child,
+    ChildGuardian,
     Enrollment,
     Group,
     Municipality,
@@ -105,30 +107,35 @@ def reminder_key(occurrence: Occurrence) -> str:
     return f"cr:{occurrence.user_id}:{moment}:{occurrence.timing}"
 
 
-def _classes_query(first: date, last: date) -> Select[Any]:
-    """Reminded enrollments with a class on a weekday between ``first`` and ``last``."""
+def _classes_query(first: date, last: date, *, guardians: bool = False) -> Select[Any]:
+    """Reminded enrollments with a class on a weekday between ``first`` and ``last``: for the
+    parents who filed them or, with ``guardians``, for the relatives they invited (issue 15)."""
     weekdays = {(first + timedelta(days=n)).weekday() for n in range((last - first).days + 1)}
     muted = exists().where(
         ReminderSkip.enrollment_id == Enrollment.id, ReminderSkip.class_date.is_(None)
     )
-    return (
-        select(
-            User.id,
-            User.telegram_id,
-            Enrollment.id,
-            ScheduleSlot.weekday,
-            ScheduleSlot.starts_at,
-            Group.starts_on,
-            Group.ends_on,
-            Program.title,
-            Program.address,
-            Child.full_name,
-            Municipality.timezone,
-            func.coalesce(ReminderSettings.timing, Timing.evening),
+    query = select(
+        User.id,
+        User.telegram_id,
+        Enrollment.id,
+        ScheduleSlot.weekday,
+        ScheduleSlot.starts_at,
+        Group.starts_on,
+        Group.ends_on,
+        Program.title,
+        Program.address,
+        Child.full_name,
+        Municipality.timezone,
+        func.coalesce(ReminderSettings.timing, Timing.evening),
+    ).select_from(Enrollment)
+    if guardians:
+        query = query.join(ChildGuardian, ChildGuardian.child_id == Enrollment.child_id).join(
+            User, User.id == ChildGuardian.user_id
         )
-        .select_from(Enrollment)
-        .join(User, User.id == Enrollment.parent_id)
-        .join(Group, Group.id == Enrollment.group_id)
+    else:
+        query = query.join(User, User.id == Enrollment.parent_id)
+    return (
+        query.join(Group, Group.id == Enrollment.group_id)
         .join(ScheduleSlot, ScheduleSlot.group_id == Group.id)
         .join(Program, Program.id == Enrollment.program_id)
         .join(Municipality, Municipality.id == Program.municipality_id)
@@ -206,12 +213,14 @@ async def plan_window(
     returns how many rows were added."""
     first = (start - timedelta(days=1)).date()
     last = (end + timedelta(days=2)).date()
-    query = _classes_query(first, last)
-    if enrollment_id is not None:
-        query = query.where(Enrollment.id == enrollment_id)
-    if user_id is not None:
-        query = query.where(User.id == user_id)
-    rows = (await session.execute(query)).all()
+    rows = []
+    for guardians in (False, True):
+        query = _classes_query(first, last, guardians=guardians)
+        if enrollment_id is not None:
+            query = query.where(Enrollment.id == enrollment_id)
+        if user_id is not None:
+            query = query.where(User.id == user_id)
+        rows += (await session.execute(query)).all()
     items = _due_rows(_occurrences(rows, first, last), start, end)
     if not items:
         return 0
@@ -300,10 +309,12 @@ async def classes_on(
     skipped = exists().where(
         ReminderSkip.enrollment_id == Enrollment.id, ReminderSkip.class_date == day
     )
-    query = _classes_query(day, day).where(User.id == user_id, ~skipped)
-    if enrollment_id is not None:
-        query = query.where(Enrollment.id == enrollment_id)
-    rows = (await session.execute(query)).all()
+    rows = []
+    for guardians in (False, True):
+        query = _classes_query(day, day, guardians=guardians).where(User.id == user_id, ~skipped)
+        if enrollment_id is not None:
+            query = query.where(Enrollment.id == enrollment_id)
+        rows += (await session.execute(query)).all()
     return sorted(_occurrences(rows, day, day), key=lambda o: (o.starts, o.enrollment_id))
 
 
@@ -352,10 +363,12 @@ async def _resolve(
 
 
 async def owned_enrollment(session: AsyncSession, user_id: int, enrollment_id: int) -> bool:
+    """The parent's reminded enrollment, or one of a child they guard (issue 15: a grandparent
+    who takes the child may say «Не пойдём» too)."""
     found = await session.scalar(
         select(Enrollment.id).where(
             Enrollment.id == enrollment_id,
-            Enrollment.parent_id == user_id,
+            or_(Enrollment.parent_id == user_id, guards(user_id, Enrollment.child_id)),
             Enrollment.status.in_(REMINDED),
         )
     )

@@ -19,6 +19,7 @@ from storage.enrollments.rules import (
 from storage.enrollments.transitions import EnrollmentTransitions
 from storage.enrollments.views import Clash, Context, LiveState
 from storage.errors import NotFound
+from storage.guardians import refuse_guardian
 from storage.models import (
     Certificate,
     Child,
@@ -54,6 +55,7 @@ class EnrollmentChecks(EnrollmentTransitions):
             raise NotFound("group")
         group, program, municipality, child, certificate = row
         if child is None:
+            await refuse_guardian(self.session, parent.id, child_id=child_id)  # issue 15
             raise NotFound("child")
         return Context(child, group, program, municipality, certificate)
 

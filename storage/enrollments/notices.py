@@ -17,7 +17,7 @@ async def notify_parent(
     (nothing when the parent has deleted their data)."""
     row = (
         await session.execute(
-            select(User.telegram_id, Program.title, Group.name)
+            select(User.telegram_id, Program.title, Group.name, Enrollment.child_id)
             .select_from(Enrollment)
             .join(User, User.id == Enrollment.parent_id)
             .join(Group, Group.id == Enrollment.group_id)
@@ -27,9 +27,18 @@ async def notify_parent(
     ).first()
     if row is None:  # the parent deleted their data
         return
-    telegram_id, title, group_name = row
-    NotificationRepo(session).enqueue(
+    telegram_id, title, group_name, child_id = row
+    outbox = NotificationRepo(session)
+    outbox.enqueue(
         telegram_id,
+        kind,
+        enrollment_id=enrollment_id,
+        program_title=title,
+        group_name=group_name,
+        **params,
+    )
+    await outbox.enqueue_for_guardians(  # issue 15: the relatives the parent invited
+        child_id,
         kind,
         enrollment_id=enrollment_id,
         program_title=title,

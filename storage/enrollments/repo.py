@@ -80,6 +80,7 @@ from storage.enrollments.views import (
     OperatorPage,
 )
 from storage.errors import DomainError, NotFound
+from storage.guardians import refuse_guardian
 from storage.models import (
     Certificate,
     Enrollment,
@@ -402,7 +403,11 @@ class EnrollmentRepo(EnrollmentChecks):
     # Who may touch what.
 
     async def _owned(self, parent: User, enrollment_id: int) -> Enrollment:
-        return await self._load(enrollment_id, Enrollment.parent_id == parent.id)
+        try:
+            return await self._load(enrollment_id, Enrollment.parent_id == parent.id)
+        except NotFound:  # a guardian (issue 15) is told why, anyone else not
+            await refuse_guardian(self.session, parent.id, enrollment_id=enrollment_id)
+            raise
 
     @staticmethod
     def _scope(operator: User) -> list[ColumnElement[bool]]:

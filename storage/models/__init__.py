@@ -30,6 +30,7 @@ from storage.models.enums import (
     Registry,
     Role,
 )
+from storage.models.family import ChildGuardian, EnrollmentFeedback, FamilyInvitation
 from storage.models.indicators import IndicatorReportRun
 from storage.models.navigator import (
     NavigatorApplication,
@@ -52,15 +53,18 @@ __all__ = [
     "CertificateApplication",
     "CertificateStatus",
     "Child",
+    "ChildGuardian",
     "Complaint",
     "ComplaintEvent",
     "DeliveryChat",
     "DeliveryThrottle",
     "Direction",
     "Enrollment",
+    "EnrollmentFeedback",
     "EnrollmentStatus",
     "Event",
     "EventSignup",
+    "FamilyInvitation",
     "FsmRecord",
     "Group",
     "IndicatorReportRun",

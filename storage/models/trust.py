@@ -7,8 +7,9 @@ resolve or escalate it to the administrators, and every step is a row of its his
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, UTCDateTime, utcnow
@@ -32,10 +33,17 @@ class Complaint(Base):
     source: Mapped[str] = mapped_column(String(ENUM_LEN))  # ComplaintSource
     status: Mapped[str] = mapped_column(String(ENUM_LEN), default="open")  # ComplaintStatus
     comment: Mapped[str | None] = mapped_column(Text)
+    # A system-raised one (no parent): the month it is about, once per enrollment and month
+    # (the unique index), and what it found (the skipped class dates, the charge).
+    period_key: Mapped[str | None] = mapped_column(String(7))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (Index("ix_complaints_queue", "municipality_id", "status", "id"),)
+    __table_args__ = (
+        Index("ix_complaints_queue", "municipality_id", "status", "id"),
+        Index("uq_complaints_enrollment_period", "enrollment_id", "period_key", unique=True),
+    )
 
 
 class ComplaintEvent(Base):
