@@ -1,7 +1,7 @@
 """family: invitations and guardians, «Как занятия?» answers, system-raised complaints
 
 Revision ID: j15_family
-Revises: i14_indicators
+Revises: j14_indicators2
 Create Date: 2026-12-01 12:40:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.base
 
 revision: str = "j15_family"
-down_revision: str | None = "i14_indicators"
+down_revision: str | None = "j14_indicators2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
