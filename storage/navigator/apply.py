@@ -111,7 +111,8 @@ async def _write(writer: CatalogueWriter, by_type: dict[str, dict[str, Entry]]) 
             changed[kind] = await writer.partners(rows)
         elif kind == "program":
             changed[kind] = await writer.programs_of(rows)
-            to_price.update(row.uuid for row in rows)
+            # A program's price comes from its groups: one that stays shown keeps it.
+            to_price.update(changed[kind])
         else:
             changed[kind] = await write_groups(writer, rows)
             for row in rows:

@@ -3,8 +3,9 @@ in storage/navigator/groups.py), set-based.
 
 ``CatalogueWriter`` takes the ledger entries of one kind (storage/navigator/ledger.py: the newest
 version of each object) and writes our rows with Core statements in the caller's transaction:
-the rows it needs read in one query per chunk, new rows in one multi-row ``INSERT … RETURNING``,
-changed rows in one executemany ``UPDATE``, search words rebuilt once per batch
+the rows it needs read in one query per chunk, new rows in one executemany ``INSERT`` (ids read
+back by ``navigator_id``), changed rows in one executemany ``UPDATE``, search words rebuilt once
+per batch
 (``storage.catalog.reindex_search_words``). The navigator wins (DESIGN.md rule 9) on every field
 it sends; the bot keeps only what is its own: the seats its requests hold and the enrollments of
 a withdrawn program or group (kept, their parents told).
@@ -68,14 +69,19 @@ class ProgramFacts:
     cost_kopecks: int
 
 
-async def insert_returning_ids(
+async def insert_ids(
     session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]]
 ) -> list[int]:
-    """Multi-row INSERT … RETURNING id, ids in the order of ``rows``."""
+    """One executemany INSERT per chunk, then our ids read back by ``navigator_id`` (unique),
+    in the order of ``rows``. (``INSERT … RETURNING`` with its order kept cost SQLAlchemy
+    several times more than the insert itself.)"""
     ids: list[int] = []
     for batch in chunks(rows, 1000):
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        ids += (await session.execute(statement, batch)).scalars().all()
+        await session.execute(insert(table), batch)
+        keys = [row["navigator_id"] for row in batch]
+        read = select(table.c.navigator_id, table.c.id).where(table.c.navigator_id.in_(keys))
+        found = {key: row_id for key, row_id in await session.execute(read)}
+        ids += [found[key] for key in keys]
     return ids
 
 
@@ -211,7 +217,7 @@ class CatalogueWriter:
                 self.providers[row.local_id] = (values["name"], values["municipality_id"])
             else:
                 inserts.append((row, {**values, "navigator_id": row.uuid}))
-        ids = await insert_returning_ids(self.session, PROVIDERS, [v for _, v in inserts])
+        ids = await insert_ids(self.session, PROVIDERS, [v for _, v in inserts])
         for (row, values), new_id in zip(inserts, ids, strict=True):
             row.local_id = new_id
             self.providers[new_id] = (values["name"], values["municipality_id"])
@@ -268,7 +274,7 @@ class CatalogueWriter:
                 self.reindex.add(existing["id"])
             facts = self.programs[existing["id"]]
             facts.age_min, facts.age_max = values["age_min"], values["age_max"]
-        ids = await insert_returning_ids(self.session, PROGRAMS, [v for _, v in inserts])
+        ids = await insert_ids(self.session, PROGRAMS, [v for _, v in inserts])
         for (row, values), new_id in zip(inserts, ids, strict=True):
             row.local_id = new_id
             self.programs[new_id] = ProgramFacts(values["age_min"], values["age_max"], MONTHS, 0)

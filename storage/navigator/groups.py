@@ -23,7 +23,7 @@ from storage.navigator.catalogue import (
     SKIPPED,
     CatalogueWriter,
     applied,
-    insert_returning_ids,
+    insert_ids,
     update_by_id,
 )
 from storage.navigator.ledger import Entry, chunks
@@ -75,7 +75,7 @@ async def write_groups(writer: CatalogueWriter, rows: Sequence[Entry]) -> set[st
             updates.append({"row_id": row.local_id, **values})
         else:
             inserts.append((row, {**values, "navigator_id": row.uuid}))
-    ids = await insert_returning_ids(session, GROUPS, [values for _, values in inserts])
+    ids = await insert_ids(session, GROUPS, [values for _, values in inserts])
     for (row, _), new_id in zip(inserts, ids, strict=True):
         row.local_id = new_id
     await update_by_id(session, GROUPS, updates)
