@@ -289,6 +289,7 @@ async def by_pull(folder: Path, export: Path, changes: int) -> dict[str, float]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="navbench-") as tmp:
         folder = Path(tmp)
         export = folder / "export.jsonl.gz"
@@ -318,6 +319,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "floor_s": floor_s,
         "floor_cpu": floor_cpu,
         "queries": queries,
+        "load": (load_before, os.getloadavg()[0]),
         **pulled,
     }
 
@@ -349,6 +351,8 @@ def render(report: dict[str, Any], args: argparse.Namespace) -> str:
     ]
     for label, (p50, p95) in report["queries"].items():
         lines.append(f"After the import, {label}: p50 {p50:.2f} ms, p95 {p95:.2f} ms.")
+    before, after = report["load"]
+    lines.append(f"Machine load average (1 min): {before:.1f} before, {after:.1f} after.")
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.metrics import CONTENT_TYPE
+from bot.navigator_metrics import NavigatorGauges
 from storage.migrate import head_revisions
 from storage.monitoring import database_revision, ping
 
@@ -57,6 +58,9 @@ async def readiness(app: App) -> dict[str, str]:
 
 
 def add_health_routes(web_app: web.Application, app: App) -> None:
+    if app.settings.navigator_url and app.metrics.navigator is None:
+        app.metrics.navigator = NavigatorGauges(app.metrics.registry)
+
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 

@@ -14,6 +14,7 @@ from aiogram.types import TelegramObject, Update
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.navigator_metrics import NavigatorGauges
 from storage.monitoring import delivery_results, outbox
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -57,6 +58,8 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
+        # The sync's gauges, while a navigator is configured (bot/health.py).
+        self.navigator: NavigatorGauges | None = None
 
     def count_throttled(self, update: Update) -> None:
         self.updates.labels(type=update.event_type, outcome="throttled").inc()
@@ -84,6 +87,8 @@ class Metrics:
         async with sessionmaker() as session:
             kinds = await outbox(session)
             results = await delivery_results(session)
+            if self.navigator is not None:
+                await self.navigator.refresh(session)
         self.outbox_depth.clear()
         self.outbox_age.clear()
         for item in kinds:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.health import add_health_routes
 from storage.navigator.decisions import STATUS_MAP, Decision, Outcome, apply_decision
 from storage.navigator.signature import verify
 from storage.navigator.sync import request_pull
@@ -90,8 +91,10 @@ def _decision(body: object) -> Decision | None:
 
 
 async def serve_callbacks(app: App) -> web.AppRunner:
-    """Polling mode has no web server: listen on WEBHOOK_HOST:WEBHOOK_PORT for callbacks."""
+    """Polling mode has no web server: listen on WEBHOOK_HOST:WEBHOOK_PORT for callbacks (and
+    serve health and metrics there, so the sync's lag can be scraped as in webhook mode)."""
     web_app = web.Application()
+    add_health_routes(web_app, app)
     add_navigator_routes(web_app, app)
     runner = web.AppRunner(web_app)
     await runner.setup()

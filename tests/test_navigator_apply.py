@@ -275,3 +275,48 @@ async def test_a_usable_version_after_an_unusable_one_is_applied_when_its_group_
     await apply_page(store.session, [good], "c2")
     await apply_page(store.session, objs[:3], "c3")
     assert len((await store.session.scalars(select(ScheduleSlot))).all()) == 2
+
+
+async def test_children_follow_what_they_take_from_a_changed_parent(store: Storage) -> None:
+    """A group without ages takes its program's; a program's search text holds its partner's
+    name: when those change, the children are written again in the same page."""
+    await region(store.session)
+    objs = family_of()
+    ageless = {k: v for k, v in objs[2].items() if k not in ("ageFrom", "ageTo")}
+    await apply_page(store.session, [*objs[:2], ageless, objs[3]], "c1")
+    group = await store.session.scalar(select(Group).where(Group.navigator_id == "gr-1"))
+    assert group is not None and (group.age_min, group.age_max) == (7, 14)
+    older = nav.program("pr-1", TS + 1, "pa-1", name="Робототехника для начинающих", minAge=10)
+    renamed = nav.partner("pa-1", TS + 1, KEMEROVO, name="Кванториум «Сибирь»")
+    await apply_page(store.session, [older, renamed], "c2")
+    await store.session.refresh(group)
+    assert (group.age_min, group.age_max) == (10, 14)
+    assert (await store.catalog.search("кванториум")).items
+    assert not (await store.catalog.search("радуга")).items
+
+
+async def test_a_renamed_program_leaves_its_groups_and_slots_alone(store: Storage) -> None:
+    await region(store.session)
+    objs = family_of()
+    await apply_page(store.session, objs, "c1")
+    slots = sorted((await store.session.scalars(select(ScheduleSlot.id))).all())
+    renamed = nav.program("pr-1", TS + 1, "pa-1", name="Робототехника: первые шаги")
+    result = await apply_page(store.session, [renamed], "c2")
+    assert result.applied == 1  # the program alone
+    assert sorted((await store.session.scalars(select(ScheduleSlot.id))).all()) == slots
+    assert (await store.catalog.search("шаги")).items
+
+
+async def test_a_schedule_moved_to_another_group_leaves_the_first(store: Storage) -> None:
+    await region(store.session)
+    objs = family_of()
+    second = nav.group("gr-2", TS, "pr-1")
+    await apply_page(store.session, [*objs, second], "c1")
+    moved = {**objs[3], "lastmodifiedTs": TS + 1, "groupUuid": "gr-2"}
+    await apply_page(store.session, [moved], "c2")
+    rows = await store.session.execute(
+        select(Group.navigator_id, ScheduleSlot.weekday).join(
+            ScheduleSlot, ScheduleSlot.group_id == Group.id
+        )
+    )
+    assert sorted(tuple(row) for row in rows) == [("gr-2", 1), ("gr-2", 3)]

@@ -2,7 +2,8 @@
 catalogue, the push outbox, decisions from callbacks, reconciliation. No Telegram in here.
 
 - ``mapping``: the contract's objects checked and mapped onto our vocabulary;
-- ``apply`` / ``catalogue``: a page (or an export slice) applied in one transaction;
+- ``apply``: a page (or an export slice) applied in one transaction, over ``ledger`` (the
+  version rows in memory, written back in bulk) and ``catalogue`` / ``groups`` (set-based writes);
 - ``sync``: the pull with its lease, the sync state and alerts;
 - ``outbox``: applications pushed with an Idempotency-Key, retried, reconciled;
 - ``decisions``: navigator statuses walked through the enrollment rules;

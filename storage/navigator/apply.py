@@ -11,21 +11,19 @@ order of the same objects gives the same catalogue (tests/test_navigator_propert
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Group, NavigatorObject, Program, Provider
-from storage.navigator.catalogue import APPLIED, PENDING, SKIPPED, CatalogueWriter
-from storage.navigator.mapping import BadRecord, Envelope, envelope
+from storage.navigator.catalogue import APPLIED, PENDING, CatalogueWriter
+from storage.navigator.groups import write_groups, write_schedules
+from storage.navigator.ledger import Entry, Ledger
+from storage.navigator.mapping import TYPES, BadRecord, Envelope, envelope
 from storage.navigator.state import sync_row
 
-CHUNK = 500  # ids per IN (...): under every driver's parameter limit
-_MODELS = {"partner": Provider, "program": Program, "group": Group}
-_CHILD = {"partner": "program", "program": "group", "group": "schedule"}
+_CHILD = {"partner": "program", "program": "group"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +37,8 @@ class ApplyResult:
 
 async def apply_objects(session: AsyncSession, objects: Sequence[object]) -> ApplyResult:
     """Apply objects in the caller's transaction (commits nothing)."""
-    writer = CatalogueWriter(session)
+    ledger = Ledger(session)
+    writer = CatalogueWriter(session, ledger)
     await writer.load_municipalities()
     newest: dict[str, tuple[Envelope, dict[str, Any]]] = {}
     for raw in objects:
@@ -53,8 +52,8 @@ async def apply_objects(session: AsyncSession, objects: Sequence[object]) -> App
         held = newest.get(env.uuid)
         if held is None or held[0].modified_ts < env.modified_ts:
             newest[env.uuid] = (env, raw)
-    ledger = await _ledger(session, list(newest))
-    dirty: dict[str, NavigatorObject] = {}
+    await ledger.load(newest)
+    by_type: dict[str, dict[str, Entry]] = {kind: {} for kind in TYPES}
     ignored = len(objects) - len(newest) - writer.counters.skipped
     for uuid, (env, raw) in newest.items():
         row = ledger.get(uuid)
@@ -67,9 +66,15 @@ async def apply_objects(session: AsyncSession, objects: Sequence[object]) -> App
             continue
         # A version that cannot be used is still the newest: it is written as "skipped" (and
         # what it replaces withdrawn), so the outcome never depends on the order of arrival.
-        row = _remember(session, ledger, row, env, raw)
-        dirty[uuid] = row
-    await _write(session, writer, dirty)
+        row = row or ledger.add(uuid, env.type)
+        row.modified_ts, row.deleted, row.new_version = env.modified_ts, env.deleted, True
+        # A tombstone carries only the common fields: it stays attached to what it deletes.
+        row.parent_uuid = env.parent_uuid or row.parent_uuid
+        row.payload = {} if env.deleted else raw
+        by_type[env.type][uuid] = row
+    await _write(writer, by_type)
+    await ledger.write()
+    await writer.finish()
     counters = writer.counters
     return ApplyResult(len(objects), counters.applied, ignored, counters.skipped, counters.pending)
 
@@ -92,133 +97,30 @@ def _describe(raw: object, error: BadRecord) -> str:
     return f"{uuid}: {error.detail}" if isinstance(uuid, str) else error.detail
 
 
-def _remember(
-    session: AsyncSession,
-    ledger: dict[str, NavigatorObject],
-    row: NavigatorObject | None,
-    env: Envelope,
-    payload: dict[str, Any],
-) -> NavigatorObject:
-    if row is None:
-        row = NavigatorObject(uuid=env.uuid, type=env.type, state=PENDING, local_id=None)
-        session.add(row)
-        ledger[env.uuid] = row
-    row.modified_ts, row.deleted = env.modified_ts, env.deleted
-    # A tombstone carries only the common fields: it stays attached to what it deletes.
-    row.parent_uuid = env.parent_uuid or row.parent_uuid
-    row.payload = {} if env.deleted else payload
-    return row
-
-
-async def _ledger(session: AsyncSession, uuids: list[str]) -> dict[str, NavigatorObject]:
-    found: dict[str, NavigatorObject] = {}
-    for start in range(0, len(uuids), CHUNK):
-        rows = await session.scalars(
-            select(NavigatorObject).where(NavigatorObject.uuid.in_(uuids[start : start + CHUNK]))
-        )
-        found.update((row.uuid, row) for row in rows)
-    return found
-
-
-async def _children(
-    session: AsyncSession, kind: str, parents: Iterable[str]
-) -> list[NavigatorObject]:
-    """Ledger rows of ``kind`` hanging on ``parents`` (to look at again when a parent changed)."""
-    parents = list(parents)
-    await session.flush()  # the session does not autoflush: new rows must be visible
-    found: list[NavigatorObject] = []
-    for start in range(0, len(parents), CHUNK):
-        rows = await session.scalars(
-            select(NavigatorObject).where(
-                NavigatorObject.parent_uuid.in_(parents[start : start + CHUNK]),
-                NavigatorObject.type == kind,
-            )
-        )
-        found += rows
-    return found
-
-
-async def _preload(
-    session: AsyncSession, writer: CatalogueWriter, kind: str, rows: Iterable[NavigatorObject]
-) -> None:
-    """Our rows of these objects, in one query per chunk, kept by the writer."""
-    ids = [row.local_id for row in rows if row.local_id is not None]
-    model = _MODELS[kind]
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        writer.keep((await session.scalars(select(model).where(model.id.in_(chunk)))).all())  # type: ignore[attr-defined]
-
-
-async def _write(
-    session: AsyncSession, writer: CatalogueWriter, dirty: dict[str, NavigatorObject]
-) -> None:
-    """Partners, then programs, then groups, then schedules; a changed parent brings its
-    children along (a pending child becomes applicable, a withdrawn parent withdraws them)."""
-    by_type: dict[str, dict[str, NavigatorObject]] = {kind: {} for kind in _PARENT | _CHILD}
-    for row in dirty.values():
-        by_type[row.type][row.uuid] = row
-    ledger: dict[str, NavigatorObject] = dict(dirty)
-    programs: dict[str, NavigatorObject] = {}
+async def _write(writer: CatalogueWriter, by_type: dict[str, dict[str, Entry]]) -> None:
+    """Partners, then programs, then groups, then schedules, a few statements each. A parent
+    that changed in a way its children depend on brings them along (a pending child becomes
+    applicable, a withdrawn parent withdraws them); one that did not leaves them alone."""
+    ledger = writer.ledger
+    changed: dict[str, set[str]] = {}
+    to_price: set[str] = set()
     for kind in ("partner", "program", "group"):
         rows = list(by_type[kind].values())
-        await _preload(session, writer, kind, rows)
-        if kind == "group":
-            await writer.load_holds([row.local_id for row in rows if row.local_id is not None])
-        if kind != "partner":
-            wanted = {row.parent_uuid for row in rows if row.parent_uuid}
-            ledger.update(await _ledger(session, [u for u in wanted if u not in ledger]))
-            await _preload(
-                session, writer, _PARENT[kind], [ledger[u] for u in wanted if u in ledger]
-            )
-        for row in rows:
-            parent = ledger.get(row.parent_uuid or "")
-            try:
-                if kind == "partner":
-                    await writer.partner(row)
-                elif kind == "program":
-                    await writer.program(row, parent)
-                    programs[row.uuid] = row
-                else:
-                    await writer.group(row, parent)
-                    if parent is not None:
-                        programs.setdefault(parent.uuid, parent)
-            except BadRecord as error:
-                await writer.skip(row, error)
-        await writer.flush_written()
-        child = _CHILD[kind]
-        for row in await _children(session, child, [row.uuid for row in rows]):
-            if row.uuid in by_type[child]:
-                continue
-            if row.state in (APPLIED, PENDING) or (child == "schedule" and row.state != SKIPPED):
-                by_type[child][row.uuid] = row
-                ledger.setdefault(row.uuid, row)
-    await writer.program_costs(programs.values())
-    await _write_schedules(session, writer, by_type["schedule"], ledger)
-
-
-_PARENT = {"program": "partner", "group": "program", "schedule": "group"}
-
-
-async def _write_schedules(
-    session: AsyncSession,
-    writer: CatalogueWriter,
-    rows: dict[str, NavigatorObject],
-    ledger: dict[str, NavigatorObject],
-) -> None:
-    groups = {row.parent_uuid for row in rows.values() if row.parent_uuid}
-    missing = [uuid for uuid in groups if uuid not in ledger]
-    ledger.update(await _ledger(session, missing))
-    siblings = await _children(session, "schedule", groups)
-    by_group: dict[str, list[NavigatorObject]] = {}
-    # Siblings whose newest version was unusable stay out; the rows written now always count
-    # (a usable version may just have replaced an unusable one).
-    merged = {row.uuid: row for row in siblings if row.state != SKIPPED}
-    merged.update(rows)
-    for row in merged.values():
-        by_group.setdefault(row.parent_uuid or "", []).append(row)
-    await writer.schedules(
-        [(ledger[uuid], group_rows) for uuid, group_rows in by_group.items() if uuid in ledger]
-    )
-    for uuid, schedules in by_group.items():
-        if uuid not in ledger:
-            await writer.wait(schedules)
+        await ledger.load(row.parent_uuid for row in rows if row.parent_uuid)
+        if kind == "partner":
+            changed[kind] = await writer.partners(rows)
+        elif kind == "program":
+            changed[kind] = await writer.programs_of(rows)
+            # A program's price comes from its groups: one that stays shown keeps it.
+            to_price.update(changed[kind])
+        else:
+            changed[kind] = await write_groups(writer, rows)
+            for row in rows:
+                to_price.update(u for u in (row.parent_uuid, row.parent_before) if u)
+        if kind in _CHILD:
+            child = _CHILD[kind]
+            for row in await ledger.children(child, changed[kind]):
+                if row.uuid not in by_type[child] and row.state in (APPLIED, PENDING):
+                    by_type[child][row.uuid] = row
+    await writer.costs(to_price)
+    await write_schedules(writer, list(by_type["schedule"].values()), changed["group"])

@@ -219,6 +219,46 @@ async def status(session: AsyncSession, *, recent: int = 5) -> SyncStatus:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SyncLag:
+    """What /metrics shows of the sync (ages in seconds at the time of reading)."""
+
+    since_success_seconds: float  # inf: no pull has succeeded yet
+    last_success_at: datetime | None
+    failing: bool
+    pending_pushes: int
+    oldest_push_age_seconds: float  # 0 when nothing waits
+
+
+async def lag(session: AsyncSession, *, now: datetime | None = None) -> SyncLag:
+    """How far behind the navigator the bot may be: since the last successful pull, and how
+    long the oldest request has waited to be pushed. Two small reads (one row, one aggregate
+    over the outbox's state index)."""
+    moment = now or utcnow()
+    state = await session.get(NavigatorSync, 1)
+    pushes, oldest = (
+        await session.execute(
+            select(func.count(), func.min(NavigatorApplication.created_at)).where(
+                NavigatorApplication.state == "pending"
+            )
+        )
+    ).one()
+    last = state.last_success_at if state else None
+    return SyncLag(
+        since_success_seconds=_age(last, moment) if last else float("inf"),
+        last_success_at=last,
+        failing=bool(state and state.failing_since),
+        pending_pushes=int(pushes or 0),
+        oldest_push_age_seconds=_age(oldest, moment) if oldest else 0.0,
+    )
+
+
+def _age(moment: datetime, now: datetime) -> float:
+    if moment.tzinfo is None:  # func.min bypasses UTCDateTime
+        moment = moment.replace(tzinfo=now.tzinfo)
+    return max((now - moment).total_seconds(), 0.0)
+
+
 async def reports(
     session: AsyncSession, *, limit: int = 10, offset: int = 0
 ) -> list[SkippedRecord]:
