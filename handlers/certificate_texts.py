@@ -14,7 +14,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from handlers.callbacks import CertificateCb
-from handlers.formatting import day, money
+from handlers.formatting import day, days, money
 from handlers.notifications import REASONS, register, register_keyboard, register_reason
 from handlers.ui import button, with_home
 from storage.models import ApplicationStatus
@@ -159,9 +159,11 @@ def _rejected(params: dict[str, Any]) -> str:
 @register(NoticeKind.certificate_downgraded)
 def _downgraded(params: dict[str, Any]) -> str:
     text = _(
-        "ℹ️ Сертификат № {number} не использовался {days} дн. и стал сертификатом учёта: "
+        "ℹ️ Сертификат № {number} не использовался {days} и стал сертификатом учёта: "
         "с ним можно записаться на бесплатные бюджетные программы."
-    ).format(number=html.escape(str(params.get("number", ""))), days=params.get("days", ""))
+    ).format(
+        number=html.escape(str(params.get("number", ""))), days=days(int(params.get("days") or 0))
+    )
     if params.get("expired_kopecks"):
         text += "\n" + _("Неиспользованный остаток {amount} возвращён муниципалитету.").format(
             amount=money(int(params["expired_kopecks"]))

@@ -20,6 +20,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from handlers.callbacks import CertificateCb, MenuCb
 from handlers.certificate_texts import movement_line, status_explained, status_name
@@ -117,10 +118,14 @@ def _short_status(status: str) -> str:
 async def render_overview(store: Storage, user: User) -> tuple[str, InlineKeyboardMarkup]:
     entries = await store.certificates.overview(user)
     if not entries:
-        text = _(
+        text = ngettext(
+            "<b>🎫 Сертификаты</b>\n"
+            "Сертификат дополнительного образования выдаётся детям от {low} до {high} года. "
+            "Сначала добавьте ребёнка в «Мои дети».",
             "<b>🎫 Сертификаты</b>\n"
             "Сертификат дополнительного образования выдаётся детям от {low} до {high} лет. "
-            "Сначала добавьте ребёнка в «Мои дети»."
+            "Сначала добавьте ребёнка в «Мои дети».",
+            ELIGIBLE_AGE_MAX,
         ).format(low=ELIGIBLE_AGE_MIN, high=ELIGIBLE_AGE_MAX)
         return text, _keyboard([[(_("👶 Мои дети"), MenuCb(action="children"))]])
     lines = [_("<b>🎫 Сертификаты</b>")]

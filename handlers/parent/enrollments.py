@@ -17,6 +17,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from handlers.callbacks import EnrollmentCb, EnrollStartCb, MenuCb
 from handlers.enrollment_texts import STATUS_ICONS, enrollment_title, quote_text, status_line
@@ -53,6 +54,11 @@ def _my_enrollments_button() -> InlineKeyboardButton:
     return button(_("📝 Мои заявки"), EnrollmentCb(action="list"))
 
 
+def _years_of(name: str, age: int) -> str:
+    """``Маша, 9 лет`` on the child's button."""
+    return ngettext("{name}, {age} год", "{name}, {age} лет", age).format(name=name, age=age)
+
+
 def _request_title(brief: GroupBrief) -> str:
     return _("<b>Запись в «{program}»</b>, {group}").format(
         program=html.escape(brief.program_title), group=html.escape(brief.group_name)
@@ -87,9 +93,7 @@ async def start_enrollment(
     rows: Rows = [
         [
             button(
-                _("{name}, {age} лет").format(
-                    name=child.full_name, age=age_on(child.birth_date, day)
-                ),
+                _years_of(child.full_name, age_on(child.birth_date, day)),
                 EnrollmentCb(action="kid", group=brief.group_id, child=child.id),
             )
         ]
