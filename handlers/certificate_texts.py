@@ -13,7 +13,7 @@ from typing import Any
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from handlers.callbacks import CertificateCb
+from handlers.callbacks import CertificateAction, CertificateCb
 from handlers.formatting import day, days, money
 from handlers.notifications import REASONS, register, register_keyboard, register_reason
 from handlers.ui import button, with_home
@@ -116,10 +116,12 @@ def open_certificate_markup(params: dict[str, Any]) -> InlineKeyboardMarkup:
     if certificate_id:
         opened = button(
             _("🎫 Открыть сертификат"),
-            CertificateCb(action="card", id=int(certificate_id), fresh=True),
+            CertificateCb(action=CertificateAction.card, id=int(certificate_id), fresh=True),
         )
     else:
-        opened = button(_("🎫 Мои сертификаты"), CertificateCb(action="list", fresh=True))
+        opened = button(
+            _("🎫 Мои сертификаты"), CertificateCb(action=CertificateAction.list, fresh=True)
+        )
     return with_home([[opened]])
 
 

@@ -16,7 +16,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from handlers.callbacks import EnrollmentCb, EnrollStartCb, MenuCb
+from handlers.callbacks import EnrollmentCb, EnrollStartCb, MenuAction, MenuCb
 from handlers.formatting import (
     age_range,
     clock,
@@ -391,7 +391,7 @@ def _window_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
     return with_home(
         [
             [button(_("📝 Записаться"), EnrollStartCb(group_id=int(params["group_id"])))],
-            [button(_("📝 Мои заявки"), MenuCb(action="enrollments"))],
+            [button(_("📝 Мои заявки"), MenuCb(action=MenuAction.enrollments))],
         ]
     )
 
@@ -413,4 +413,4 @@ def _withdrawn(params: dict[str, Any]) -> str:
 
 @register_keyboard(NoticeKind.navigator_withdrawn)
 def _withdrawn_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
-    return with_home([[button(_("📝 Мои заявки"), MenuCb(action="enrollments"))]])
+    return with_home([[button(_("📝 Мои заявки"), MenuCb(action=MenuAction.enrollments))]])

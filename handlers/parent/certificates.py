@@ -22,7 +22,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from handlers.callbacks import CertificateCb, MenuCb
+from handlers.callbacks import CertificateAction, CertificateCb, MenuAction, MenuCb
 from handlers.certificate_texts import movement_line, status_explained, status_name
 from handlers.formatting import day, day_of, moment, money
 from handlers.parent.children import ChildCb
@@ -80,7 +80,7 @@ def _keyboard(rows: list[list[tuple[str, CallbackData]]]) -> InlineKeyboardMarku
 
 
 def _cancel_keyboard() -> InlineKeyboardMarkup:
-    return _keyboard([[(_("✖️ Отмена"), CertificateCb(action="cancel"))]])
+    return _keyboard([[(_("✖️ Отмена"), CertificateCb(action=CertificateAction.cancel))]])
 
 
 # --- "My certificates" -----------------------------------------------------------------------
@@ -127,7 +127,7 @@ async def render_overview(store: Storage, user: User) -> tuple[str, InlineKeyboa
             "Сначала добавьте ребёнка в «Мои дети».",
             ELIGIBLE_AGE_MAX,
         ).format(low=ELIGIBLE_AGE_MIN, high=ELIGIBLE_AGE_MAX)
-        return text, _keyboard([[(_("👶 Мои дети"), MenuCb(action="children"))]])
+        return text, _keyboard([[(_("👶 Мои дети"), MenuCb(action=MenuAction.children))]])
     lines = [_("<b>🎫 Сертификаты</b>")]
     rows: list[list[tuple[str, CallbackData]]] = []
     for entry in entries:
@@ -135,13 +135,20 @@ async def render_overview(store: Storage, user: User) -> tuple[str, InlineKeyboa
         lines.append(_child_summary(entry))
         name = entry.child.full_name
         if entry.certificate is not None:
-            rows.append([("🎫 " + name, CertificateCb(action="card", id=entry.certificate.id))])
+            rows.append(
+                [
+                    (
+                        "🎫 " + name,
+                        CertificateCb(action=CertificateAction.card, id=entry.certificate.id),
+                    )
+                ]
+            )
         elif entry.pending is not None:
             rows.append(
                 [
                     (
                         _("⏳ {name}: заявление").format(name=name),
-                        CertificateCb(action="status", id=entry.child.id),
+                        CertificateCb(action=CertificateAction.status, id=entry.child.id),
                     )
                 ]
             )
@@ -150,7 +157,7 @@ async def render_overview(store: Storage, user: User) -> tuple[str, InlineKeyboa
                 [
                     (
                         _("➕ Получить сертификат: {name}").format(name=name),
-                        CertificateCb(action="apply", id=entry.child.id),
+                        CertificateCb(action=CertificateAction.apply, id=entry.child.id),
                     )
                 ]
             )
@@ -165,7 +172,7 @@ async def show_overview(
 
 
 @router.message(Command("certificate", "certificates"))
-@router.callback_query(MenuCb.filter(F.action == "certs"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.certificates))
 async def open_certificates(
     event: Message | CallbackQuery, state: FSMContext, store: Storage, user: User
 ) -> None:
@@ -173,7 +180,9 @@ async def open_certificates(
     await show_overview(event, store, user)
 
 
-@router.callback_query(CertificateCb.filter(F.action.in_({"list", "cancel"})))
+@router.callback_query(
+    CertificateCb.filter(F.action.in_({CertificateAction.list, CertificateAction.cancel}))
+)
 async def back_to_list(
     query: CallbackQuery,
     callback_data: CertificateCb,
@@ -188,7 +197,7 @@ async def back_to_list(
 # --- an application's status ----------------------------------------------------------------
 
 
-@router.callback_query(CertificateCb.filter(F.action == "status"))
+@router.callback_query(CertificateCb.filter(F.action == CertificateAction.status))
 async def application_status(
     query: CallbackQuery, callback_data: CertificateCb, store: Storage, user: User
 ) -> None:
@@ -216,8 +225,15 @@ async def application_status(
         lines.append(_("Причина: {reason}").format(reason=html.escape(app.reason or "—")))
     rows: list[list[tuple[str, CallbackData]]] = []
     if app.status == ApplicationStatus.rejected:
-        rows.append([(_("➕ Подать снова"), CertificateCb(action="apply", id=entry.child.id))])
-    rows.append([(_("◀️ Сертификаты"), CertificateCb(action="list"))])
+        rows.append(
+            [
+                (
+                    _("➕ Подать снова"),
+                    CertificateCb(action=CertificateAction.apply, id=entry.child.id),
+                )
+            ]
+        )
+    rows.append([(_("◀️ Сертификаты"), CertificateCb(action=CertificateAction.list))])
     await show(query, "\n".join(lines), _keyboard(rows))
 
 
@@ -246,7 +262,10 @@ async def _refuse_or_redirect(
             )
             callback_answer.text = refusal_text(error)
             await application_status(
-                query, CertificateCb(action="status", id=app.child_id or 0), store, user
+                query,
+                CertificateCb(action=CertificateAction.status, id=app.child_id or 0),
+                store,
+                user,
             )
             return
     except DomainError as other:  # gone in between: say so instead
@@ -254,7 +273,7 @@ async def _refuse_or_redirect(
     refuse(callback_answer, error)
 
 
-@router.callback_query(CertificateCb.filter(F.action == "apply"))
+@router.callback_query(CertificateCb.filter(F.action == CertificateAction.apply))
 async def apply_start(
     query: CallbackQuery,
     callback_data: CertificateCb,
@@ -283,9 +302,14 @@ async def apply_start(
         text,
         _keyboard(
             [
-                [(_("✅ Да, верно"), CertificateCb(action="ok", id=child.id))],
+                [
+                    (
+                        _("✅ Да, верно"),
+                        CertificateCb(action=CertificateAction.child_confirmed, id=child.id),
+                    )
+                ],
                 [(_("✏️ Исправить"), ChildCb(action="view", id=child.id))],
-                [(_("✖️ Отмена"), CertificateCb(action="cancel"))],
+                [(_("✖️ Отмена"), CertificateCb(action=CertificateAction.cancel))],
             ]
         ),
     )
@@ -302,7 +326,7 @@ def _snils_prompt() -> str:
     )
 
 
-@router.callback_query(CertificateCb.filter(F.action == "ok"))
+@router.callback_query(CertificateCb.filter(F.action == CertificateAction.child_confirmed))
 async def apply_child_confirmed(
     query: CallbackQuery,
     callback_data: CertificateCb,
@@ -367,12 +391,14 @@ def _duplicate_markup(error: DomainError) -> InlineKeyboardMarkup:
                 [
                     (
                         _("🎫 Открыть сертификат"),
-                        CertificateCb(action="card", id=error.params["certificate_id"]),
+                        CertificateCb(
+                            action=CertificateAction.card, id=error.params["certificate_id"]
+                        ),
                     )
                 ]
             ]
         )
-    return _keyboard([[(_("◀️ Сертификаты"), CertificateCb(action="list"))]])
+    return _keyboard([[(_("◀️ Сертификаты"), CertificateCb(action=CertificateAction.list))]])
 
 
 @router.message(StateFilter(Apply.snils), NOT_A_COMMAND)
@@ -393,14 +419,27 @@ async def _municipality_picker(
     rows: Rows = []
     if user.municipality_id is not None and found.page == 0:
         home = await store.municipalities.get(user.municipality_id)
-        rows.append([button("📍 " + home.name, CertificateCb(action="mun", id=home.id))])
+        rows.append(
+            [
+                button(
+                    "📍 " + home.name,
+                    CertificateCb(action=CertificateAction.municipality, id=home.id),
+                )
+            ]
+        )
     rows.extend(
-        [button(m.name, CertificateCb(action="mun", id=m.id))]
+        [button(m.name, CertificateCb(action=CertificateAction.municipality, id=m.id))]
         for m in found.items
         if m.id != user.municipality_id or found.page != 0
     )
-    rows.append(pager_row(found.page, found.pages, lambda p: CertificateCb(action="mpage", page=p)))
-    rows.append([button(_("✖️ Отмена"), CertificateCb(action="cancel"))])
+    rows.append(
+        pager_row(
+            found.page,
+            found.pages,
+            lambda p: CertificateCb(action=CertificateAction.municipality_page, page=p),
+        )
+    )
+    rows.append([button(_("✖️ Отмена"), CertificateCb(action=CertificateAction.cancel))])
     text = _(
         "<b>Заявление на сертификат</b> · шаг 3 из 3\n"
         "Где живёт ребёнок? Выберите муниципалитет (страница {page} из {pages})."
@@ -408,7 +447,10 @@ async def _municipality_picker(
     return text, with_home([row for row in rows if row])
 
 
-@router.callback_query(CertificateCb.filter(F.action == "mpage"), StateFilter(Apply.municipality))
+@router.callback_query(
+    CertificateCb.filter(F.action == CertificateAction.municipality_page),
+    StateFilter(Apply.municipality),
+)
 async def apply_municipality_page(
     query: CallbackQuery, callback_data: CertificateCb, store: Storage, user: User
 ) -> None:
@@ -424,7 +466,10 @@ async def apply_waiting_for_a_button(message: Message) -> None:
     )
 
 
-@router.callback_query(CertificateCb.filter(F.action == "mun"), StateFilter(Apply.municipality))
+@router.callback_query(
+    CertificateCb.filter(F.action == CertificateAction.municipality),
+    StateFilter(Apply.municipality),
+)
 async def apply_municipality_picked(
     query: CallbackQuery,
     callback_data: CertificateCb,
@@ -460,14 +505,16 @@ async def apply_municipality_picked(
         text,
         _keyboard(
             [
-                [(_("📨 Отправить"), CertificateCb(action="send"))],
-                [(_("✖️ Отмена"), CertificateCb(action="cancel"))],
+                [(_("📨 Отправить"), CertificateCb(action=CertificateAction.send))],
+                [(_("✖️ Отмена"), CertificateCb(action=CertificateAction.cancel))],
             ]
         ),
     )
 
 
-@router.callback_query(CertificateCb.filter(F.action == "send"), StateFilter(Apply.confirm))
+@router.callback_query(
+    CertificateCb.filter(F.action == CertificateAction.send), StateFilter(Apply.confirm)
+)
 async def apply_send(
     query: CallbackQuery,
     state: FSMContext,
@@ -493,10 +540,24 @@ async def apply_send(
         "📨 Заявление №{id} отправлено. Его рассмотрят в муниципалитете; "
         "я напишу, как только будет решение."
     ).format(id=application.id)
-    await show(query, text, _keyboard([[(_("🎫 Сертификаты"), CertificateCb(action="list"))]]))
+    await show(
+        query,
+        text,
+        _keyboard([[(_("🎫 Сертификаты"), CertificateCb(action=CertificateAction.list))]]),
+    )
 
 
-@router.callback_query(CertificateCb.filter(F.action.in_({"mun", "mpage", "send"})))
+@router.callback_query(
+    CertificateCb.filter(
+        F.action.in_(
+            {
+                CertificateAction.municipality,
+                CertificateAction.municipality_page,
+                CertificateAction.send,
+            }
+        )
+    )
+)
 async def apply_step_expired(
     query: CallbackQuery,
     state: FSMContext,
@@ -538,13 +599,13 @@ async def _show_card(
     ]
     lines += await certificate_forecast_lines(store, cert)  # issue 15: what is still to come
     rows: list[list[tuple[str, CallbackData]]] = [
-        [(_("📜 Движение средств"), CertificateCb(action="hist", id=cert.id))],
-        [(_("◀️ Сертификаты"), CertificateCb(action="list"))],
+        [(_("📜 Движение средств"), CertificateCb(action=CertificateAction.history, id=cert.id))],
+        [(_("◀️ Сертификаты"), CertificateCb(action=CertificateAction.list))],
     ]
     await _present(target, "\n".join(lines), _keyboard(rows), fresh=fresh)
 
 
-@router.callback_query(CertificateCb.filter(F.action == "card"))
+@router.callback_query(CertificateCb.filter(F.action == CertificateAction.card))
 async def certificate_card(
     query: CallbackQuery,
     callback_data: CertificateCb,
@@ -557,7 +618,7 @@ async def certificate_card(
     await _show_card(query, store, user, cert, fresh=callback_data.fresh)
 
 
-@router.callback_query(CertificateCb.filter(F.action == "hist"))
+@router.callback_query(CertificateCb.filter(F.action == CertificateAction.history))
 async def certificate_history(
     query: CallbackQuery, callback_data: CertificateCb, store: Storage, user: User
 ) -> None:
@@ -591,6 +652,8 @@ async def certificate_history(
     if pages > 1:
         lines.append("")
         lines.append(_("Страница {page} из {pages}").format(page=page + 1, pages=pages))
-    nav = pager_row(page, pages, lambda p: CertificateCb(action="hist", id=cert.id, page=p))
-    back = [button(_("🎫 К сертификату"), CertificateCb(action="card", id=cert.id))]
+    nav = pager_row(
+        page, pages, lambda p: CertificateCb(action=CertificateAction.history, id=cert.id, page=p)
+    )
+    back = [button(_("🎫 К сертификату"), CertificateCb(action=CertificateAction.card, id=cert.id))]
     await show(query, "\n".join(lines), with_home([nav, back] if nav else [back]))
