@@ -96,7 +96,7 @@ class CertificateAction(StrEnum):
 
 
 class CertificateCb(CallbackData, prefix="cr"):
-    """A parent's certificate screens (handlers/parent/certificates.py).
+    """A parent's certificate screens (handlers/parent/certificates/).
 
     ``id``: a child (status, apply, child_confirmed), a municipality or a certificate (card, history).
     ``fresh``: answer with a new message instead of editing the pressed one (buttons under
