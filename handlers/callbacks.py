@@ -8,6 +8,7 @@ inside its area stays in that area (e.g. ``handlers/parent/catalog/callbacks.py`
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
@@ -22,13 +23,29 @@ Id = Annotated[int, Field(ge=0, le=MAX_ID)]
 Page = Annotated[int, Field(ge=0, le=MAX_PAGE)]
 
 
+class MenuAction(StrEnum):
+    """Main-menu entries; each area handles its own (the values are what old buttons carry)."""
+
+    home = "home"
+    catalog = "catalog"
+    search = "search"
+    near = "near"
+    children = "children"
+    certificates = "certs"
+    enrollments = "enrollments"
+    events = "events"
+    municipality = "municipality"
+    settings = "settings"
+    language = "language"
+    privacy = "privacy"
+    queue = "queue"
+    broadcast = "broadcast"
+    staff_events = "staff_events"
+    stats = "stats"
+
+
 class MenuCb(CallbackData, prefix="m"):
-    """Main-menu entries; each area handles its own action.
-
-    Actions: home, catalog, search, near, children, certs, enrollments, language, privacy, queue, stats.
-    """
-
-    action: str
+    action: MenuAction
 
 
 class EnrollStartCb(CallbackData, prefix="ce"):
@@ -39,30 +56,54 @@ class EnrollStartCb(CallbackData, prefix="ce"):
     group_id: Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
+class EnrollmentAction(StrEnum):
+    quote_for_child = "kid"
+    submit = "go"
+    watch = "watch"  # remind when the enrollment window opens
+    list = "list"
+    view = "view"
+    cancel = "cancel"  # asks first
+    cancel_confirmed = "cancelok"
+    withdraw = "wd"  # asks first
+    withdraw_confirmed = "wdok"
+    accept_offer = "accept"  # a seat offered from the waiting list
+
+
 class EnrollmentCb(CallbackData, prefix="en"):
     """A parent's enrollment screens (handlers/parent/enrollments.py).
 
-    action: kid (quote for a child) / go (submit) / watch / list / view / cancel / cancelok /
-    wd / wdok / accept; id: an enrollment; group, child: the request being made.
+    id: an enrollment; group, child: the request being made.
     """
 
-    action: str
+    action: EnrollmentAction
     id: Id = 0
     group: Id = 0
     child: Id = 0
     page: Page = 0
 
 
-class CertificateCb(CallbackData, prefix="cr"):
-    """A parent's certificate screens (handlers/parent/certificates.py).
+class CertificateAction(StrEnum):
+    list = "list"
+    status = "status"  # a child's certificate or application
+    apply = "apply"
+    child_confirmed = "ok"  # the child to apply for is confirmed
+    municipality = "mun"  # the issuing municipality picked
+    municipality_page = "mpage"
+    send = "send"
+    cancel = "cancel"
+    card = "card"
+    history = "hist"  # money movements
 
-    action: list / status / apply / ok / mun / mpage / send / cancel / card / hist.
-    ``id``: a child (status, apply, ok), a municipality (mun) or a certificate (card, hist).
+
+class CertificateCb(CallbackData, prefix="cr"):
+    """A parent's certificate screens (handlers/parent/certificates/).
+
+    ``id``: a child (status, apply, child_confirmed), a municipality or a certificate (card, history).
     ``fresh``: answer with a new message instead of editing the pressed one (buttons under
     notifications, which stay in the chat as the parent's record).
     """
 
-    action: str
+    action: CertificateAction
     id: Id = 0
     page: Page = 0
     fresh: bool = False

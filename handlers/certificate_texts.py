@@ -13,8 +13,8 @@ from typing import Any
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from handlers.callbacks import CertificateCb
-from handlers.formatting import day, money
+from handlers.callbacks import CertificateAction, CertificateCb
+from handlers.formatting import day, days, money
 from handlers.notifications import REASONS, register, register_keyboard, register_reason
 from handlers.ui import button, with_home
 from storage.models import ApplicationStatus
@@ -116,10 +116,12 @@ def open_certificate_markup(params: dict[str, Any]) -> InlineKeyboardMarkup:
     if certificate_id:
         opened = button(
             _("🎫 Открыть сертификат"),
-            CertificateCb(action="card", id=int(certificate_id), fresh=True),
+            CertificateCb(action=CertificateAction.card, id=int(certificate_id), fresh=True),
         )
     else:
-        opened = button(_("🎫 Мои сертификаты"), CertificateCb(action="list", fresh=True))
+        opened = button(
+            _("🎫 Мои сертификаты"), CertificateCb(action=CertificateAction.list, fresh=True)
+        )
     return with_home([[opened]])
 
 
@@ -159,9 +161,11 @@ def _rejected(params: dict[str, Any]) -> str:
 @register(NoticeKind.certificate_downgraded)
 def _downgraded(params: dict[str, Any]) -> str:
     text = _(
-        "ℹ️ Сертификат № {number} не использовался {days} дн. и стал сертификатом учёта: "
+        "ℹ️ Сертификат № {number} не использовался {days} и стал сертификатом учёта: "
         "с ним можно записаться на бесплатные бюджетные программы."
-    ).format(number=html.escape(str(params.get("number", ""))), days=params.get("days", ""))
+    ).format(
+        number=html.escape(str(params.get("number", ""))), days=days(int(params.get("days") or 0))
+    )
     if params.get("expired_kopecks"):
         text += "\n" + _("Неиспользованный остаток {amount} возвращён муниципалитету.").format(
             amount=money(int(params["expired_kopecks"]))

@@ -14,9 +14,20 @@ from typing import Any
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
-from handlers.callbacks import EnrollmentCb, EnrollStartCb, MenuCb
-from handlers.formatting import clock, day, moment, money, schedule_text, weekday_names
+from handlers.callbacks import EnrollmentCb, EnrollStartCb, MenuAction, MenuCb
+from handlers.formatting import (
+    age_range,
+    clock,
+    day,
+    hours,
+    moment,
+    money,
+    schedule_text,
+    weekday_names,
+    years,
+)
 from handlers.notifications import register, register_keyboard
 from handlers.refusals import REFUSALS
 from handlers.ui import button, with_home
@@ -116,8 +127,8 @@ def next_step(view: EnrollmentView) -> str:
     if status is EnrollmentStatus.waitlisted:
         return _(
             "Мест пока нет. Ваше место в очереди: {position}. Когда место освободится, мы "
-            "предложим его вам — на ответ будет {hours} ч."
-        ).format(position=view.waitlist_position or "—", hours=view.offer_hours)
+            "предложим его вам — на ответ будет {hours}."
+        ).format(position=view.waitlist_position or "—", hours=hours(view.offer_hours))
     if status is EnrollmentStatus.submitted:
         text = _(
             "Место за вами. Учреждение проверит заявку и подтвердит её — мы пришлём сообщение."
@@ -224,9 +235,12 @@ def quote_text(quote: EnrollmentQuote) -> str:
         lines.extend("• " + clash_line(clash) for clash in quote.clashes)
     lines.append("")
     lines.append(
-        _(
-            "После подтверждения учреждением нужно в течение {days} дн. принести документы и "
-            "подписать договор."
+        ngettext(
+            "После подтверждения учреждением нужно в течение {days} дня принести документы и "
+            "подписать договор.",
+            "После подтверждения учреждением нужно в течение {days} дней принести документы и "
+            "подписать договор.",
+            quote.documents_days,
         ).format(days=quote.documents_days)
     )
     return "\n".join(lines)
@@ -250,9 +264,13 @@ def _transition(params: dict[str, Any]) -> str:
 REFUSALS.update(
     {
         "enroll_age": lambda p: _(
-            "Группа для детей {min}–{max} лет, а ребёнку к началу занятий ({start}) будет {age}. "
+            "Группа для детей {ages}, а ребёнку к началу занятий ({start}) будет {age}. "
             "Выберите другую группу или программу по возрасту."
-        ).format(min=p["age_min"], max=p["age_max"], start=day(p["starts_on"]), age=p["age"]),
+        ).format(
+            ages=age_range(p["age_min"], p["age_max"]),
+            start=day(p["starts_on"]),
+            age=years(p["age"]),
+        ),
         "enroll_window_not_open": lambda p: _(
             "Запись в эту группу откроется {date}. Можем напомнить, когда она откроется."
         ).format(date=day(p["opens_on"])),
@@ -373,7 +391,7 @@ def _window_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
     return with_home(
         [
             [button(_("📝 Записаться"), EnrollStartCb(group_id=int(params["group_id"])))],
-            [button(_("📝 Мои заявки"), MenuCb(action="enrollments"))],
+            [button(_("📝 Мои заявки"), MenuCb(action=MenuAction.enrollments))],
         ]
     )
 
@@ -395,4 +413,4 @@ def _withdrawn(params: dict[str, Any]) -> str:
 
 @register_keyboard(NoticeKind.navigator_withdrawn)
 def _withdrawn_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
-    return with_home([[button(_("📝 Мои заявки"), MenuCb(action="enrollments"))]])
+    return with_home([[button(_("📝 Мои заявки"), MenuCb(action=MenuAction.enrollments))]])

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import get_i18n, ngettext
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_time, get_day_names
@@ -18,6 +18,30 @@ from storage.catalog import SlotInfo
 
 def current_locale() -> str:
     return get_i18n().current_locale
+
+
+# Counts with their noun in the right form (1 год, 2 года, 5 лет): the nominative, which also
+# serves after "через", "за", "будет". A phrase that needs another case (до 17 лет, в течение
+# 2 дней) has its own ngettext where it is said.
+def years(n: int) -> str:
+    return ngettext("{n} год", "{n} лет", n).format(n=n)
+
+
+def age_range(low: int, high: int) -> str:
+    """``5–7 лет``, ``2–3 года``: the noun agrees with the upper bound."""
+    return ngettext("{low}–{high} год", "{low}–{high} лет", high).format(low=low, high=high)
+
+
+def days(n: int) -> str:
+    return ngettext("{n} день", "{n} дней", n).format(n=n)
+
+
+def hours(n: int) -> str:
+    return ngettext("{n} час", "{n} часов", n).format(n=n)
+
+
+def months(n: int) -> str:
+    return ngettext("{n} месяц", "{n} месяцев", n).format(n=n)
 
 
 def money(kopecks: int, locale: str | None = None) -> str:

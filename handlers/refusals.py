@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from handlers.formatting import day
 from storage.errors import DomainError
@@ -30,20 +31,30 @@ REFUSALS: dict[str, Callable[[dict[str, Any]], str]] = {
         "Текст согласия обновился. Откройте /start, чтобы прочитать его."
     ),
     "language_unsupported": lambda p: _("Этот язык пока не поддерживается."),
-    "child_name_length": lambda p: _("Имя должно быть от {min} до {max} символов.").format(**p),
+    "child_name_length": lambda p: ngettext(
+        "Имя должно быть от {min} до {max} символа.",
+        "Имя должно быть от {min} до {max} символов.",
+        int(p["max"]),
+    ).format(**p),
     "child_name_chars": lambda p: _("В имени допустимы только буквы, пробелы и дефис."),
     "birth_date_format": lambda p: _(
         "Не понял дату. Напишите её в формате ДД.ММ.ГГГГ, например 05.09.2016."
     ),
     "birth_date_impossible": lambda p: _("Такой даты нет в календаре. Проверьте день и месяц."),
     "birth_date_future": lambda p: _("Дата рождения не может быть в будущем."),
-    "child_too_old": lambda p: _(
-        "Ребёнку больше {max} лет: бот помогает с кружками для детей до 18 лет."
+    "child_too_old": lambda p: ngettext(
+        "Ребёнку больше {max} года: бот помогает с кружками для детей до 18 лет.",
+        "Ребёнку больше {max} лет: бот помогает с кружками для детей до 18 лет.",
+        int(p["max"]),
     ).format(**p),
     "child_too_young": lambda p: _(
         "Ребёнку меньше года. Проверьте год рождения или добавьте ребёнка позже."
     ),
-    "children_limit": lambda p: _("Можно добавить не больше {max} детей.").format(**p),
+    "children_limit": lambda p: ngettext(
+        "Можно добавить не больше {max} ребёнка.",
+        "Можно добавить не больше {max} детей.",
+        int(p["max"]),
+    ).format(**p),
     "child_duplicate": lambda p: _("Ребёнок «{name}» с этой датой рождения уже добавлен.").format(
         **p
     ),
@@ -59,9 +70,12 @@ REFUSALS: dict[str, Callable[[dict[str, Any]], str]] = {
         "В СНИЛС опечатка: контрольное число (две последние цифры) не сходится с остальными. "
         "Сверьте номер с карточкой."
     ),
-    "certificate_age": lambda p: _(
+    "certificate_age": lambda p: ngettext(
+        "Сертификат выдаётся детям от {min} до {max} года в день подачи заявления. "
+        "Ребёнку сейчас полных лет: {age}.",
         "Сертификат выдаётся детям от {min} до {max} лет в день подачи заявления. "
-        "Ребёнку сейчас полных лет: {age}."
+        "Ребёнку сейчас полных лет: {age}.",
+        int(p["max"]),
     ).format(**p),
     "certificate_exists": lambda p: _(
         "У ребёнка уже есть сертификат № {number}: второй не выдаётся."
@@ -94,9 +108,11 @@ REFUSALS: dict[str, Callable[[dict[str, Any]], str]] = {
     ).format(**p),
     "certificate_issue_failed": lambda p: _("Не удалось выдать сертификат. Попробуйте ещё раз."),
     "reason_required": lambda p: _("Нужна причина отказа: её получит родитель."),
-    "reason_too_long": lambda p: _("Причина слишком длинная: не больше {limit} символов.").format(
-        **p
-    ),
+    "reason_too_long": lambda p: ngettext(
+        "Причина слишком длинная: не больше {limit} символа.",
+        "Причина слишком длинная: не больше {limit} символов.",
+        int(p["limit"]),
+    ).format(**p),
     "parameters_empty": lambda p: _("Укажите, что изменить: например quota=500."),
     "parameter_unknown": lambda p: _("Нет такого параметра: {key}.").format(**p),
     "parameter_invalid": lambda p: _("Неверное значение параметра {key}.").format(**p),

@@ -21,7 +21,7 @@ from aiogram.utils.i18n import gettext as _
 from handlers.callbacks import MAX_ID as MAX_ID  # the id types live with callback data
 from handlers.callbacks import MAX_PAGE as MAX_PAGE
 from handlers.callbacks import Id as Id
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.callbacks import Page as Page
 from handlers.refusals import refusal_text
 from storage.errors import DomainError
@@ -63,7 +63,7 @@ def button(text: str, data: CallbackData) -> InlineKeyboardButton:
 
 
 def home_button() -> InlineKeyboardButton:
-    return button(_("🏠 Меню"), MenuCb(action="home"))
+    return button(_("🏠 Меню"), MenuCb(action=MenuAction.home))
 
 
 def with_home(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.notifications import register, register_keyboard
 from handlers.ui import button, with_home
 from storage import Storage
@@ -79,7 +79,7 @@ def _admin(params: dict[str, Any]) -> str:
 
 
 def _queue_markup(params: dict[str, Any]) -> InlineKeyboardMarkup:
-    return with_home([[button(_("🗂 Очередь"), MenuCb(action="queue"))]])
+    return with_home([[button(_("🗂 Очередь"), MenuCb(action=MenuAction.queue))]])
 
 
 register_keyboard(NoticeKind.overdue_staff)(_queue_markup)

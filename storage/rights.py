@@ -43,7 +43,7 @@ class Right:
 Y, OWN, SEE, NO = Access.yes, Access.own, Access.see, Access.no
 # Staff and administrators are parents too: the family commands work for everyone.
 _FAMILY = ("/start", "/menu", "/catalog", "/search", "/near", "/children", "/certificate",
-           "/enrollments", "/language", "/privacy")  # fmt: skip
+           "/enrollments", "/language", "/privacy", "/settings", "/help")  # fmt: skip
 # The municipal financing parameters (storage.municipalities.PARAMETERS), as typed after
 # /municipality N.
 MUNICIPAL_PARAMETERS = {
@@ -69,14 +69,27 @@ RIGHTS: tuple[Right, ...] = (
     Right("cmd.finish", "command", "/finish N", NO, OWN, Y),
     Right("cmd.reject_enrollment", "command", "/reject_enrollment N reason", NO, OWN, Y),
     Right("cmd.municipality", "command", "/municipality [N]", NO, OWN, Y),
+    Right("cmd.broadcast", "command", "/broadcast", NO, OWN, Y),
+    Right("cmd.event", "command", "/event", NO, OWN, Y),
+    Right("cmd.broadcast_report", "command", "/broadcast_report [from to]", NO, OWN, Y),
+    Right("cmd.stats", "command", "/stats [DD.MM.YYYY]", NO, OWN, Y),
+    Right("cmd.complaints", "command", "/complaints", NO, OWN, Y),
     Right("cmd.role", "command", "/role ID parent|staff|admin [M]", NO, NO, Y),
     Right("cmd.audit", "command", "/audit", NO, NO, Y),
+    Right("cmd.sync", "command", "/sync", NO, NO, Y),
+    Right("cmd.misses", "command", "/misses", NO, NO, Y),
     Right("btn.application_card", "button", "application № (queue)", NO, OWN, Y),
     Right("btn.application_approve", "button", "✅ Одобрить (application)", NO, OWN, Y),
     Right("btn.application_reject", "button", "❌ Отклонить (application)", NO, OWN, Y),
     Right("btn.enrollment_card", "button", "enrollment (queue)", NO, OWN, Y),
     Right("btn.enrollment_confirm", "button", "✅ Подтвердить (enrollment)", NO, OWN, Y),
     Right("btn.enrollment_reject", "button", "❌ Отклонить (enrollment)", NO, OWN, Y),
+    Right("btn.complaint_card", "button", "complaint № (/complaints)", NO, OWN, Y),
+    Right("btn.complaint_answer", "button", "✍️ Ответить (complaint)", NO, OWN, Y),
+    Right("btn.complaint_resolve", "button", "✅ Решено (complaint)", NO, OWN, Y),
+    # Handing over is staff's way up; administrators are the top (they answer or resolve).
+    Right("btn.complaint_escalate", "button", "⬆️ Администраторам (complaint)", NO, OWN, NO),
+    Right("btn.news_off", "button", "🔕 Не получать новости МОЦ (announcement)", Y, Y, Y),
     *(
         Right(f"param.{key}", "parameter", typed, NO, SEE, Y)
         for key, typed in MUNICIPAL_PARAMETERS.items()

@@ -67,7 +67,7 @@ async def test_from_the_card_to_a_submitted_request(tg: TelegramTestEnv) -> None
     quote = await anna.press("Маша")
     assert "9 000 ₽" in plain(quote.text) and "1 000 ₽ в месяц" in plain(quote.text)
     assert "Свободных мест: 3" in quote.text and "11 000 ₽" in plain(quote.text)
-    assert "5 дн." in quote.text  # the documents deadline is announced up front
+    assert "в течение 5 дней" in quote.text  # the documents deadline is announced up front
     go_data = quote.message.button("✅ Записаться").callback_data
     done = await anna.press("✅ Записаться")
     assert "Заявка подана" in done.text and "ожидает подтверждения" in done.text

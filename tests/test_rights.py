@@ -2,27 +2,36 @@
 
 One test per (row, role), through the bot: an allowed cell works (the effect happens, for a
 change), a refused one gets a clear refusal and changes nothing. ``own`` cells are tried twice:
-staff on their municipality's object (works) and on another's (refused). Admins act on the
-other municipality's objects (they have every one).
+staff on their municipality's object (works) and on another's (refused); for a list, theirs is
+in it and no other's; for what staff make (an announcement, a report), it reaches their
+municipality only. Admins act on the other municipality's objects (they have every one).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from handlers.announcements import NewsCb
+from handlers.staff.stats import StatsCb
 from storage import Storage
+from storage.base import utcnow
 from storage.crypto import SnilsCipher
 from storage.models import (
     AuditEntry,
+    Broadcast,
     CertificateApplication,
+    Complaint,
     Enrollment,
+    Event,
     Municipality,
     Notification,
+    ReminderSettings,
     Role,
     User,
 )
@@ -45,7 +54,15 @@ BUTTONS = {
     "btn.enrollment_reject": ("eq", "no", "submitted"),
 }
 # Lists a staff member sees only their municipality's part of: the button opening an item.
-LISTS = {"cmd.queue": ("md:card", "app"), "cmd.queue_enrollments": ("eq:view", "submitted")}
+LISTS = {
+    "cmd.queue": ("md:card:{id}:0", "app"),
+    "cmd.queue_enrollments": ("eq:view:{id}:0", "submitted"),
+    "cmd.event": ("se:card:{id}", "event"),
+    "cmd.complaints": ("cq:view:{id}:0", "complaint"),
+}
+# What staff make that has no other municipality's object to try: the probe's effect holds only
+# when it reaches their municipality alone (an administrator's, every one).
+SCOPED = {"cmd.broadcast", "cmd.broadcast_report"}
 PARAMETER_VALUES = {
     "financing_enabled": ("financing=off", False),
     "funded_quota": ("quota=77", 77),
@@ -66,8 +83,9 @@ def test_the_documented_table_is_the_enforced_one() -> None:
 
 @pytest.fixture
 async def world(tg: TelegramTestEnv) -> dict[str, dict[str, int]]:
-    """Municipality A (staff 7001, parent 1001) and B; in each a pending application and
-    enrollments submitted / confirmed / active."""
+    """Municipality A (staff 7001, parent 1001) and B; in each a pending application,
+    enrollments submitted / confirmed / active, a parent's complaint about the confirmed one, an
+    announcement sent today and an event next week."""
     cipher = SnilsCipher.from_keys([])
     tg.user(NEWCOMER)  # has opened the bot: /role can set their commands menu
     out: dict[str, dict[str, int]] = {}
@@ -87,8 +105,40 @@ async def world(tg: TelegramTestEnv) -> dict[str, dict[str, int]]:
                 kid = await fx.child(session, parent, where)
                 row = await fx.enrollment(session, group, status=status, child=kid, parent=parent)
                 ids[status] = row.id
+            complaint, _new = await store.complaints.file_about_enrollment(parent, ids["confirmed"])
+            ids["complaint"] = complaint.id
+            ids["broadcast"] = await _sent_announcement(session, where)
+            ids["event"] = await _upcoming_event(session, where)
             out["AB"[n]] = ids
     return out
+
+
+async def _sent_announcement(session: Any, where: Municipality) -> int:
+    sent = Broadcast(
+        municipality_ids=[where.id],
+        html=f"Новости: {where.name}",
+        status="done",
+        started_at=utcnow() - timedelta(minutes=5),
+    )
+    session.add(sent)
+    await session.commit()
+    return sent.id
+
+
+async def _upcoming_event(session: Any, where: Municipality) -> int:
+    event = Event(
+        municipality_id=where.id,
+        title=f"День открытых дверей: {where.name}",
+        starts_at=utcnow() + timedelta(days=7),
+        place="Дом творчества",
+    )
+    session.add(event)
+    await session.commit()
+    return event.id
+
+
+async def _rows(session: Any, *columns: Any) -> list[Any]:
+    return list((await session.execute(select(*columns).order_by(columns[0]))).all())
 
 
 async def snapshot(tg: TelegramTestEnv) -> dict[str, Any]:
@@ -117,6 +167,14 @@ async def snapshot(tg: TelegramTestEnv) -> dict[str, Any]:
                     select(User.telegram_id, User.role, User.municipality_id).order_by(User.id)
                 )
             ).all(),
+            "complaints": await _rows(session, Complaint.id, Complaint.status),
+            "broadcasts": await _rows(
+                session, Broadcast.id, Broadcast.status, Broadcast.opted_out, Broadcast.html
+            ),
+            "events": await _rows(session, Event.id, Event.title, Event.starts_at),
+            "settings": await _rows(
+                session, ReminderSettings.user_id, ReminderSettings.announcements
+            ),
             "audit": await session.scalar(select(func.count(AuditEntry.id))),
             "notifications": await session.scalar(select(func.count(Notification.id))),
         }
@@ -180,6 +238,83 @@ def _parameter(key: str) -> Probe:
     return probe
 
 
+def _joined(*replies: Reply) -> Reply:
+    """Several steps read as one answer."""
+    return Reply(
+        sent=[m for r in replies for m in r.sent],
+        edited=[m for r in replies for m in r.edited],
+        answer=next((r.answer for r in replies if r.answer), None),
+        last_touched=next((r.last_touched for r in reversed(replies) if r.last_touched), None),
+    )
+
+
+async def _compose(tg: TelegramTestEnv, actor: ChatUser, ids: dict[str, int]):
+    """/broadcast, then the text: a draft addressed to the author's municipality (all, for an
+    administrator)."""
+    opened = await actor.send("/broadcast")
+    typed = await actor.send("Открыта запись в кружок робототехники.")
+    async with tg.sessionmaker() as session:
+        author = select(User.id).where(User.telegram_id == actor.telegram_id).scalar_subquery()
+        draft = await session.scalar(
+            select(Broadcast).where(Broadcast.author_id == author, Broadcast.status == "draft")
+        )
+    if draft is None:
+        return _joined(opened, typed), False
+    if actor.telegram_id == ADMIN:
+        return _joined(opened, typed), draft.all_municipalities
+    in_scope = draft.municipality_ids == [ids["municipality"]] and not draft.all_municipalities
+    return _joined(opened, typed), in_scope
+
+
+async def _report(tg: TelegramTestEnv, actor: ChatUser, ids: dict[str, int]):
+    """/broadcast_report: staff count their municipality's announcement, administrators both."""
+    reply = await actor.send("/broadcast_report")
+    sent = 2 if actor.telegram_id == ADMIN else 1
+    return reply, any(f"Рассылок: {sent}" in text for text in reply.texts)
+
+
+async def _stats(tg: TelegramTestEnv, actor: ChatUser, ids: dict[str, int]):
+    """/stats, then the municipality's indicators (the button, as forged)."""
+    opened = await actor.send("/stats")
+    shown = await actor.press_data(StatsCb(action="show", m=ids["municipality"]).pack())
+    async with tg.sessionmaker() as session:
+        name = await session.scalar(
+            select(Municipality.name).where(Municipality.id == ids["municipality"])
+        )
+    both = _joined(opened, shown)  # (pressed on the screen it shows: "not modified", no edit)
+    return both, bool(name) and any(name in text for text in both.texts)
+
+
+def _complaint(action: str, status: str | None) -> Probe:
+    async def probe(tg: TelegramTestEnv, actor: ChatUser, ids: dict[str, int]):
+        await actor.send("/menu")  # a message to press on
+        reply = await actor.press_data(f"cq:{action}:{ids['complaint']}:0")
+        if status is None:
+            return reply, None
+        return reply, await _value(tg, Complaint, ids["complaint"], "status") == status
+
+    return probe
+
+
+async def _answer(tg: TelegramTestEnv, actor: ChatUser, ids: dict[str, int]):
+    await actor.send("/menu")
+    asked = await actor.press_data(f"cq:ans:{ids['complaint']}:0")
+    typed = await actor.send("Занятия перенесли на субботу, деньги не списаны.")
+    answered = await _value(tg, Complaint, ids["complaint"], "status") == "answered"
+    return _joined(asked, typed), answered
+
+
+async def _news_off(tg: TelegramTestEnv, actor: ChatUser, ids: dict[str, int]):
+    await actor.send("/menu")
+    reply = await actor.press_data(NewsCb(action="off", b=ids["broadcast"]).pack())
+    async with tg.sessionmaker() as session:
+        user_id = select(User.id).where(User.telegram_id == actor.telegram_id).scalar_subquery()
+        on = await session.scalar(
+            select(ReminderSettings.announcements).where(ReminderSettings.user_id == user_id)
+        )
+    return reply, on is False
+
+
 PROBES: dict[str, Probe] = {
     "cmd.queue": _command("/queue"),
     "cmd.approve": _command(
@@ -203,6 +338,18 @@ PROBES: dict[str, Probe] = {
     "cmd.municipality": _command("/municipality {municipality}"),
     "cmd.role": _command("/role {newcomer} staff {municipality}", _newcomer_is_staff),
     "cmd.audit": _command("/audit"),
+    "cmd.sync": _command("/sync"),
+    "cmd.misses": _command("/misses"),
+    "cmd.broadcast": _compose,
+    "cmd.event": _command("/event"),
+    "cmd.broadcast_report": _report,
+    "cmd.stats": _stats,
+    "cmd.complaints": _command("/complaints"),
+    "btn.complaint_card": _complaint("view", None),
+    "btn.complaint_answer": _answer,
+    "btn.complaint_resolve": _complaint("ok", "resolved"),
+    "btn.complaint_escalate": _complaint("up", "escalated"),
+    "btn.news_off": _news_off,
     **{key: _button(key) for key in BUTTONS},
     **{f"param.{key}": _parameter(key) for key in PARAMETER_VALUES},
 }
@@ -254,10 +401,12 @@ async def test_every_cell_of_the_rights_table(
     elif access is Access.own and right.key in LISTS:  # a list: theirs in it, no other's
         await _expect_works(tg, actor, world["A"], probe)
         reply, _effect = await probe(tg, actor, world["A"])
-        prefix, target = LISTS[right.key]
+        opening, target = LISTS[right.key]
         opens = {b.callback_data for row in reply.message.inline_keyboard for b in row}
-        assert f"{prefix}:{world['A'][target]}:0" in opens
-        assert f"{prefix}:{world['B'][target]}:0" not in opens
+        assert opening.format(id=world["A"][target]) in opens
+        assert opening.format(id=world["B"][target]) not in opens
+    elif access is Access.own and right.key in SCOPED:  # the effect checks the reach
+        await _expect_works(tg, actor, world["A"], probe)
     elif access is Access.own:
         await _expect_refused(tg, actor, world["B"], probe)  # another municipality's object
         await _expect_works(tg, actor, world["A"], probe)

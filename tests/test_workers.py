@@ -240,7 +240,7 @@ async def test_the_parent_is_told_about_the_downgrade(tg: TelegramTestEnv) -> No
     assert await deliver_pending(tg.app.bot, tg.app.sessionmaker, tg.app.i18n) == 2
     withdrawn, downgraded = parent.messages[-2:]
     assert "Остаток отозван" in withdrawn.text
-    assert "стал сертификатом учёта" in downgraded.text and "30 дн." in downgraded.text
+    assert "стал сертификатом учёта" in downgraded.text and "30 дней" in downgraded.text
     reply = await parent.press("Открыть сертификат", message=downgraded)
     assert "Статус: сертификат учёта" in reply.text
     async with tg.sessionmaker() as session:

@@ -17,8 +17,9 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
-from handlers.callbacks import EnrollmentCb, EnrollStartCb, MenuCb
+from handlers.callbacks import EnrollmentAction, EnrollmentCb, EnrollStartCb, MenuAction, MenuCb
 from handlers.enrollment_texts import STATUS_ICONS, enrollment_title, quote_text, status_line
 from handlers.enrollment_texts import enrollment_card as enrollment_card_text
 from handlers.parent import forecast
@@ -50,7 +51,12 @@ def _program_button(program_id: int) -> InlineKeyboardButton:
 
 
 def _my_enrollments_button() -> InlineKeyboardButton:
-    return button(_("📝 Мои заявки"), EnrollmentCb(action="list"))
+    return button(_("📝 Мои заявки"), EnrollmentCb(action=EnrollmentAction.list))
+
+
+def _years_of(name: str, age: int) -> str:
+    """``Маша, 9 лет`` on the child's button."""
+    return ngettext("{name}, {age} год", "{name}, {age} лет", age).format(name=name, age=age)
 
 
 def _request_title(brief: GroupBrief) -> str:
@@ -74,7 +80,7 @@ async def start_enrollment(
             _("Чтобы записать ребёнка, сначала добавьте его в «Мои дети»."),
             with_home(
                 [
-                    [button(_("👶 Мои дети"), MenuCb(action="children"))],
+                    [button(_("👶 Мои дети"), MenuCb(action=MenuAction.children))],
                     [_program_button(brief.program_id)],
                 ]
             ),
@@ -87,10 +93,10 @@ async def start_enrollment(
     rows: Rows = [
         [
             button(
-                _("{name}, {age} лет").format(
-                    name=child.full_name, age=age_on(child.birth_date, day)
+                _years_of(child.full_name, age_on(child.birth_date, day)),
+                EnrollmentCb(
+                    action=EnrollmentAction.quote_for_child, group=brief.group_id, child=child.id
                 ),
-                EnrollmentCb(action="kid", group=brief.group_id, child=child.id),
             )
         ]
         for child in children
@@ -99,7 +105,7 @@ async def start_enrollment(
     await show(query, _request_title(brief) + "\n" + _("Кого записываем?"), with_home(rows))
 
 
-@router.callback_query(EnrollmentCb.filter(F.action == "kid"))
+@router.callback_query(EnrollmentCb.filter(F.action == EnrollmentAction.quote_for_child))
 async def quote_for_child(
     query: CallbackQuery, callback_data: EnrollmentCb, store: Storage, user: User
 ) -> None:
@@ -124,7 +130,14 @@ async def _show_quote(
         quote_text(quote) + await forecast.quote_forecast_text(store, user, quote),
         with_home(
             [
-                [button(confirm, EnrollmentCb(action="go", group=brief.group_id, child=child_id))],
+                [
+                    button(
+                        confirm,
+                        EnrollmentCb(
+                            action=EnrollmentAction.submit, group=brief.group_id, child=child_id
+                        ),
+                    )
+                ],
                 [_program_button(brief.program_id)],
             ]
         ),
@@ -143,17 +156,17 @@ async def _show_refusal(
         raise error  # a stale or forged button: the middleware answers with an alert
     more, rows = alternatives or ("", [])
     if error.code == "enroll_window_not_open":
-        watch = EnrollmentCb(action="watch", group=brief.group_id, child=child_id)
+        watch = EnrollmentCb(action=EnrollmentAction.watch, group=brief.group_id, child=child_id)
         rows.append([button(_("🔔 Сообщить, когда откроется"), watch)])
     elif error.code in CERTIFICATE_CODES:
-        rows.append([button(_("🎫 Сертификаты"), MenuCb(action="certs"))])
+        rows.append([button(_("🎫 Сертификаты"), MenuCb(action=MenuAction.certificates))])
     elif error.code in {"enroll_already", "enroll_budget_limit"}:
         rows.append([_my_enrollments_button()])
     rows.append([_program_button(brief.program_id)])
     await show(query, f"{_request_title(brief)}\n\n🚫 {refusal_text(error)}{more}", with_home(rows))
 
 
-@router.callback_query(EnrollmentCb.filter(F.action == "go"))
+@router.callback_query(EnrollmentCb.filter(F.action == EnrollmentAction.submit))
 async def submit_request(
     query: CallbackQuery,
     callback_data: EnrollmentCb,
@@ -181,7 +194,7 @@ async def submit_request(
     )
 
 
-@router.callback_query(EnrollmentCb.filter(F.action == "watch"))
+@router.callback_query(EnrollmentCb.filter(F.action == EnrollmentAction.watch))
 async def watch_window(
     query: CallbackQuery,
     callback_data: EnrollmentCb,
@@ -202,12 +215,12 @@ async def watch_window(
 
 
 @router.message(Command("enrollments"))
-@router.callback_query(MenuCb.filter(F.action == "enrollments"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.enrollments))
 async def open_enrollments(event: Message | CallbackQuery, store: Storage, user: User) -> None:
     await show(event, *await _list_screen(store, user, 0))
 
 
-@router.callback_query(EnrollmentCb.filter(F.action == "list"))
+@router.callback_query(EnrollmentCb.filter(F.action == EnrollmentAction.list))
 async def enrollments_page(
     query: CallbackQuery, callback_data: EnrollmentCb, store: Storage, user: User
 ) -> None:
@@ -221,7 +234,7 @@ async def _list_screen(store: Storage, user: User, page: int) -> tuple[str, Inli
             _(
                 "<b>Мои заявки</b>\nЗаявок пока нет. Выберите кружок в каталоге и нажмите «Записаться»."
             ),
-            with_home([[button(_("📚 Каталог"), MenuCb(action="catalog"))]]),
+            with_home([[button(_("📚 Каталог"), MenuCb(action=MenuAction.catalog))]]),
         )
     pages = page_count(len(views), PAGE_SIZE)
     page = min(page, pages - 1)
@@ -251,12 +264,14 @@ async def _list_screen(store: Storage, user: User, page: int) -> tuple[str, Inli
                     icon="🔔" if view.has_offer else STATUS_ICONS[view.status],
                     program=view.program_title[:40],
                 ),
-                EnrollmentCb(action="view", id=view.id, page=page),
+                EnrollmentCb(action=EnrollmentAction.view, id=view.id, page=page),
             )
         ]
         for view in shown
     ]
-    nav = pager_row(page, pages, lambda to: EnrollmentCb(action="list", page=to), counter=True)
+    nav = pager_row(
+        page, pages, lambda to: EnrollmentCb(action=EnrollmentAction.list, page=to), counter=True
+    )
     if nav:
         rows.append(nav)
     return "\n".join(lines), with_home(rows)
@@ -265,13 +280,40 @@ async def _list_screen(store: Storage, user: User, page: int) -> tuple[str, Inli
 def _card_markup(view: EnrollmentView, page: int) -> InlineKeyboardMarkup:
     rows: Rows = []
     if view.has_offer:
-        rows.append([button(_("✅ Занять место"), EnrollmentCb(action="accept", id=view.id))])
-        rows.append([button(_("✖️ Отказаться от места"), EnrollmentCb(action="cancel", id=view.id))])
+        rows.append(
+            [
+                button(
+                    _("✅ Занять место"),
+                    EnrollmentCb(action=EnrollmentAction.accept_offer, id=view.id),
+                )
+            ]
+        )
+        rows.append(
+            [
+                button(
+                    _("✖️ Отказаться от места"),
+                    EnrollmentCb(action=EnrollmentAction.cancel, id=view.id),
+                )
+            ]
+        )
     elif view.can_cancel:
-        rows.append([button(_("✖️ Отменить заявку"), EnrollmentCb(action="cancel", id=view.id))])
+        rows.append(
+            [
+                button(
+                    _("✖️ Отменить заявку"), EnrollmentCb(action=EnrollmentAction.cancel, id=view.id)
+                )
+            ]
+        )
     if view.can_withdraw:
-        rows.append([button(_("⏹ Прекратить обучение"), EnrollmentCb(action="wd", id=view.id))])
-    rows.append([button(_("◀️ Мои заявки"), EnrollmentCb(action="list", page=page))])
+        rows.append(
+            [
+                button(
+                    _("⏹ Прекратить обучение"),
+                    EnrollmentCb(action=EnrollmentAction.withdraw, id=view.id),
+                )
+            ]
+        )
+    rows.append([button(_("◀️ Мои заявки"), EnrollmentCb(action=EnrollmentAction.list, page=page))])
     return with_home(rows)
 
 
@@ -284,7 +326,7 @@ async def _show_card(
     await show(query, text, _card_markup(view, page))
 
 
-@router.callback_query(EnrollmentCb.filter(F.action == "view"))
+@router.callback_query(EnrollmentCb.filter(F.action == EnrollmentAction.view))
 async def enrollment_card(
     query: CallbackQuery, callback_data: EnrollmentCb, store: Storage, user: User
 ) -> None:
@@ -292,37 +334,49 @@ async def enrollment_card(
     await _show_card(query, view, callback_data.page, await enrollment_waiting(store, view))
 
 
-@router.callback_query(EnrollmentCb.filter(F.action.in_({"cancel", "wd"})))
+@router.callback_query(
+    EnrollmentCb.filter(F.action.in_({EnrollmentAction.cancel, EnrollmentAction.withdraw}))
+)
 async def ask_to_confirm(
     query: CallbackQuery, callback_data: EnrollmentCb, store: Storage, user: User
 ) -> None:
     """Leaving is not undone by a tap: ask once more, saying what will happen."""
     view = await store.enrollments.get_for_parent(user, callback_data.id)
-    if callback_data.action == "wd":
+    if callback_data.action is EnrollmentAction.withdraw:
         question = _(
             "Прекратить обучение по заявке №{id}? Место освободится, несписанный резерв вернётся "
             "на сертификат."
         )
-        yes, action = _("Да, прекратить"), "wdok"
+        yes, action = _("Да, прекратить"), EnrollmentAction.withdraw_confirmed
     elif view.has_offer:
         question = _("Отказаться от места по заявке №{id}? Оно перейдёт следующему в очереди.")
-        yes, action = _("Да, отказаться"), "cancelok"
+        yes, action = _("Да, отказаться"), EnrollmentAction.cancel_confirmed
     else:
         question = _("Отменить заявку №{id}? Место и резерв сертификата освободятся.")
-        yes, action = _("Да, отменить"), "cancelok"
+        yes, action = _("Да, отменить"), EnrollmentAction.cancel_confirmed
     await show(
         query,
         f"{enrollment_title(view)}\n\n{question.format(id=view.id)}",
         with_home(
             [
                 [button(yes, EnrollmentCb(action=action, id=view.id))],
-                [button(_("◀️ Назад"), EnrollmentCb(action="view", id=view.id))],
+                [button(_("◀️ Назад"), EnrollmentCb(action=EnrollmentAction.view, id=view.id))],
             ]
         ),
     )
 
 
-@router.callback_query(EnrollmentCb.filter(F.action.in_({"cancelok", "wdok", "accept"})))
+@router.callback_query(
+    EnrollmentCb.filter(
+        F.action.in_(
+            {
+                EnrollmentAction.cancel_confirmed,
+                EnrollmentAction.withdraw_confirmed,
+                EnrollmentAction.accept_offer,
+            }
+        )
+    )
+)
 async def change_enrollment(
     query: CallbackQuery,
     callback_data: EnrollmentCb,
@@ -331,10 +385,10 @@ async def change_enrollment(
     callback_answer: CallbackAnswer,
 ) -> None:
     enrollments = store.enrollments
-    if callback_data.action == "cancelok":
+    if callback_data.action is EnrollmentAction.cancel_confirmed:
         view = await enrollments.cancel(user, callback_data.id)
         notice = _("Заявка отменена.")
-    elif callback_data.action == "wdok":
+    elif callback_data.action is EnrollmentAction.withdraw_confirmed:
         view = await enrollments.withdraw(user, callback_data.id)
         notice = _("Обучение прекращено.")
     else:

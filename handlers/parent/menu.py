@@ -14,7 +14,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.names import place_name
 from handlers.ui import show
 from storage import Storage
@@ -43,24 +43,24 @@ async def render_menu(
 def menu_keyboard(user: User) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     entries = [
-        ("catalog", _("📚 Каталог")),
-        ("search", _("🔎 Поиск")),
-        ("near", _("📍 Рядом со мной")),
-        ("children", _("👶 Мои дети")),
-        ("certs", _("🎫 Сертификаты")),
-        ("enrollments", _("📝 Мои заявки")),
-        ("events", _("🎉 Мероприятия")),
-        ("municipality", _("🏙 Муниципалитет")),
-        ("settings", _("⚙️ Настройки")),  # handlers/parent/settings.py
+        (MenuAction.catalog, _("📚 Каталог")),
+        (MenuAction.search, _("🔎 Поиск")),
+        (MenuAction.near, _("📍 Рядом со мной")),
+        (MenuAction.children, _("👶 Мои дети")),
+        (MenuAction.certificates, _("🎫 Сертификаты")),
+        (MenuAction.enrollments, _("📝 Мои заявки")),
+        (MenuAction.events, _("🎉 Мероприятия")),
+        (MenuAction.municipality, _("🏙 Муниципалитет")),
+        (MenuAction.settings, _("⚙️ Настройки")),  # handlers/parent/settings.py
         # Both names, so a parent lost in the wrong language still finds the way back.
-        ("language", _("🌐 Язык · Language")),
-        ("privacy", _("🔒 Мои данные")),
+        (MenuAction.language, _("🌐 Язык · Language")),
+        (MenuAction.privacy, _("🔒 Мои данные")),
     ]
     if is_operator(user):
-        entries.append(("queue", _("🗂 Очередь заявок")))
-        entries.append(("broadcast", _("📣 Рассылка")))
-        entries.append(("staff_events", _("🗓 Мероприятия МОЦ")))
-        entries.append(("stats", _("📊 Показатели")))
+        entries.append((MenuAction.queue, _("🗂 Очередь заявок")))
+        entries.append((MenuAction.broadcast, _("📣 Рассылка")))
+        entries.append((MenuAction.staff_events, _("🗓 Мероприятия МОЦ")))
+        entries.append((MenuAction.stats, _("📊 Показатели")))
     for action, text in entries:
         kb.button(text=text, callback_data=MenuCb(action=action))
     kb.adjust(2)
@@ -75,7 +75,7 @@ async def show_menu(
 
 
 @router.message(Command("menu"))
-@router.callback_query(MenuCb.filter(F.action == "home"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.home))
 async def open_menu(
     event: Message | CallbackQuery, state: FSMContext, store: Storage, user: User
 ) -> None:

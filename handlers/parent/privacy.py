@@ -16,7 +16,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.certificate_texts import application_status_name
 from handlers.formatting import day, day_of, moment
 from handlers.ui import button, home_markup, show, with_home
@@ -98,7 +98,7 @@ async def show_personal_data(
 
 
 @router.message(Command("privacy"))
-@router.callback_query(MenuCb.filter(F.action == "privacy"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.privacy))
 @router.callback_query(PrivacyCb.filter(F.action == "show"))
 async def privacy_screen(
     event: Message | CallbackQuery,

@@ -15,7 +15,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from handlers.callbacks import EnrollmentCb, MenuCb
+from handlers.callbacks import EnrollmentAction, EnrollmentCb, MenuAction, MenuCb
 from handlers.formatting import day as day_text
 from handlers.formatting import moment
 from handlers.notifications import register, register_keyboard
@@ -103,7 +103,7 @@ def settings_keyboard(current: DeliverySettings) -> InlineKeyboardMarkup:
     rows.append(
         [
             button(_("👶 Напоминания по занятиям"), SetCb(action="list")),
-            button(_("🌐 Язык · Language"), MenuCb(action="language")),
+            button(_("🌐 Язык · Language"), MenuCb(action=MenuAction.language)),
         ]
     )
     return with_home(rows)
@@ -115,7 +115,7 @@ async def _show_settings(target: Message | CallbackQuery, store: Storage, user: 
 
 
 @router.message(Command("settings"))
-@router.callback_query(MenuCb.filter(F.action == "settings"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.settings))
 @router.callback_query(SetCb.filter(F.action == "open"))
 async def open_settings(event: Message | CallbackQuery, store: Storage, user: User) -> None:
     await _show_settings(event, store, user)
@@ -235,9 +235,9 @@ def _offer_half_time(params: dict[str, Any]) -> str:
 def _enrollment_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
     enrollment_id = int(params.get("enrollment_id") or 0)
     view = (
-        EnrollmentCb(action="view", id=enrollment_id)
+        EnrollmentCb(action=EnrollmentAction.view, id=enrollment_id)
         if enrollment_id
-        else MenuCb(action="enrollments")
+        else MenuCb(action=MenuAction.enrollments)
     )
     return with_home([[button(_("📝 Открыть заявку"), view)]])
 

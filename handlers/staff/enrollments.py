@@ -18,7 +18,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.enrollment_texts import enrollment_title, reason_text, status_line
 from handlers.formatting import day, moment, money
 from handlers.ui import (
@@ -105,7 +105,7 @@ async def render_enrollment_queue(
     )
     if nav:
         rows.append(nav)
-    rows.append([button(_("🗂 Заявления на сертификат"), MenuCb(action="queue"))])
+    rows.append([button(_("🗂 Заявления на сертификат"), MenuCb(action=MenuAction.queue))])
     return "\n".join(lines), with_home(rows)
 
 

@@ -18,7 +18,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.certificate_texts import application_status_name, status_name
 from handlers.formatting import day, moment
 from handlers.staff.complaints import complaints_queue_button
@@ -122,7 +122,7 @@ async def queue_command(message: Message, state: FSMContext, store: Storage, use
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(MenuCb.filter(F.action == "queue"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.queue))
 @router.callback_query(ApplicationModerationCb.filter(F.action == "page"))
 async def queue_page(
     query: CallbackQuery, state: FSMContext, store: Storage, user: User, callback_data: CallbackData

@@ -21,7 +21,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.formatting import day, money
+from handlers.formatting import day, days, hours, money, months
 from handlers.staff.moderation import ApplicationModerationCb
 from handlers.ui import button, with_home
 from storage import Storage
@@ -105,9 +105,9 @@ def _on_off(value: bool) -> str:
 
 def render_municipality(m: Municipality) -> str:
     period = (
-        _("с {start}, {months} мес.").format(start=day(m.period_start), months=m.period_months)
+        _("с {start}, {months}").format(start=day(m.period_start), months=months(m.period_months))
         if m.period_start
-        else _("с начала месяца выдачи, {months} мес.").format(months=m.period_months)
+        else _("с начала месяца выдачи, {months}").format(months=months(m.period_months))
     )
     lines = [
         _("<b>{name}</b> · id {id}").format(name=html.escape(m.name), id=m.id),
@@ -118,13 +118,13 @@ def render_municipality(m: Municipality) -> str:
         _("Номинал на период: {amount}").format(amount=money(m.nominal_kopecks)),
         _("Период: {period}").format(period=period),
         _("Бюджетных программ на один сертификат: {limit}").format(limit=m.budget_program_limit),
-        _("Неиспользуемый сертификат ПФ становится сертификатом учёта через {days} дн.").format(
-            days=m.unused_funded_days
+        _("Неиспользуемый сертификат ПФ становится сертификатом учёта через {days}.").format(
+            days=days(m.unused_funded_days)
         )
         if m.unused_funded_days
         else _("Неиспользуемые сертификаты ПФ не переводятся в учёт."),
-        _("Срок на документы после подтверждения: {days} дн.").format(days=m.documents_days),
-        _("Место из листа ожидания держится: {hours} ч.").format(hours=m.waitlist_offer_hours),
+        _("Срок на документы после подтверждения: {days}").format(days=days(m.documents_days)),
+        _("Место из листа ожидания держится: {hours}").format(hours=hours(m.waitlist_offer_hours)),
         "",
         _("Изменить: {example}").format(example=html.escape(EXAMPLE.replace("12", str(m.id)))),
         _(

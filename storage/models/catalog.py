@@ -20,7 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
 
-from storage.base import Base, UTCDateTime, utcnow
+from storage.base import Base, UTCDateTime, as_string, utcnow
+from storage.models.enums import Direction, Level, ProgramFormat, ProviderKind, Registry
 
 ENUM_LEN = 32
 
@@ -65,7 +66,7 @@ class Provider(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
-    kind: Mapped[str] = mapped_column(String(ENUM_LEN))  # ProviderKind
+    kind: Mapped[ProviderKind] = mapped_column(as_string(ProviderKind, ENUM_LEN))
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
     phone: Mapped[str | None] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(128))
@@ -79,11 +80,11 @@ class Program(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(Text, default="")
-    direction: Mapped[str] = mapped_column(String(ENUM_LEN))  # Direction
-    level: Mapped[str] = mapped_column(String(ENUM_LEN))  # Level
-    format: Mapped[str] = mapped_column(String(ENUM_LEN))  # ProgramFormat
+    direction: Mapped[Direction] = mapped_column(as_string(Direction, ENUM_LEN))
+    level: Mapped[Level] = mapped_column(as_string(Level, ENUM_LEN))
+    format: Mapped[ProgramFormat] = mapped_column(as_string(ProgramFormat, ENUM_LEN))
     # "registry" is reserved by Declarative, hence the attribute name.
-    registry_kind: Mapped[str] = mapped_column("registry", String(ENUM_LEN))  # Registry
+    registry_kind: Mapped[Registry] = mapped_column("registry", as_string(Registry, ENUM_LEN))
     age_min: Mapped[int] = mapped_column(SmallInteger)
     age_max: Mapped[int] = mapped_column(SmallInteger)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"))

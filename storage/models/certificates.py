@@ -7,8 +7,9 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, UTCDateTime, utcnow
+from storage.base import Base, UTCDateTime, as_string, utcnow
 from storage.models.catalog import ENUM_LEN
+from storage.models.enums import ApplicationStatus, CertificateStatus, MovementKind
 
 
 class CertificateApplication(Base):
@@ -22,7 +23,9 @@ class CertificateApplication(Base):
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"), index=True)
     snils_encrypted: Mapped[str | None] = mapped_column(Text)
     snils_digest: Mapped[str | None] = mapped_column(String(64), index=True)  # keyed HMAC
-    status: Mapped[str] = mapped_column(String(ENUM_LEN), default="pending")  # ApplicationStatus
+    status: Mapped[ApplicationStatus] = mapped_column(
+        as_string(ApplicationStatus, ENUM_LEN), default=ApplicationStatus.pending
+    )
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -45,7 +48,7 @@ class Certificate(Base):
     snils_encrypted: Mapped[str | None] = mapped_column(Text)
     snils_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     birth_year: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(ENUM_LEN))  # CertificateStatus
+    status: Mapped[CertificateStatus] = mapped_column(as_string(CertificateStatus, ENUM_LEN))
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
     nominal_kopecks: Mapped[int] = mapped_column(Integer, default=0)
@@ -76,7 +79,7 @@ class MoneyMovement(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(ENUM_LEN))  # MovementKind
+    kind: Mapped[MovementKind] = mapped_column(as_string(MovementKind, ENUM_LEN))
     amount_kopecks: Mapped[int] = mapped_column(Integer)
     enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id"))
     program_title: Mapped[str | None] = mapped_column(String(255))

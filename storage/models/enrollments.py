@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Date, ForeignKey, Index, Integer, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, UTCDateTime, utcnow
+from storage.base import Base, UTCDateTime, as_string, utcnow
 from storage.models.catalog import ENUM_LEN
+from storage.models.enums import EnrollmentStatus
 
 # Statuses in which an enrollment still counts for its child and program (rule 8): at most one
 # such row per child and program, enforced by a partial unique index (SQLite and PostgreSQL).
@@ -25,7 +26,7 @@ class Enrollment(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
     certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"), index=True)
-    status: Mapped[str] = mapped_column(String(ENUM_LEN))  # EnrollmentStatus
+    status: Mapped[EnrollmentStatus] = mapped_column(as_string(EnrollmentStatus, ENUM_LEN))
     reason: Mapped[str | None] = mapped_column(Text)
     # The period's cost quoted at submission (0 for budget-funded programs); what /confirm holds.
     cost_kopecks: Mapped[int] = mapped_column(Integer, default=0)

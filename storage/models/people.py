@@ -7,8 +7,9 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, UTCDateTime, utcnow
+from storage.base import Base, UTCDateTime, as_string, utcnow
 from storage.models.catalog import ENUM_LEN
+from storage.models.enums import Role
 
 
 class User(Base):
@@ -20,7 +21,7 @@ class User(Base):
     # Telegram's language_code as last seen: the language of messages sent outside an update
     # (outbox notifications) when the user saved no choice.
     telegram_language: Mapped[str | None] = mapped_column(String(8))
-    role: Mapped[str] = mapped_column(String(ENUM_LEN), default="parent")  # Role
+    role: Mapped[Role] = mapped_column(as_string(Role, ENUM_LEN), default=Role.parent)
     municipality_id: Mapped[int | None] = mapped_column(
         ForeignKey("municipalities.id", ondelete="SET NULL")
     )
