@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 
-from handlers.formatting import moment
+from handlers.formatting import age_range, moment
 from handlers.ui import parse_id
 from storage.models import Event
 
@@ -51,7 +51,7 @@ def event_short_card(event: Event, tz: ZoneInfo) -> str:
 
 
 def ages_text(event: Event) -> str:
-    return _("{low}–{high} лет").format(low=event.age_min, high=event.age_max)
+    return age_range(event.age_min, event.age_max)
 
 
 def event_card(event: Event, tz: ZoneInfo, link: str | None = None) -> str:

@@ -27,6 +27,11 @@ def years(n: int) -> str:
     return ngettext("{n} год", "{n} лет", n).format(n=n)
 
 
+def child_age(name: str, age: int) -> str:
+    """``Маша, 9 лет`` on a child's button."""
+    return ngettext("{name}, {age} год", "{name}, {age} лет", age).format(name=name, age=age)
+
+
 def age_range(low: int, high: int) -> str:
     """``5–7 лет``, ``2–3 года``: the noun agrees with the upper bound."""
     return ngettext("{low}–{high} год", "{low}–{high} лет", high).format(low=low, high=high)

@@ -92,7 +92,7 @@ UI = {
         "schedule": "Mon 3:00\u202fPM–4:30\u202fPM, Thu 4:00\u202fPM–5:30\u202fPM",
         "seats": "Free seats: 3 of 12",
         "registry": "certified programs",
-        "ages": "ages 7–12",
+        "ages": "7–12 years",
         "level": "level: basic",
         "search_prompt": "Type what you are looking for",
         "nothing": "Nothing found",

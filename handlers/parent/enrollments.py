@@ -17,11 +17,11 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import ngettext
 
 from handlers.callbacks import EnrollmentAction, EnrollmentCb, EnrollStartCb, MenuAction, MenuCb
 from handlers.enrollment_texts import STATUS_ICONS, enrollment_title, quote_text, status_line
 from handlers.enrollment_texts import enrollment_card as enrollment_card_text
+from handlers.formatting import child_age
 from handlers.parent import forecast
 from handlers.parent.catalog.callbacks import SOURCE_LINK, CatalogCb, View
 from handlers.refusals import refusal_text
@@ -52,11 +52,6 @@ def _program_button(program_id: int) -> InlineKeyboardButton:
 
 def _my_enrollments_button() -> InlineKeyboardButton:
     return button(_("📝 Мои заявки"), EnrollmentCb(action=EnrollmentAction.list))
-
-
-def _years_of(name: str, age: int) -> str:
-    """``Маша, 9 лет`` on the child's button."""
-    return ngettext("{name}, {age} год", "{name}, {age} лет", age).format(name=name, age=age)
 
 
 def _request_title(brief: GroupBrief) -> str:
@@ -93,7 +88,7 @@ async def start_enrollment(
     rows: Rows = [
         [
             button(
-                _years_of(child.full_name, age_on(child.birth_date, day)),
+                child_age(child.full_name, age_on(child.birth_date, day)),
                 EnrollmentCb(
                     action=EnrollmentAction.quote_for_child, group=brief.group_id, child=child.id
                 ),

@@ -44,7 +44,7 @@ from handlers.event_texts import (
     event_short_card,
     shared_event_id,
 )
-from handlers.formatting import moment
+from handlers.formatting import moment, years
 from handlers.notifications import register, register_keyboard
 from handlers.ui import Id, Page, alert, button, pager_row, parse_id, show, with_home
 from storage import Storage
@@ -90,7 +90,7 @@ async def _list(
             [button(("✅ " if not age else "") + _("Все"), EventCb(action="list"))]
             + [
                 button(
-                    ("✅ " if age == a + 1 else "") + _("{n} лет").format(n=a),
+                    ("✅ " if age == a + 1 else "") + years(a),
                     EventCb(action="list", age=a + 1),
                 )
                 for a in ages[:4]

@@ -14,7 +14,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from handlers.formatting import moment, number
+from handlers.formatting import age_range, moment, number
 from handlers.labels import direction_title
 from handlers.ui import Id, button, with_home
 from storage.base import utcnow
@@ -61,7 +61,7 @@ def audience_text(
 ) -> str:
     f = Filters.load(broadcast.filters)
     ages = (
-        _("{low}–{high} лет").format(low=f.age_min or 0, high=f.age_max or 18)
+        age_range(f.age_min or 0, f.age_max or 18)
         if f.age_min is not None or f.age_max is not None
         else _("любой")
     )

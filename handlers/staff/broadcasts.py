@@ -15,6 +15,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from handlers.announcements import announcement_keyboard, deliver
 from handlers.callbacks import MenuCb
@@ -43,7 +44,7 @@ REFUSALS.update(
     {
         "broadcast_empty": lambda p: _("В объявлении нет текста."),
         "broadcast_too_long": lambda p: _(
-            "Слишком длинно: {length} знаков, можно не больше {limit}."
+            "Слишком длинно (знаков: {length}, можно не больше {limit})."
         ).format(**p),
         "html_tag": lambda p: _("Telegram не принимает тег «{tag}».").format(
             tag=html.escape(str(p.get("tag")))
@@ -55,7 +56,11 @@ REFUSALS.update(
             "Возраст: два числа от {min} до {max}, например 7-12."
         ).format(**p),
         "broadcast_url": lambda p: _("Ссылка должна начинаться с https://"),
-        "broadcast_button_text": lambda p: _("Текст кнопки: от 1 до {limit} знаков.").format(**p),
+        "broadcast_button_text": lambda p: ngettext(
+            "Текст кнопки: от 1 до {limit} знака.",
+            "Текст кнопки: от 1 до {limit} знаков.",
+            p["limit"],
+        ).format(**p),
         "broadcast_no_recipients": lambda p: _("Получателей 0: отправлять некому."),
         "broadcast_started": lambda p: _("Рассылка уже запущена: её не изменить."),
         "broadcast_not_running": lambda p: _("Рассылка уже не идёт."),

@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from handlers.event_texts import ages_text
 from handlers.formatting import moment
@@ -37,7 +38,9 @@ def field_names() -> dict[str, str]:
 
 def field_prompt(field: str) -> str:
     return {
-        "title": _("Новое название, до {limit} знаков:").format(limit=TITLE_LIMIT),
+        "title": ngettext(
+            "Новое название, до {limit} знака:", "Новое название, до {limit} знаков:", TITLE_LIMIT
+        ).format(limit=TITLE_LIMIT),
         "when": _("Новые дата и время по местному времени: «ДД.ММ.ГГГГ ЧЧ:ММ»."),
         "place": _("Новое место: адрес или «онлайн»."),
         "ages": _("Возраст детей: «7-12»."),

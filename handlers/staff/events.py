@@ -23,6 +23,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from handlers.callbacks import MenuCb
 from handlers.event_texts import event_card, event_link_payload
@@ -49,9 +50,13 @@ router = Router(name="staff.events")
 
 REFUSALS.update(
     {
-        "event_title": lambda p: _("Название: от 1 до {limit} знаков.").format(**p),
+        "event_title": lambda p: ngettext(
+            "Название: от 1 до {limit} знака.", "Название: от 1 до {limit} знаков.", p["limit"]
+        ).format(**p),
         "event_place": lambda p: _("Место: напишите адрес или «онлайн».").format(**p),
-        "event_text": lambda p: _("Описание длиннее {limit} знаков.").format(**p),
+        "event_text": lambda p: ngettext(
+            "Описание длиннее {limit} знака.", "Описание длиннее {limit} знаков.", p["limit"]
+        ).format(**p),
         "event_cancelled": lambda p: _("Мероприятие отменено или уже прошло."),
         "event_municipality": lambda p: _("Сначала выберите муниципалитет."),
         "event_when": lambda p: _("Не понял. Пример: 25.12.2026 10:00"),

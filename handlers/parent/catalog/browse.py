@@ -10,6 +10,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from handlers.callbacks import MenuCb
 from handlers.parent.catalog.callbacks import AGE_MAX, AGE_MIN, CatalogCb, CatalogStates, View
@@ -93,8 +94,10 @@ async def typed_age(message: Message, state: FSMContext, store: Storage, user: U
         return
     if not AGE_MIN <= age <= AGE_MAX:
         await message.answer(
-            _(
-                "Программы — для детей от {low} до {high} лет. Напишите число от {low} до {high}."
+            ngettext(
+                "Программы — для детей от {low} до {high} года. Напишите число от {low} до {high}.",
+                "Программы — для детей от {low} до {high} лет. Напишите число от {low} до {high}.",
+                AGE_MAX,
             ).format(low=AGE_MIN, high=AGE_MAX)
         )
         return

@@ -21,9 +21,10 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
+from handlers.formatting import age_range
 from handlers.parent.catalog.links import program_link_payload
 from handlers.parent.catalog.share import shared_program_id
-from handlers.parent.catalog.texts import age_range, cost_short, format_name, shorten
+from handlers.parent.catalog.texts import cost_short, format_name, shorten
 from handlers.parent.catalog.views import QUERY_MAX_LENGTH, clean_query
 from storage import Storage
 from storage.calendar import today

@@ -13,6 +13,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 
 from handlers.callbacks import EnrollStartCb, MenuCb
+from handlers.formatting import child_age
 from handlers.parent.catalog.callbacks import (
     DIRECTIONS,
     FORMATS,
@@ -75,8 +76,7 @@ def directions_keyboard(counts: dict[Direction, int]) -> InlineKeyboardMarkup:
 def age_keyboard(cb: CatalogCb, children: Sequence[tuple[str, int]]) -> InlineKeyboardMarkup:
     """One button per child (name, age), "any age", back to directions, menu."""
     rows: Rows = [
-        [button(_("{name}, {age} лет").format(name=name, age=age), cb.to(View.list, age=age))]
-        for name, age in children
+        [button(child_age(name, age), cb.to(View.list, age=age))] for name, age in children
     ]
     rows.append([button(_("Любой возраст"), cb.to(View.list, age=0, page=0))])
     rows.append([button(_("◀️ Направления"), MenuCb(action="catalog"))])

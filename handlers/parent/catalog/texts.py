@@ -12,7 +12,7 @@ from datetime import date
 from aiogram.utils.i18n import gettext as _
 from babel.units import format_unit
 
-from handlers.formatting import current_locale, day, money, schedule_text
+from handlers.formatting import age_range, current_locale, day, money, schedule_text
 from handlers.labels import direction_title
 from handlers.parent.catalog.callbacks import FORMATS, LEVELS, PRICES, CatalogCb
 from handlers.ui import TELEGRAM_TEXT_LIMIT, fit_html, telegram_length
@@ -98,10 +98,6 @@ def active_filters_line(cb: CatalogCb) -> str | None:
     if not parts:
         return None
     return _("Фильтры: {filters}").format(filters=", ".join(parts))
-
-
-def age_range(age_min: int, age_max: int) -> str:
-    return _("{min}–{max} лет").format(min=age_min, max=age_max)
 
 
 def age_line(age: int) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from aiogram.fsm.context import FSMContext
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from handlers.names import place_name
 from handlers.parent.catalog.callbacks import (
@@ -149,7 +150,11 @@ async def age_screen(store: Storage, user: User, cb: CatalogCb) -> Screen:
     lines.append(prompt.format(low=AGE_MIN, high=AGE_MAX))
     if len(eligible) < len(children):
         lines.append(
-            _("Программы — для детей от {low} до {high} лет.").format(low=AGE_MIN, high=AGE_MAX)
+            ngettext(
+                "Программы — для детей от {low} до {high} года.",
+                "Программы — для детей от {low} до {high} лет.",
+                AGE_MAX,
+            ).format(low=AGE_MIN, high=AGE_MAX)
         )
     return Screen("\n".join(lines), age_keyboard(cb, eligible))
 
