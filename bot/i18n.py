@@ -9,10 +9,11 @@ from aiogram.types import TelegramObject
 from aiogram.types import User as TgUser
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
+from storage.families import SUPPORTED_LANGUAGES
 from storage.models import User
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
-SUPPORTED_LOCALES = ("ru", "en")
+SUPPORTED_LOCALES = SUPPORTED_LANGUAGES  # one list: what a user may save is what we render
 
 
 def create_i18n(default_locale: str = "ru") -> I18n:

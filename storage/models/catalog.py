@@ -20,10 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
 
-from storage.base import Base, UTCDateTime, as_string, utcnow
+from storage.base import ENUM_LEN, Base, UTCDateTime, as_string, utcnow
 from storage.models.enums import Direction, Level, ProgramFormat, ProviderKind, Registry
-
-ENUM_LEN = 32
 
 
 class Municipality(Base):

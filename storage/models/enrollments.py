@@ -7,8 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, Integer, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, UTCDateTime, as_string, utcnow
-from storage.models.catalog import ENUM_LEN
+from storage.base import ENUM_LEN, Base, UTCDateTime, as_string, utcnow
 from storage.models.enums import EnrollmentStatus
 
 # Statuses in which an enrollment still counts for its child and program (rule 8): at most one

@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, UTCDateTime, utcnow
-from storage.models.catalog import ENUM_LEN
+from storage.base import ENUM_LEN, Base, UTCDateTime, utcnow
 
 
 class FamilyInvitation(Base):

@@ -19,8 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, UTCDateTime, utcnow
-from storage.models.catalog import ENUM_LEN
+from storage.base import ENUM_LEN, Base, UTCDateTime, utcnow
 
 UUID_LEN = 64
 

@@ -7,8 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, UTCDateTime, as_string, utcnow
-from storage.models.catalog import ENUM_LEN
+from storage.base import ENUM_LEN, Base, UTCDateTime, as_string, utcnow
 from storage.models.enums import Role
 
 

@@ -12,8 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, UTCDateTime, utcnow
-from storage.models.catalog import ENUM_LEN
+from storage.base import ENUM_LEN, Base, UTCDateTime, utcnow
 
 
 class Complaint(Base):
