@@ -108,6 +108,7 @@ class NoticeKind(StrEnum):
     class_reminder = "class_reminder"
     documents_due = "documents_due"
     offer_half_time = "offer_half_time"
+    certificate_unused = "certificate_unused"  # a funded certificate's downgrade is near
     # МОЦ announcements and events (storage/broadcasts, storage/events).
     announcement = "announcement"
     event_reminder = "event_reminder"
