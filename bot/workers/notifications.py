@@ -243,6 +243,17 @@ class _Batch:
         self.sent += (await _flush(self.session, self.out))[0]
         self.pause_ends = await limits.paused_until(self.session)
 
+    async def hold_until(self, last_slot: float) -> None:
+        """Slots far ahead (other lanes' batches come first): the lease must outlast them, or
+        another lane would take these rows while this one still waits to send them."""
+        ahead = last_slot - time.time()
+        if ahead > self.lease.total_seconds() * RENEW_AFTER:
+            await self.settle()
+            await NotificationRepo(self.session).extend_lease(
+                self.ids(), self.worker, self.lease + timedelta(seconds=ahead)
+            )
+            self.renewed_at = last_slot
+
     async def settle(self) -> None:
         if self._keeping is not None:
             task, self._keeping = self._keeping, None
@@ -279,6 +290,7 @@ async def _send_paced(bot: Bot, batch: _Batch, rate: float) -> int:
     """Each message in its own slot of the shared schedule (storage/delivery/limits.py)."""
     messages = batch.messages
     slots = await _reserve(batch.session, len(messages), rate)
+    await batch.hold_until(slots.at(slots.count - 1))
     await batch.keep(0)  # another worker's 429 since these slots were reserved
     tasks: list[asyncio.Task[None]] = []
     slot = 0
@@ -287,6 +299,7 @@ async def _send_paced(bot: Bot, batch: _Batch, rate: float) -> int:
         if slot >= slots.count:  # woken late too often: fresh slots for the rest
             await batch.settle()
             slots, slot = await _reserve(batch.session, len(messages) - index, rate), 0
+            await batch.hold_until(slots.at(slots.count - 1))
             await _sleep_until(slots.at(0))
         if not batch.go_on(index):  # a 429: the rest goes back to the queue
             await batch.settle()
