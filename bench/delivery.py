@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -61,6 +64,7 @@ class Result:
     duplicated: int
     most: int  # the most messages one recipient got
     killed: bool
+    cpu_seconds: float  # the sender processes' CPU from their loop's start to the end
 
     @property
     def rate(self) -> float:
@@ -76,7 +80,9 @@ class Result:
             f"{self.workers} workers{' +kill -9' if self.killed else ''}: "
             f"delivered {self.delivered} in {self.seconds:.1f} s = {self.rate:.1f}/s "
             f"(ratio {self.rate / self.rate_cap:.3f}), 429s {self.refused}, "
-            f"lost {self.lost}, duplicated {self.duplicated}; last of 100 000 reminders "
+            f"lost {self.lost}, duplicated {self.duplicated}; sender CPU "
+            f"{self.cpu_seconds * 1000 / max(self.delivered, 1):.1f} ms/message; "
+            f"last of 100 000 reminders "
             f"leaves {self.last_reminder_late_minutes:.1f} min after 18:00"
         )
 
@@ -113,7 +119,10 @@ async def prepare(url: str, count: int) -> None:
         await engine.dispose()
 
 
-def spawn_worker(url: str, api: str, rate: float, lease: float) -> subprocess.Popen[bytes]:
+def spawn_worker(
+    url: str, api: str, rate: float, lease: float, cpu_file: str = ""
+) -> subprocess.Popen[bytes]:
+    """A sender process; with ``cpu_file`` it appends its CPU seconds there when it ends."""
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -121,6 +130,7 @@ def spawn_worker(url: str, api: str, rate: float, lease: float) -> subprocess.Po
         "BOT_TOKEN": TOKEN,
         "DELIVERY_RATE": str(rate),
         "LOG_LEVEL": "WARNING",
+        "BENCH_CPU_FILE": cpu_file,
     }
     command = [sys.executable, "-m", "bench.delivery", "worker", "--lease", str(lease)]
     return subprocess.Popen(command, env=env)
@@ -153,7 +163,9 @@ async def run_backend(backend: str, args: argparse.Namespace) -> Result:
 
         emulator.subscribe(heard)
         api = await emulator.start()
-        workers = [spawn_worker(url, api, args.rate, args.lease) for _ in range(args.workers)]
+        cpu_file = f"{tempfile.gettempdir()}/bench-delivery-cpu-{os.getpid()}"
+        spawn = functools.partial(spawn_worker, url, api, args.rate, args.lease, cpu_file)
+        workers = [spawn() for _ in range(args.workers)]
         killed = False
         try:
             deadline = time.monotonic() + args.timeout
@@ -162,7 +174,7 @@ async def run_backend(backend: str, args: argparse.Namespace) -> Result:
                 if args.kill and not killed and len(times) >= args.messages * 0.4:
                     workers[0].send_signal(signal.SIGKILL)  # mid-batch: rows in flight
                     workers[0].wait()
-                    workers[0] = spawn_worker(url, api, args.rate, args.lease)
+                    workers[0] = spawn()
                     killed = True
                 if len(times) >= args.messages and await queued(url) == 0:
                     break
@@ -172,6 +184,7 @@ async def run_backend(backend: str, args: argparse.Namespace) -> Result:
             for worker in workers:
                 worker.wait()
             await emulator.close()
+        cpu = _read_cpu(cpu_file)
         counts = [len(emulator.chats[FIRST_CHAT + n].messages) for n in range(args.messages)]
         limiter = emulator.limiter
         assert limiter is not None
@@ -187,7 +200,20 @@ async def run_backend(backend: str, args: argparse.Namespace) -> Result:
             sum(1 for c in counts if c > 1),
             max(counts, default=0),
             killed,
+            cpu,
         )
+
+
+def _read_cpu(path: str) -> float:
+    """The CPU seconds the workers wrote (a killed one wrote nothing); removes the file."""
+    try:
+        with open(path) as lines:
+            return sum(float(line) for line in lines if line.strip())
+    except FileNotFoundError:
+        return 0.0
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
 
 
 async def worker_main(lease: float) -> None:
@@ -199,9 +225,22 @@ async def worker_main(lease: float) -> None:
     settings = Settings()
     token = settings.bot_token.get_secret_value() if settings.bot_token else TOKEN
     app = create_app(settings, token)
+    started = time.process_time()
+    profile = os.environ.get("BENCH_PROFILE")  # a path: cProfile stats of this process
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     try:
         await run_notification_sender(app, idle=0.2, lease=timedelta(seconds=lease))
     finally:
+        if profile:
+            profiler.disable()
+            profiler.dump_stats(f"{profile}.{os.getpid()}")
+        if cpu_file := os.environ.get("BENCH_CPU_FILE"):
+            with open(cpu_file, "a") as out:  # noqa: ASYNC230 - once, at exit
+                out.write(f"{time.process_time() - started}\n")
         await app.bot.session.close()
         await app.engine.dispose()
 

@@ -108,6 +108,7 @@ class NoticeKind(StrEnum):
     class_reminder = "class_reminder"
     documents_due = "documents_due"
     offer_half_time = "offer_half_time"
+    certificate_unused = "certificate_unused"  # a funded certificate's downgrade is near
     # МОЦ announcements and events (storage/broadcasts, storage/events).
     announcement = "announcement"
     event_reminder = "event_reminder"
@@ -268,14 +269,15 @@ class NotificationRepo(Repo):
         if not ids:
             await self.session.commit()
             return []
-        # Conditional update: only rows still unclaimed are taken, so two workers never share one.
+        # Conditional update: only rows still unclaimed are taken, so two workers never share
+        # one; the chat is checked again, so two claiming at once do not take one chat twice.
+        take = update(Notification).where(Notification.id.in_(ids.values()), free)
+        if per_chat:
+            take = take.where(~chat_busy)
         await self.session.execute(
-            update(Notification)
-            .where(Notification.id.in_(ids.values()), free)
-            .values(
+            take.values(
                 claimed_by=worker, claimed_until=now + lease, attempts=Notification.attempts + 1
-            )
-            .execution_options(synchronize_session=False)
+            ).execution_options(synchronize_session=False)
         )
         await self.session.commit()
         rows = await self.session.scalars(

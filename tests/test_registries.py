@@ -97,6 +97,12 @@ def _sample_params(kind: NoticeKind) -> dict[str, object]:
         },
         NoticeKind.documents_due: {**common, "due": date(2026, 11, 24).isoformat()},
         NoticeKind.offer_half_time: {**common, "expires_at": when},
+        NoticeKind.certificate_unused: {
+            "certificate_id": 3,
+            "deadline": when,
+            "number": "42-0000000018",
+            "tz": "Asia/Novokuznetsk",
+        },
         NoticeKind.announcement: {"html": "<b>Новости</b>", "b": 7},
         NoticeKind.event_reminder: {
             "e": 3,

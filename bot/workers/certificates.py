@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.certificates import CertificateDowngrades
+from storage.delivery.deadlines import plan_unused_certificates
 
 if TYPE_CHECKING:
     from bot.factory import App
@@ -29,6 +30,12 @@ async def downgrade_once(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
         return await CertificateDowngrades(session).downgrade_unused()
 
 
+async def plan_reminders_once(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    """The reminders 7 days and 1 day before a downgrade, planned an hour ahead."""
+    async with sessionmaker() as session:
+        return await plan_unused_certificates(session)
+
+
 async def run_certificate_downgrade(app: App, *, interval: float = INTERVAL_SECONDS) -> None:
     """The background loop (bot/runtime.py STARTERS): a pass at start, then every interval."""
     while True:
@@ -36,6 +43,7 @@ async def run_certificate_downgrade(app: App, *, interval: float = INTERVAL_SECO
             done = await downgrade_once(app.sessionmaker)
             if done:
                 log.info("certificates downgraded to accounting: %s", done)
+            await plan_reminders_once(app.sessionmaker)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # a database blip must not end the loop

@@ -51,12 +51,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BATCH = 50
+BATCH = 50  # unpaced batches (tests), and the fewest rows a paced claim takes
+# A paced claim holds about this much sending: a seat offer queued meanwhile waits little.
+BATCH_SECONDS = 0.75
+MIN_PACED_BATCH = 10
+# Lanes per process: while one claims, prepares and marks, the other's slots go on.
+LANES = 2
 IDLE_SECONDS = 1.0
-FLUSH_SECONDS = 0.05
-PAUSE_CHECK_SECONDS = 0.25
+# Marks are written this often (the same transaction reads a 429 pause of another worker): a
+# kill -9 repeats what went out since, one message per recipient at most (docs/ARCHITECTURE.md).
+FLUSH_SECONDS = 0.5
 # Slots are spaced a little wider than 1/rate: network jitter can bunch two sends together.
-HEADROOM = 0.95
+# At 30/s a one-second window then holds 29 slots, with room for one send up to 35 ms late.
+HEADROOM = 0.96
 LATE_SECONDS = 0.02  # a send this late for its slot takes a new one
 SEQUENTIAL_INTERVAL = 0.01  # slots 10 ms apart or more (≤ 100 messages a second)
 UNRENDERABLE_RETRY = timedelta(minutes=10)
@@ -190,6 +197,125 @@ async def _wait_for_slot(slots: limits.Slots, slot: int) -> int:
     return slot
 
 
+@dataclass
+class _Batch:
+    """One claimed batch on its way out: its session, outcomes and lease.
+
+    Marks, the pause and the lease are written by a task beside the sends (``_keeping``), so a
+    slow database round trip never makes a send late for its slot; whoever else uses the
+    session first waits for that task (``settle``)."""
+
+    session: AsyncSession
+    worker: str
+    lease: timedelta
+    messages: list[_Message]
+    attempts: dict[int, int]
+    out: _Outcomes = field(default_factory=_Outcomes)
+    sent: int = 0
+    pause_ends: float = 0.0  # the shared 429 pause as last read (epoch seconds)
+    kept_at: float = 0.0
+    renewed_at: float = field(default_factory=time.time)
+    _keeping: asyncio.Task[None] | None = None
+
+    def ids(self, start: int = 0) -> list[int]:
+        return [message.ready.row_id for message in self.messages[start:]]
+
+    def go_on(self, start: int) -> bool:
+        """Before the send of ``messages[start]``: False when a 429 (this worker's or another's)
+        says to stop; now and then starts writing the marks so far."""
+        if self._keeping is not None and self._keeping.done():
+            self._keeping.result()  # a database error ends the batch (the lease retries it)
+            self._keeping = None
+        if self.out.flood or self.pause_ends > time.time():
+            return False
+        if self._keeping is None and time.time() - self.kept_at >= FLUSH_SECONDS:
+            self._keeping = asyncio.create_task(self.keep(start))
+        return True
+
+    async def keep(self, start: int) -> None:
+        """Write the outcomes so far, read the shared pause, renew the lease when it is due."""
+        self.kept_at = now = time.time()
+        if now - self.renewed_at >= self.lease.total_seconds() * RENEW_AFTER:
+            await NotificationRepo(self.session).extend_lease(
+                self.ids(start), self.worker, self.lease
+            )
+            self.renewed_at = now
+        self.sent += (await _flush(self.session, self.out))[0]
+        self.pause_ends = await limits.paused_until(self.session)
+
+    async def hold_until(self, last_slot: float) -> None:
+        """Slots far ahead (other lanes' batches come first): the lease must outlast them, or
+        another lane would take these rows while this one still waits to send them."""
+        ahead = last_slot - time.time()
+        if ahead > self.lease.total_seconds() * RENEW_AFTER:
+            await self.settle()
+            await NotificationRepo(self.session).extend_lease(
+                self.ids(), self.worker, self.lease + timedelta(seconds=ahead)
+            )
+            self.renewed_at = last_slot
+
+    async def settle(self) -> None:
+        if self._keeping is not None:
+            task, self._keeping = self._keeping, None
+            await task
+
+    def send(self, bot: Bot, message: _Message) -> asyncio.Task[None]:
+        attempts = self.attempts[message.ready.row_id]
+        return asyncio.create_task(_send(bot, message, attempts, self.out))
+
+    async def finish(self, tasks: list[asyncio.Task[None]]) -> int:
+        await self.settle()
+        pending = {task for task in tasks if not task.done()}
+        while pending:  # sends still in flight keep their rows' lease
+            _done, pending = await asyncio.wait(
+                pending, timeout=self.lease.total_seconds() * RENEW_AFTER
+            )
+            if pending:
+                await NotificationRepo(self.session).extend_lease(
+                    self.ids(), self.worker, self.lease
+                )
+        self.sent += (await _flush(self.session, self.out))[0]
+        return self.sent
+
+
+async def _send_unpaced(bot: Bot, batch: _Batch) -> int:
+    """Tests without the emulator's limits: one send after another, marks as they go."""
+    for message in batch.messages:
+        await batch.send(bot, message)
+        batch.sent += (await _flush(batch.session, batch.out))[0]
+    return batch.sent
+
+
+async def _send_paced(bot: Bot, batch: _Batch, rate: float) -> int:
+    """Each message in its own slot of the shared schedule (storage/delivery/limits.py)."""
+    messages = batch.messages
+    slots = await _reserve(batch.session, len(messages), rate)
+    await batch.hold_until(slots.at(slots.count - 1))
+    await batch.keep(0)  # another worker's 429 since these slots were reserved
+    tasks: list[asyncio.Task[None]] = []
+    slot = 0
+    for index, message in enumerate(messages):
+        slot = await _wait_for_slot(slots, slot)
+        if slot >= slots.count:  # woken late too often: fresh slots for the rest
+            await batch.settle()
+            slots, slot = await _reserve(batch.session, len(messages) - index, rate), 0
+            await batch.hold_until(slots.at(slots.count - 1))
+            await _sleep_until(slots.at(0))
+        if not batch.go_on(index):  # a 429: the rest goes back to the queue
+            await batch.settle()
+            await NotificationRepo(batch.session).release(batch.ids(index))
+            break
+        slot += 1
+        task = batch.send(bot, message)
+        tasks.append(task)
+        if slots.interval >= SEQUENTIAL_INTERVAL:
+            # One request at a time per lane: a slow send (or a stalled server) delays the
+            # next instead of several arriving together and breaking the one-second window.
+            # Only at high rates, where one request takes longer than a slot, do they overlap.
+            await task
+    return await batch.finish(tasks)
+
+
 async def deliver_pending(
     bot: Bot,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -207,8 +333,7 @@ async def deliver_pending(
     load_texts()  # every kind's renderer, whether or not a dispatcher was built here
     async with sessionmaker() as session:
         repo = NotificationRepo(session)
-        claimed = await repo.claim_due(worker, limit=limit, lease=lease, per_chat=bool(rate))
-        rows = list(claimed)
+        rows = list(await repo.claim_due(worker, limit=limit, lease=lease, per_chat=bool(rate)))
         if not rows:
             return 0
         attempts = {row.id: row.attempts for row in rows}
@@ -217,58 +342,18 @@ async def deliver_pending(
             await repo.mark_failed(row_id, "not rendered", UNRENDERABLE_RETRY)
         if not messages:
             return 0
-        slots = await _reserve(session, len(messages), rate) if rate else None
-        rate = rate or 0.0
-        out = _Outcomes()
-        tasks: list[asyncio.Task[None]] = []
-        sent, flushed_at, checked_at, renewed_at = 0, time.time(), time.time(), time.time()
-        slot = 0
-        for index, message in enumerate(messages):
-            # A 429, or the lease about to end: the rest of the batch goes back to the queue.
-            stop = bool(out.flood)
-            if slots is not None and not stop:
-                slot = await _wait_for_slot(slots, slot)
-                if slot >= slots.count:  # woken late too often: fresh slots for the rest
-                    slots, slot = await _reserve(session, len(messages) - index, rate), 0
-                    await _sleep_until(slots.at(0))
-                if time.time() - checked_at >= PAUSE_CHECK_SECONDS:
-                    checked_at = time.time()  # another worker's 429 stops this one too
-                    stop = await limits.paused_until(session) > checked_at
-            if time.time() - renewed_at >= lease.total_seconds() * RENEW_AFTER:
-                await repo.extend_lease([m.ready.row_id for m in messages[index:]], worker, lease)
-                renewed_at = time.time()
-            if stop:
-                await repo.release([m.ready.row_id for m in messages[index:]])
-                break
-            slot += 1
-            task = asyncio.create_task(_send(bot, message, attempts[message.ready.row_id], out))
-            tasks.append(task)
-            if slots is None or slots.interval >= SEQUENTIAL_INTERVAL:
-                # One request at a time: a slow send delays the next instead of two arriving
-                # together (a bunch of two can break the one-second window). Only at high
-                # rates, where one request takes longer than a slot, do sends overlap.
-                await task
-            if time.time() - flushed_at >= FLUSH_SECONDS and out:
-                sent += (await _flush(session, out))[0]
-                flushed_at = time.time()
-        pending = {task for task in tasks if not task.done()}
-        while pending:  # sends still in flight keep their rows' lease
-            _done, pending = await asyncio.wait(
-                pending, timeout=lease.total_seconds() * RENEW_AFTER
-            )
-            if pending:
-                await repo.extend_lease([m.ready.row_id for m in messages], worker, lease)
-        sent += (await _flush(session, out))[0]
-        return sent
+        batch = _Batch(session, worker, lease, messages, attempts)
+        return await (_send_paced(bot, batch, rate) if rate else _send_unpaced(bot, batch))
 
 
-async def run_notification_sender(
-    app: App, *, idle: float = IDLE_SECONDS, lease: timedelta = LEASE
-) -> None:
-    """The background loop (bot/runtime.py STARTERS): send while there is work, else wait."""
+def paced_batch(rate: float) -> int:
+    """Rows per claim at ``rate``: about ``BATCH_SECONDS`` of sending."""
+    return max(MIN_PACED_BATCH, math.ceil(rate * BATCH_SECONDS))
+
+
+async def _lane(app: App, idle: float, lease: timedelta) -> None:
     worker = worker_name()
     rate = app.settings.delivery_rate
-    batch = max(BATCH, int(rate))  # about a second of sending per claim
     while True:
         try:
             sent = await deliver_pending(
@@ -276,7 +361,7 @@ async def run_notification_sender(
                 app.sessionmaker,
                 app.i18n,
                 worker=worker,
-                limit=batch,
+                limit=paced_batch(rate),
                 rate=rate,
                 lease=lease,
             )
@@ -287,3 +372,13 @@ async def run_notification_sender(
             sent = 0
         if sent == 0:
             await asyncio.sleep(idle)
+
+
+async def run_notification_sender(
+    app: App, *, idle: float = IDLE_SECONDS, lease: timedelta = LEASE, lanes: int = LANES
+) -> None:
+    """The background loop (bot/runtime.py STARTERS): send while there is work, else wait.
+
+    ``lanes`` batches at a time, each under its own lease name: their slots come one after
+    the other from the shared schedule, so one lane's claim and marks never leave a gap."""
+    await asyncio.gather(*(_lane(app, idle, lease) for _ in range(lanes)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.filters import Command
@@ -228,6 +229,23 @@ def _offer_half_time(params: dict[str, Any]) -> str:
         title=html.escape(str(params.get("program_title", ""))),
         moment=moment(datetime.fromisoformat(params["expires_at"])),
     )
+
+
+@register(NoticeKind.certificate_unused)
+def _certificate_unused(params: dict[str, Any]) -> str:
+    return _(
+        "⏳ Сертификат № {number} пока не используется. Если до {moment} не записаться с ним на "
+        "программу, он станет сертификатом учёта, а остаток вернётся муниципалитету. "
+        "Выберите занятие в каталоге."
+    ).format(
+        number=html.escape(str(params.get("number", ""))),
+        moment=moment(datetime.fromisoformat(params["deadline"]), ZoneInfo(params["tz"])),
+    )
+
+
+@register_keyboard(NoticeKind.certificate_unused)
+def _certificate_unused_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
+    return with_home([[button(_("📚 Каталог"), MenuCb(action="catalog"))]])
 
 
 @register_keyboard(NoticeKind.documents_due)

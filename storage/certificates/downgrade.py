@@ -20,6 +20,30 @@ from storage.notifications import NoticeKind, NotificationRepo
 from storage.repo import Repo
 
 DOWNGRADE_REASON = "unused_downgrade"
+# The parent is reminded this long before the downgrade (storage/delivery/deadlines.py).
+REMIND_BEFORE = (timedelta(days=7), timedelta(days=1))
+
+
+def idle_since() -> ColumnElement[datetime]:
+    """Since when a certificate has gone unused: its last use, or its issue."""
+    return func.coalesce(Certificate.last_used_at, Certificate.issued_at)
+
+
+def downgrade_at(idle_from: datetime, days: int) -> datetime:
+    """When a funded certificate unused since ``idle_from`` becomes an accounting one."""
+    return idle_from + timedelta(days=days)
+
+
+def still_unused() -> ColumnElement[bool]:
+    """A funded certificate that nothing uses: no reserved money, no live enrollment (rule 7)."""
+    live = exists().where(
+        Enrollment.certificate_id == Certificate.id, Enrollment.status.in_(LIVE_STATUSES)
+    )
+    return and_(
+        Certificate.status == CertificateStatus.funded,
+        Certificate.reserved_kopecks == 0,
+        ~live,
+    )
 
 
 class CertificateDowngrades(Repo):
@@ -50,16 +74,11 @@ class CertificateDowngrades(Repo):
 
     @staticmethod
     def _unused_since(municipality_id: int, cutoff: datetime) -> ColumnElement[bool]:
-        # While a live enrollment uses the certificate it is not "unused" (rule 7).
-        live = exists().where(
-            Enrollment.certificate_id == Certificate.id, Enrollment.status.in_(LIVE_STATUSES)
-        )
+        # ``downgrade_at(idle_since, days) < now``, written for the index-friendly comparison.
         return and_(
             Certificate.municipality_id == municipality_id,
-            Certificate.status == CertificateStatus.funded,
-            func.coalesce(Certificate.last_used_at, Certificate.issued_at) < cutoff,
-            Certificate.reserved_kopecks == 0,
-            ~live,
+            still_unused(),
+            idle_since() < cutoff,
         )
 
     async def _downgrade_one(

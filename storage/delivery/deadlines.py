@@ -1,7 +1,11 @@
 """Deadline reminders on the delivery core: documents to bring for a confirmed enrollment,
 the day before the deadline and on the day (10:00 local). Queued when the enrollment is
 confirmed (idempotency keys per enrollment and day), checked again when sent: an enrollment
-that became active, was withdrawn or got another deadline is not reminded of."""
+that became active, was withdrawn or got another deadline is not reminded of.
+
+Also a waiting-list seat offer at half its time, and a funded certificate about to become an
+accounting one for lack of use (7 days and 1 day before; the rule and its deadline are
+storage/certificates/downgrade.py's)."""
 
 from __future__ import annotations
 
@@ -13,9 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.base import utcnow
+from storage.certificates.downgrade import REMIND_BEFORE, downgrade_at, idle_since, still_unused
 from storage.delivery.outgoing import Recipient, register_resolver
-from storage.models import Enrollment, Municipality, Notification, Program, User
-from storage.notifications import NotificationRepo, Outgoing, Priority
+from storage.models import Certificate, Child, Enrollment, Municipality, Notification, Program, User
+from storage.notifications import NoticeKind, NotificationRepo, Outgoing, Priority
 
 DOCUMENTS = "documents_due"
 REMIND_AT = time(10)
@@ -117,3 +122,88 @@ async def _resolve_offer(
     if found[1] != datetime.fromisoformat(params["expires_at"]) or found[1] <= utcnow():
         return None
     return {**params, "program_title": found[2]}
+
+
+UNUSED = NoticeKind.certificate_unused
+# Planned this far ahead of their send time; the certificate job runs every 15 minutes.
+UNUSED_AHEAD = timedelta(hours=1)
+UNUSED_CHUNK = 2000
+
+
+async def plan_unused_certificates(
+    session: AsyncSession, *, now: datetime | None = None, ahead: timedelta = UNUSED_AHEAD
+) -> int:
+    """Queue the reminders of funded certificates about to be downgraded (commits).
+
+    For each lead of ``REMIND_BEFORE``: the certificates whose downgrade minus the lead falls
+    before ``now + ahead`` and that still have more than the next lead left (else that one
+    is due instead). Idempotent: a key per certificate, deadline and lead."""
+    now = now or utcnow()
+    rules = await session.execute(
+        select(Municipality.id, Municipality.unused_funded_days).where(
+            Municipality.unused_funded_days > 0
+        )
+    )
+    repo = NotificationRepo(session)
+    added = 0
+    for municipality_id, days in rules.all():
+        for index, lead in enumerate(REMIND_BEFORE):
+            after = REMIND_BEFORE[index + 1] if index + 1 < len(REMIND_BEFORE) else timedelta()
+            found = await session.execute(
+                select(Certificate.id, idle_since(), User.telegram_id)
+                .join(Child, Child.id == Certificate.child_id)
+                .join(User, User.id == Child.parent_id)
+                .where(
+                    Certificate.municipality_id == municipality_id,
+                    still_unused(),
+                    idle_since() <= now + ahead + lead - timedelta(days=days),
+                    idle_since() > now + after - timedelta(days=days),
+                )
+                .order_by(Certificate.id)
+            )
+            items = [
+                _unused_item(certificate_id, downgrade_at(idle_from, days), lead, telegram_id)
+                for certificate_id, idle_from, telegram_id in found.all()
+            ]
+            for start in range(0, len(items), UNUSED_CHUNK):
+                added += await repo.enqueue_many(items[start : start + UNUSED_CHUNK])
+    await session.commit()
+    return added
+
+
+def _unused_item(certificate_id: int, deadline: datetime, lead: timedelta, chat: int) -> Outgoing:
+    return Outgoing(
+        chat,
+        UNUSED,
+        {"certificate_id": certificate_id, "deadline": deadline.isoformat()},
+        Priority.reminder,
+        not_before=deadline - lead,
+        dedup_key=f"unused:{certificate_id}:{deadline:%Y%m%dT%H%M%S}:{lead.days}",
+    )
+
+
+@register_resolver(UNUSED)
+async def _resolve_unused(
+    session: AsyncSession, row: Notification, person: Recipient
+) -> dict[str, Any] | None:
+    """Dropped if the certificate was used, reserved, changed or downgraded meanwhile."""
+    params = row.params or {}
+    found = (
+        await session.execute(
+            select(
+                Certificate.number,
+                idle_since(),
+                Municipality.unused_funded_days,
+                Municipality.timezone,
+            )
+            .join(Municipality, Municipality.id == Certificate.municipality_id)
+            .where(Certificate.id == int(params["certificate_id"]), still_unused())
+        )
+    ).first()
+    if found is None or found[2] <= 0:
+        return None
+    number, idle_from, days, tz = found
+    deadline = downgrade_at(idle_from, days)
+    if deadline != datetime.fromisoformat(params["deadline"]) or deadline <= utcnow():
+        return None  # used since (a new deadline has its own reminders) or too late
+    return {**params, "number": number, "tz": tz}
