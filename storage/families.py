@@ -288,14 +288,14 @@ class FamilyRepo(Repo):
         submission lands in between (see storage/privacy.py).
         """
         child_ids = [child.id for child in children]
-        await lock_certificates(self.session, child_ids)
-        busy = await self.session.scalar(
-            select(Enrollment.child_id).where(open_enrollments(child_ids)).limit(1)
-        )
-        for child in children:
-            if child.id == busy:
-                await self.session.commit()  # nothing changed: just let the locks go
-                raise DomainError("child_has_enrollments", name=child.full_name)
+        async with self.refusals_release_locks():
+            await lock_certificates(self.session, child_ids)
+            busy = await self.session.scalar(
+                select(Enrollment.child_id).where(open_enrollments(child_ids)).limit(1)
+            )
+            for child in children:
+                if child.id == busy:
+                    raise DomainError("child_has_enrollments", name=child.full_name)
 
     async def _consenting_user(self, user_id: int) -> User:
         user = await self.get_user(user_id)

@@ -251,14 +251,16 @@ class PrivacyRepo(Repo):
         child_ids = list(
             (await self.session.scalars(select(Child.id).where(Child.parent_id == user.id))).all()
         )
-        await lock_certificates(self.session, child_ids)
-        # Counted under the locks: a submission that got there first is seen here.
-        still_open = await self.session.scalar(
-            select(func.count()).select_from(Enrollment).where(open_enrollments(child_ids, user.id))
-        )
-        if still_open:
-            await self.session.commit()  # nothing changed: just let the locks go
-            raise DomainError("privacy_open_enrollments", count=int(still_open))
+        async with self.refusals_release_locks():
+            await lock_certificates(self.session, child_ids)
+            # Counted under the locks: a submission that got there first is seen here.
+            still_open = await self.session.scalar(
+                select(func.count())
+                .select_from(Enrollment)
+                .where(open_enrollments(child_ids, user.id))
+            )
+            if still_open:
+                raise DomainError("privacy_open_enrollments", count=int(still_open))
         result = await erase_children(self.session, child_ids, parent_id=user.id)
         await self.session.execute(
             delete(Notification).where(Notification.telegram_id == user.telegram_id)
