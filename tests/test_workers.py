@@ -7,14 +7,17 @@ database (SQLite file or PostgreSQL) and must still do each piece of work exactl
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.runtime import STARTERS
 from bot.workers import WORKER_STARTERS
 from bot.workers.certificates import downgrade_once, run_certificate_downgrade
+from bot.workers.loop import every
 from bot.workers.notifications import deliver_pending, run_notification_sender
 from storage import Storage
 from storage.base import utcnow
@@ -246,3 +249,31 @@ async def test_the_parent_is_told_about_the_downgrade(tg: TelegramTestEnv) -> No
     async with tg.sessionmaker() as session:
         cert = await session.get(Certificate, cert_id)
         assert cert is not None and cert.number in reply.text
+
+
+async def test_a_periodic_worker_outlives_a_failing_step_and_logs_no_message_text(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """bot/workers/loop.every: a failure is logged by its type only (a database error's text
+    carries parameters), the next tick runs again, and cancellation still stops it."""
+    calls = 0
+    third = asyncio.Event()
+
+    async def step() -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ValueError("СНИЛС 112-233-445 95")
+        if calls == 3:
+            third.set()
+        return calls
+
+    with caplog.at_level(logging.INFO, logger="bot.workers.loop"):
+        task = asyncio.create_task(every(0.01, "test step", step))
+        await asyncio.wait_for(third.wait(), timeout=10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    text = caplog.text
+    assert "test step failed: ValueError" in text and "112-233" not in text
+    assert "test step: 2" in text

@@ -7,19 +7,17 @@ one PostgreSQL never downgrade the same certificate twice (storage/certificates/
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.workers.loop import every
 from storage.certificates import CertificateDowngrades
 from storage.delivery.deadlines import plan_unused_certificates
 
 if TYPE_CHECKING:
     from bot.factory import App
 
-log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 15 * 60
 
@@ -38,14 +36,10 @@ async def plan_reminders_once(sessionmaker: async_sessionmaker[AsyncSession]) ->
 
 async def run_certificate_downgrade(app: App, *, interval: float = INTERVAL_SECONDS) -> None:
     """The background loop (bot/runtime.py STARTERS): a pass at start, then every interval."""
-    while True:
-        try:
-            done = await downgrade_once(app.sessionmaker)
-            if done:
-                log.info("certificates downgraded to accounting: %s", done)
-            await plan_reminders_once(app.sessionmaker)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # a database blip must not end the loop
-            log.error("certificate downgrade failed: %s", type(error).__name__)
-        await asyncio.sleep(interval)
+
+    async def step() -> int:
+        done = await downgrade_once(app.sessionmaker)
+        await plan_reminders_once(app.sessionmaker)
+        return done
+
+    await every(interval, "certificates downgraded to accounting", step)

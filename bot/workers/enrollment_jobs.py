@@ -9,20 +9,18 @@ so a restart, a second pass or a second bot instance never charges or notifies t
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.workers.loop import every
 from storage import Storage
 
 if TYPE_CHECKING:
     from bot.factory import App
 
-log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 60.0  # offers last hours and charges are monthly: a minute is plenty
 
@@ -59,13 +57,4 @@ async def run_once(
 
 async def run_enrollment_jobs(app: App, interval: float = INTERVAL_SECONDS) -> None:
     """The loop registered in bot.runtime.STARTERS; cancelled when the bot stops."""
-    while True:
-        try:
-            report = await run_once(app.sessionmaker)
-            if any(astuple(report)):
-                log.info("enrollment jobs: %s", report)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # a failed pass is retried on the next tick
-            log.error("enrollment jobs failed: %s", type(error).__name__, exc_info=error)
-        await asyncio.sleep(interval)
+    await every(interval, "enrollment jobs", lambda: run_once(app.sessionmaker))

@@ -8,20 +8,18 @@ notifications in one transaction, its primary key refusing a second worker's.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from datetime import date
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.workers.loop import every
 from storage.calendar import today as region_today
 from storage.indicators.repo import IndicatorRepo
 
 if TYPE_CHECKING:
     from bot.factory import App
 
-log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 30 * 60
 
@@ -43,14 +41,9 @@ async def queue_if_due(
 async def run_indicator_reports(app: App, *, interval: float = INTERVAL_SECONDS) -> None:
     """The background loop (bot/runtime.py STARTERS): checks the day at start, then every
     interval; a day already queued queues nothing again."""
-    while True:
-        try:
-            days = list(app.settings.indicator_report_days)
-            queued = await queue_if_due(app.sessionmaker, days, region_today())
-            if queued:
-                log.info("indicator reports queued for %s municipalities", queued)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # a database blip must not end the loop
-            log.error("indicator reports failed: %s", type(error).__name__)
-        await asyncio.sleep(interval)
+    days = list(app.settings.indicator_report_days)
+    await every(
+        interval,
+        "indicator reports queued (municipalities)",
+        lambda: queue_if_due(app.sessionmaker, days, region_today()),
+    )

@@ -4,19 +4,17 @@ number of passes or bot processes."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.workers.loop import every
 from storage.waiting import WaitingRepo
 
 if TYPE_CHECKING:
     from bot.factory import App
 
-log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 15 * 60
 
@@ -30,13 +28,4 @@ async def remind_once(
 
 async def run_overdue_reminders(app: App, *, interval: float = INTERVAL_SECONDS) -> None:
     """The background loop (bot/runtime.py STARTERS)."""
-    while True:
-        try:
-            added = await remind_once(app.sessionmaker)
-            if added:
-                log.info("overdue reminders queued: %s", added)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # a database blip must not end the loop
-            log.error("overdue reminders failed: %s", type(error).__name__)
-        await asyncio.sleep(interval)
+    await every(interval, "overdue reminders queued", lambda: remind_once(app.sessionmaker))
