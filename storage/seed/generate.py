@@ -19,12 +19,13 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, TypeVar
+from datetime import UTC, date, datetime, time
+from typing import Any
 
 from storage.catalog import search_text_for
 from storage.models.enums import Direction, Level, ProgramFormat, ProviderKind, Registry
 from storage.seed import vocab
+from storage.seed.groups import GroupDrawer, StudyYear, weighted
 from storage.seed.names import english_name, moc_contacts
 from storage.seed.region import (
     MAIN_MUNICIPALITY,
@@ -37,10 +38,8 @@ from storage.seed.region import (
 Row = dict[str, Any]
 
 GUARANTEED_AGES = (7, 14)
-GUARANTEED_FREE_SEATS = 5
 SHARE_OF_CHILDREN_FUNDED = (0.25, 0.30)  # seeds/002: "не менее 25 процентов детей" at stage I
 NOMINAL_RUBLES = range(5_000, 15_001, 500)  # per period
-LATEST_END = time(20, 0)
 # Private providers and ИП come with personified financing (seeds/002 §1: equal access).
 PROVIDER_SHARES: dict[bool, dict[ProviderKind, int]] = {
     True: {
@@ -56,19 +55,6 @@ PROVIDER_SHARES: dict[bool, dict[ProviderKind, int]] = {
         ProviderKind.entrepreneur: 8,
     },
 }
-
-
-@dataclass(frozen=True, slots=True)
-class StudyYear:
-    """1 September – 31 May: the current one, or the coming one during the summer holidays."""
-
-    starts_on: date
-    ends_on: date
-
-    @classmethod
-    def around(cls, today: date) -> StudyYear:
-        year = today.year if today.month >= 6 else today.year - 1
-        return cls(date(year, 9, 1), date(year + 1, 5, 31))
 
 
 @dataclass(slots=True)
@@ -115,14 +101,6 @@ class _Place:
     school_number: int = 0
 
 
-T = TypeVar("T")
-
-
-def _weighted(rng: random.Random, weights: dict[T, int] | list[tuple[T, int]]) -> T:
-    pairs = list(weights.items()) if isinstance(weights, dict) else weights
-    return rng.choices([k for k, _ in pairs], weights=[w for _, w in pairs])[0]
-
-
 class RegionBuilder:
     """Draws the region: ``municipalities`` and ``providers`` rows, then program batches."""
 
@@ -132,6 +110,7 @@ class RegionBuilder:
         self.rng = random.Random(seed)
         self.today = today
         self.year = StudyYear.around(today)
+        self.group_drawer = GroupDrawer(self.rng, today, self.year)
         # A fixed "last modified" moment keeps rows reproducible (no wall clock).
         self.updated_at = datetime.combine(today, time(0), tzinfo=UTC)
         self.programs = programs
@@ -226,7 +205,7 @@ class RegionBuilder:
     def _provider(self, place: _Place, pid: int, *, first: bool) -> _Provider:
         rng = self.rng
         # Every municipality has a house of creativity offering every direction: the first one.
-        kind = ProviderKind.municipal if first else _weighted(rng, PROVIDER_SHARES[place.financing])
+        kind = ProviderKind.municipal if first else weighted(rng, PROVIDER_SHARES[place.financing])
         town = vocab.translit(place.info.localities[0].split(" ", 1)[1])
         domain = rng.choice(vocab.MAIL_DOMAINS)
         if kind is ProviderKind.entrepreneur:
@@ -264,7 +243,7 @@ class RegionBuilder:
             and not (t.towns_only and place.info.kind == "district")
             and not (t.main_only and (not is_main or place.name_counts.get(t.name, 0) > 0))
         ]
-        return _weighted(self.rng, [(t, t.weight) for t in eligible])
+        return weighted(self.rng, [(t, t.weight) for t in eligible])
 
     def _institution_name(self, place: _Place, template: vocab.ProviderTemplate) -> tuple[str, str]:
         """The name and the number used in the mailbox ("" for the first of its kind)."""
@@ -284,7 +263,7 @@ class RegionBuilder:
     ) -> tuple[str, tuple[Direction, ...], str]:
         """A private organisation; a brand already in town opens a numbered branch."""
         rng = self.rng
-        form = _weighted(rng, list(vocab.PRIVATE_FORMS))
+        form = weighted(rng, list(vocab.PRIVATE_FORMS))
         unused = [b for b in vocab.PRIVATE_BRANDS if b[0] not in place.name_counts]
         brand, directions, prefix = rng.choice(unused or vocab.PRIVATE_BRANDS)
         seen = place.name_counts.get(brand, 0) + 1
@@ -358,14 +337,14 @@ class RegionBuilder:
     ) -> tuple[Row, list[Row], list[Row]]:
         rng = self.rng
         place = self.places[planned.municipality]
-        direction = planned.direction or _weighted(rng, vocab.DIRECTION_WEIGHTS)
+        direction = planned.direction or weighted(rng, vocab.DIRECTION_WEIGHTS)
         main_guarantee = planned.guaranteed and planned.registry is not None
         subjects = vocab.SUBJECTS[direction]
         if main_guarantee:  # ages 7–14 must fit: only broad subjects
             lo, hi = GUARANTEED_AGES
             subjects = tuple(s for s in subjects if s.age_min <= lo and s.age_max >= hi)
         subject = rng.choice(subjects)
-        level = _weighted(rng, {Level.intro: 45, Level.basic: 40, Level.advanced: 15})
+        level = weighted(rng, {Level.intro: 45, Level.basic: 40, Level.advanced: 15})
         if main_guarantee:
             level = rng.choice((Level.intro, Level.basic))
         provider = rng.choice(place.by_direction[direction])
@@ -415,7 +394,7 @@ class RegionBuilder:
             "search_text": search_text_for(title, description, provider.name),
             "updated_at": self.updated_at,
         }
-        groups, slots = self._groups(
+        groups, slots = self.group_drawer.groups(
             pid, age_min, age_max, months, group_id, slot_id, guaranteed=planned.guaranteed
         )
         return program, groups, slots
@@ -431,7 +410,7 @@ class RegionBuilder:
             weights[Registry.certified] = 35
         if provider.specialised and level is not Level.intro:
             weights[Registry.preprofessional] = 25
-        return _weighted(self.rng, weights)
+        return weighted(self.rng, weights)
 
     def _format(self, direction: Direction) -> ProgramFormat:
         if direction in (Direction.sports, Direction.tourism_local_history):
@@ -442,7 +421,7 @@ class RegionBuilder:
                 ProgramFormat.distance: 7,
                 ProgramFormat.network: 5,
             }
-        return _weighted(self.rng, weights)
+        return weighted(self.rng, weights)
 
     def _ages(self, subject: vocab.Subject, level: Level) -> tuple[int, int]:
         rng = self.rng
@@ -478,106 +457,3 @@ class RegionBuilder:
         if subject.graded and level is Level.advanced and rng.random() < 0.6:
             return f"{subject.title}. Продвинутый уровень"
         return subject.title
-
-    def _groups(
-        self,
-        program_id: int,
-        age_min: int,
-        age_max: int,
-        months: int,
-        group_id: int,
-        slot_id: int,
-        *,
-        guaranteed: bool,
-    ) -> tuple[list[Row], list[Row]]:
-        rng = self.rng
-        count = _weighted(rng, {1: 45, 2: 35, 3: 20})
-        ages = _split_ages(age_min, age_max, count)
-        if guaranteed:  # the first group admits every age of the program
-            ages[0] = (age_min, age_max)
-        starts = self.year.starts_on if months == 9 else date(self.year.starts_on.year, 10, 1)
-        groups: list[Row] = []
-        slots: list[Row] = []
-        for n, (lo, hi) in enumerate(ages):
-            group_id += 1
-            row = self._group(
-                group_id, program_id, n + 1, lo, hi, starts, open_=guaranteed and n == 0
-            )
-            groups.append(row)
-            for weekday, begins, ends in self._schedule(hi):
-                slot_id += 1
-                slots.append(
-                    {
-                        "id": slot_id,
-                        "group_id": group_id,
-                        "weekday": weekday,
-                        "starts_at": begins,
-                        "ends_at": ends,
-                    }
-                )
-        return groups, slots
-
-    def _group(
-        self, gid: int, program_id: int, number: int, lo: int, hi: int, starts: date, *,
-        open_: bool,
-    ) -> Row:  # fmt: skip
-        rng, today, ends = self.rng, self.today, self.year.ends_on
-        capacity = rng.randint(8, 25)
-        mode = "open" if open_ else _weighted(rng, {"open": 75, "future": 12, "closed": 13})
-        if mode == "future" and today + timedelta(days=30) > ends:
-            mode = "closed"  # too late in the year for a new intake
-        if mode == "open":
-            opens = today - timedelta(days=rng.randint(3, 40))
-            closes = min(ends, today + timedelta(days=rng.randint(14, 60)))
-            full = not open_ and rng.random() < 0.06
-            taken = capacity if full else rng.randint(0, capacity - 1)
-        elif mode == "future":
-            opens = today + timedelta(days=rng.randint(3, 25))
-            closes = min(ends, opens + timedelta(days=rng.randint(14, 45)))
-            starts = max(starts, min(ends, closes + timedelta(days=rng.randint(1, 14))))
-            taken = 0
-        else:
-            closes = today - timedelta(days=rng.randint(1, 30))
-            opens = closes - timedelta(days=rng.randint(20, 60))
-            taken = capacity if rng.random() < 0.25 else rng.randint(capacity // 2, capacity)
-        if open_:
-            capacity = max(capacity, 12)
-            taken = min(taken, capacity - GUARANTEED_FREE_SEATS)
-        return {
-            "id": gid,
-            "program_id": program_id,
-            "name": f"Группа {number}",
-            "capacity": capacity,
-            "seats_taken": taken,
-            "age_min": lo,
-            "age_max": hi,
-            "starts_on": starts,
-            "ends_on": ends,
-            "enrollment_opens_on": opens,
-            "enrollment_closes_on": closes,
-            "navigator_id": None,
-        }
-
-    def _schedule(self, age_max: int) -> list[tuple[int, time, time]]:
-        """1–3 classes a week at one time of day, between 15:00 and 20:00 local time."""
-        rng = self.rng
-        days = sorted(rng.sample(range(6), _weighted(rng, {1: 25, 2: 50, 3: 25})))
-        latest_start = 17 * 60 if age_max <= 9 else 18 * 60 + 30  # little ones go home early
-        start = rng.randrange(15 * 60, latest_start + 1, 30)
-        length = rng.choice((45, 60, 90))
-        end = min(start + length, LATEST_END.hour * 60)
-        begins, ends = time(start // 60, start % 60), time(end // 60, end % 60)
-        return [(day, begins, ends) for day in days]
-
-
-def _split_ages(lo: int, hi: int, count: int) -> list[tuple[int, int]]:
-    """Consecutive age bands for ``count`` groups, or the whole range when it is too narrow."""
-    span = hi - lo + 1
-    if span < 2 * count:
-        return [(lo, hi)] * count
-    bands, start = [], lo
-    for n in range(count):
-        width = span // count + (1 if n < span % count else 0)
-        bands.append((start, start + width - 1))
-        start += width
-    return bands
