@@ -224,6 +224,8 @@ class NotificationRepo(Repo):
             return 0
         return await insert_ignoring(self.session, Notification, rows, ["dedup_key"])
 
+    # Over 60 lines on purpose: one claim is one atomic statement per database (the lease,
+    # the per-chat gap, the priorities); split, its conditions would be read out of order.
     async def claim_due(
         self,
         worker: str,

@@ -108,6 +108,8 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+# Over 60 lines on purpose: the start order (database, emulator, bot, web chat) and its
+# teardown in reverse read best as one sequence.
 @asynccontextmanager
 async def start_sandbox(
     settings: Settings,

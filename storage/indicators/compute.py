@@ -286,6 +286,8 @@ def _sum_catalogues(parts: Sequence[Catalogue]) -> Catalogue:
     )
 
 
+# Over 60 lines on purpose: the report's passes in the order the figures depend on each
+# other, in one place, so the message, the chart and the workbook share one computation.
 async def compute_report(
     session: AsyncSession, on: date, *, today: date, scope: int | None
 ) -> IndicatorReport:

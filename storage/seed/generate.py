@@ -332,6 +332,8 @@ class RegionBuilder:
         if batch.programs:
             yield batch
 
+    # Over 60 lines on purpose: every random draw of a program happens here in one fixed order
+    # (the seed's determinism); split, the order would be spread over several functions.
     def _program(
         self, pid: int, planned: _Planned, group_id: int, slot_id: int
     ) -> tuple[Row, list[Row], list[Row]]:
