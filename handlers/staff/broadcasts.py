@@ -18,7 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from handlers.announcements import announcement_keyboard, deliver
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.refusals import REFUSALS, refusal_text
 from handlers.staff.broadcast_templates import TEMPLATES, template_text, template_title
 from handlers.staff.broadcast_views import (
@@ -114,7 +114,7 @@ def _compose_prompt() -> tuple[str, InlineKeyboardMarkup]:
 
 
 @router.message(Command("broadcast"))
-@router.callback_query(MenuCb.filter(F.action == "broadcast"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.broadcast))
 @router.callback_query(BcCb.filter(F.action == "new"))
 async def start_compose(event: Message | CallbackQuery, state: FSMContext, user: User) -> None:
     await state.clear()

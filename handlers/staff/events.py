@@ -25,7 +25,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.event_texts import event_card, event_link_payload
 from handlers.formatting import moment, number
 from handlers.refusals import REFUSALS, refusal_text
@@ -136,7 +136,7 @@ async def _list(target: Message | CallbackQuery, store: Storage, user: User) -> 
 
 
 @router.message(Command("event"))
-@router.callback_query(MenuCb.filter(F.action == "staff_events"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.staff_events))
 @router.callback_query(StaffEventCb.filter(F.action == "list"))
 async def events_list(
     event: Message | CallbackQuery, state: FSMContext, store: Storage, user: User

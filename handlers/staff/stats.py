@@ -19,7 +19,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.formatting import day
 from handlers.refusals import refusal_text
 from handlers.staff.stats_files import build_workbook, chart_png
@@ -146,7 +146,7 @@ async def stats_command(
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(MenuCb.filter(F.action == "stats"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.stats))
 async def stats_from_menu(
     query: CallbackQuery, state: FSMContext, store: Storage, user: User
 ) -> None:
