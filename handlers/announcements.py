@@ -7,6 +7,7 @@ The sender (bot/workers/notifications.py) and the author's preview both go throu
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from aiogram import Bot
@@ -19,10 +20,15 @@ from handlers.ui import Id, button, with_home
 from storage.broadcasts import KIND
 
 
+class NewsAction(StrEnum):
+    unsubscribe = "off"  # stop МОЦ news
+    subscribe = "on"  # again
+
+
 class NewsCb(CallbackData, prefix="news"):
     """action: off (stop МОЦ news) / on (again); b: the announcement the button was under."""
 
-    action: str
+    action: NewsAction
     b: Id = 0
 
 
@@ -40,10 +46,22 @@ def announcement_keyboard(
         rows.append([InlineKeyboardButton(text=params["button_text"], url=params["button_url"])])
     broadcast_id = int(params.get("b") or 0)
     if subscribed:
-        rows.append([button(_("🔕 Не получать новости МОЦ"), NewsCb(action="off", b=broadcast_id))])
+        rows.append(
+            [
+                button(
+                    _("🔕 Не получать новости МОЦ"),
+                    NewsCb(action=NewsAction.unsubscribe, b=broadcast_id),
+                )
+            ]
+        )
     else:
         rows.append(
-            [button(_("🔔 Снова получать новости МОЦ"), NewsCb(action="on", b=broadcast_id))]
+            [
+                button(
+                    _("🔔 Снова получать новости МОЦ"),
+                    NewsCb(action=NewsAction.subscribe, b=broadcast_id),
+                )
+            ]
         )
     return with_home(rows)
 

@@ -16,7 +16,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from handlers.callbacks import EnrollmentCb, EnrollStartCb, MenuAction, MenuCb
+from handlers.callbacks import EnrollmentAction, EnrollmentCb, EnrollStartCb, MenuAction, MenuCb
 from handlers.formatting import (
     age_range,
     clock,
@@ -363,7 +363,7 @@ def _window_notice(params: dict[str, Any]) -> str:
     )
 
 
-def _card_data(action: str, enrollment_id: int) -> CallbackData:
+def _card_data(action: EnrollmentAction, enrollment_id: int) -> CallbackData:
     return EnrollmentCb(action=action, id=enrollment_id)
 
 
@@ -372,7 +372,9 @@ def _status_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
     enrollment_id = int(params.get("enrollment_id") or 0)
     if not enrollment_id:
         return with_home([])
-    return with_home([[button(_("📝 Открыть заявку"), _card_data("view", enrollment_id))]])
+    return with_home(
+        [[button(_("📝 Открыть заявку"), _card_data(EnrollmentAction.view, enrollment_id))]]
+    )
 
 
 @register_keyboard(NoticeKind.enrollment_offer)
@@ -380,8 +382,12 @@ def _offer_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
     enrollment_id = int(params["enrollment_id"])
     return with_home(
         [
-            [button(_("✅ Занять место"), _card_data("accept", enrollment_id))],
-            [button(_("📝 Открыть заявку"), _card_data("view", enrollment_id))],
+            [
+                button(
+                    _("✅ Занять место"), _card_data(EnrollmentAction.accept_offer, enrollment_id)
+                )
+            ],
+            [button(_("📝 Открыть заявку"), _card_data(EnrollmentAction.view, enrollment_id))],
         ]
     )
 

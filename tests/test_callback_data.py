@@ -3,6 +3,8 @@ range, and every packed button fits Telegram's 64 bytes."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import pytest
 from aiogram.filters.callback_data import CallbackData
 
@@ -69,3 +71,76 @@ def test_the_largest_buttons_fit() -> None:
         MunicipalityPickCb(action="pick", id=MAX_ID, page=MAX_PAGE),
     ):
         assert len(data.pack().encode()) <= TELEGRAM_CALLBACK_DATA_LIMIT, data
+
+
+def _action_factories() -> list[type[CallbackData]]:
+    return [
+        f
+        for f in _factories()
+        if "action" in f.model_fields
+        and isinstance(f.model_fields["action"].annotation, type)
+        and issubclass(f.model_fields["action"].annotation, StrEnum)
+    ]
+
+
+def _packed(factory: type[CallbackData], action: str) -> str:
+    """A button of ``factory`` carrying ``action``, its other required fields filled in."""
+    required = {
+        name: 1 if field.annotation is int else "x"
+        for name, field in factory.model_fields.items()
+        if field.is_required() and name != "action"
+    }
+    data = factory(action=factory.model_fields["action"].annotation(action), **required)
+    return data.pack()
+
+
+# The packed action values buttons already in chats carry: renaming a member is fine, changing
+# a value would turn those buttons stale.
+PACKED_ACTIONS = {
+    "bc": "new tpl aud aud_p muni age dir prog progs pgm grp cert noenr lang btn prev send when "
+    "pause resume cancel mine drop report",
+    "ch": "list view add name birth del delok",
+    "cp": "mv en done",
+    "cq": "list view ans ok up",
+    "cr": "list status apply ok mun mpage send cancel card hist",
+    "en": "kid go watch list view cancel cancelok wd wdok accept",
+    "eq": "list view ok no act fin",
+    "fm": "circle new rvi rmg rmgok kid",
+    "ix": "show rank pick day chart xlsx children",
+    "iv": "yes no",
+    "m": "home catalog search near children certs enrollments events municipality settings "
+    "language privacy queue broadcast staff_events stats",
+    "md": "page card ok no",
+    "mu": "page all pick",
+    "news": "off on",
+    "nv": "show now skipped",
+    "pe": "list card remind",
+    "pv": "show ask delete",
+    "rm": "hour skip",
+    "se": "list add regional card cancel move edit announce",
+    "st": "open timing quiet ann list mute",
+}
+
+
+def test_every_action_is_a_named_member_with_the_old_packed_value() -> None:
+    factories = {f.__prefix__: f for f in _action_factories()}
+    assert factories.keys() == PACKED_ACTIONS.keys()
+    for prefix, factory in factories.items():
+        enum = factory.model_fields["action"].annotation
+        assert {m.value for m in enum} == set(PACKED_ACTIONS[prefix].split()), prefix
+        for member in enum:
+            packed = _packed(factory, member)
+            assert packed.startswith(f"{prefix}:{member.value}:") or packed == (
+                f"{prefix}:{member.value}"
+            )
+            assert factory.unpack(packed).action is member
+
+
+@pytest.mark.parametrize("factory", _action_factories(), ids=lambda f: f.__prefix__)
+def test_an_unknown_action_does_not_unpack(factory: type[CallbackData]) -> None:
+    """A forged or retired action reaches the "stale button" answer, not a handler."""
+    valid = _packed(factory, next(iter(factory.model_fields["action"].annotation)))
+    parts = valid.split(":")
+    parts[1] = "zz"
+    with pytest.raises(ValueError):
+        factory.unpack(":".join(parts))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from aiogram import F, Router
@@ -31,10 +32,16 @@ from storage.notifications import NoticeKind
 router = Router(name="admin.navigator")
 
 
+class SyncAction(StrEnum):
+    show = "show"  # the overview
+    sync_now = "now"
+    skipped = "skipped"  # the skipped records, by page
+
+
 class SyncCb(CallbackData, prefix="nv"):
     """Actions: show (the overview), now (pull now), skipped (the reports, ``page``)."""
 
-    action: str
+    action: SyncAction
     page: int = 0
 
 
@@ -87,8 +94,8 @@ def overview_text(configured: bool, state: SyncStatus) -> str:
 def overview_markup() -> Any:
     return with_home(
         [
-            [button(_("🔄 Синхронизировать сейчас"), SyncCb(action="now"))],
-            [button(_("📋 Пропущенные записи"), SyncCb(action="skipped"))],
+            [button(_("🔄 Синхронизировать сейчас"), SyncCb(action=SyncAction.sync_now))],
+            [button(_("📋 Пропущенные записи"), SyncCb(action=SyncAction.skipped))],
         ]
     )
 
@@ -103,10 +110,10 @@ def reports_text(page: ReportPage) -> str:
 
 def reports_markup(page: ReportPage) -> Any:
     rows: list[list[InlineKeyboardButton]] = []
-    pager = pager_row(page.page, page.pages, lambda p: SyncCb(action="skipped", page=p))
+    pager = pager_row(page.page, page.pages, lambda p: SyncCb(action=SyncAction.skipped, page=p))
     if pager:
         rows.append(pager)
-    rows.append([button(_("◀️ Синхронизация"), SyncCb(action="show"))])
+    rows.append([button(_("◀️ Синхронизация"), SyncCb(action=SyncAction.show))])
     return with_home(rows)
 
 
@@ -117,13 +124,13 @@ async def sync_command(message: Message, state: FSMContext, store: Storage, user
     await show(message, overview_text(configured, status), overview_markup())
 
 
-@router.callback_query(SyncCb.filter(F.action == "show"))
+@router.callback_query(SyncCb.filter(F.action == SyncAction.show))
 async def sync_pressed(query: CallbackQuery, store: Storage, user: User) -> None:
     configured, status = await NavigatorRepo(store.session).overview(user)
     await show(query, overview_text(configured, status), overview_markup())
 
 
-@router.callback_query(SyncCb.filter(F.action == "now"))
+@router.callback_query(SyncCb.filter(F.action == SyncAction.sync_now))
 async def sync_now_pressed(
     query: CallbackQuery, store: Storage, user: User, callback_answer: CallbackAnswer
 ) -> None:
@@ -134,7 +141,7 @@ async def sync_now_pressed(
     callback_answer.text = _("Синхронизация запущена: данные обновятся в течение минуты.")
 
 
-@router.callback_query(SyncCb.filter(F.action == "skipped"))
+@router.callback_query(SyncCb.filter(F.action == SyncAction.skipped))
 async def skipped_pressed(
     query: CallbackQuery, callback_data: SyncCb, store: Storage, user: User
 ) -> None:
@@ -155,4 +162,4 @@ def _failing(params: dict[str, Any]) -> str:
 
 @register_keyboard(NoticeKind.navigator_sync_failing)
 def _failing_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
-    return with_home([[button(_("🔄 Синхронизация"), SyncCb(action="show"))]])
+    return with_home([[button(_("🔄 Синхронизация"), SyncCb(action=SyncAction.show))]])

@@ -8,6 +8,7 @@ clear answer and the conversation stays on the same step.
 from __future__ import annotations
 
 import html
+from enum import StrEnum
 from typing import Any
 
 from aiogram import F, Router
@@ -19,7 +20,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.formatting import day
 from handlers.parent.family import circle_button, shared_button
 from handlers.parent.onboarding import ConsentCb, consent_details, consent_keyboard
@@ -48,10 +49,20 @@ RETYPE_CODES = frozenset(
 )
 
 
+class ChildAction(StrEnum):
+    list = "list"
+    view = "view"
+    add = "add"
+    edit_name = "name"
+    edit_birth = "birth"
+    delete = "del"  # asks first
+    delete_confirmed = "delok"
+
+
 class ChildCb(CallbackData, prefix="ch"):
     """action: list / view / add / name / birth / del / delok; id: the child (0 for none)."""
 
-    action: str
+    action: ChildAction
     id: Id = 0
 
 
@@ -93,11 +104,13 @@ async def render_section(
         lines.append(_("Пока никого нет. Добавьте ребёнка — покажем кружки по возрасту."))
     kb = InlineKeyboardBuilder()
     for child in children:
-        kb.button(text=child_line(child), callback_data=ChildCb(action="view", id=child.id))
+        kb.button(
+            text=child_line(child), callback_data=ChildCb(action=ChildAction.view, id=child.id)
+        )
     for guarded in shared:
         kb.row(shared_button(guarded))
     if len(children) < MAX_CHILDREN:
-        kb.button(text=_("➕ Добавить ребёнка"), callback_data=ChildCb(action="add"))
+        kb.button(text=_("➕ Добавить ребёнка"), callback_data=ChildCb(action=ChildAction.add))
     kb.adjust(1)
     kb.row(home_button())
     return "\n".join(lines), kb.as_markup()
@@ -111,10 +124,12 @@ def render_card(child: Child, notice: str | None = None) -> tuple[str, InlineKey
         _("Возраст: {age}").format(age=age_on(child.birth_date, today())),
     ]
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("✏️ Имя"), callback_data=ChildCb(action="name", id=child.id))
-    kb.button(text=_("✏️ Дата рождения"), callback_data=ChildCb(action="birth", id=child.id))
-    kb.button(text=_("🗑 Удалить"), callback_data=ChildCb(action="del", id=child.id))
-    kb.button(text=_("◀️ Мои дети"), callback_data=ChildCb(action="list"))
+    kb.button(text=_("✏️ Имя"), callback_data=ChildCb(action=ChildAction.edit_name, id=child.id))
+    kb.button(
+        text=_("✏️ Дата рождения"), callback_data=ChildCb(action=ChildAction.edit_birth, id=child.id)
+    )
+    kb.button(text=_("🗑 Удалить"), callback_data=ChildCb(action=ChildAction.delete, id=child.id))
+    kb.button(text=_("◀️ Мои дети"), callback_data=ChildCb(action=ChildAction.list))
     kb.adjust(2, 1, 1)
     kb.row(circle_button(child.id))  # issue 15: invite a relative
     kb.row(home_button())
@@ -137,7 +152,7 @@ async def show_section(
 
 
 @router.message(Command("children"))
-@router.callback_query(MenuCb.filter(F.action == "children"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.children))
 async def open_children(
     event: Message | CallbackQuery, state: FSMContext, store: Storage, user: User
 ) -> None:
@@ -153,7 +168,7 @@ async def consent_from_children(
     await show_section(query, store, user, notice=_("✅ Спасибо, согласие сохранено."))
 
 
-@router.callback_query(ChildCb.filter(F.action == "list"))
+@router.callback_query(ChildCb.filter(F.action == ChildAction.list))
 async def children_list(
     query: CallbackQuery, state: FSMContext, store: Storage, user: User
 ) -> None:
@@ -161,7 +176,7 @@ async def children_list(
     await show_section(query, store, user)
 
 
-@router.callback_query(ChildCb.filter(F.action == "view"))
+@router.callback_query(ChildCb.filter(F.action == ChildAction.view))
 async def child_view(
     query: CallbackQuery, callback_data: ChildCb, state: FSMContext, store: Storage, user: User
 ) -> None:
@@ -174,7 +189,7 @@ async def child_view(
 # --- adding ----------------------------------------------------------------------------------
 
 
-@router.callback_query(ChildCb.filter(F.action == "add"))
+@router.callback_query(ChildCb.filter(F.action == ChildAction.add))
 async def add_start(query: CallbackQuery, state: FSMContext, store: Storage, user: User) -> None:
     if not has_consent(user):
         await show_section(query, store, user)
@@ -185,7 +200,7 @@ async def add_start(query: CallbackQuery, state: FSMContext, store: Storage, use
     await show(
         query,
         _("Как зовут ребёнка? Напишите имя, например: Мария Иванова."),
-        cancel_markup(ChildCb(action="list")),
+        cancel_markup(ChildCb(action=ChildAction.list)),
     )
 
 
@@ -194,7 +209,7 @@ async def add_name(message: Message, state: FSMContext) -> None:
     try:
         name = normalize_child_name(message.text or "")
     except DomainError as error:
-        await retype(message, error, ChildCb(action="list"))
+        await retype(message, error, ChildCb(action=ChildAction.list))
         return
     await state.update_data(name=name)
     await state.set_state(ChildForm.birth)
@@ -202,7 +217,7 @@ async def add_name(message: Message, state: FSMContext) -> None:
         _("Дата рождения ребёнка «{name}»? Формат ДД.ММ.ГГГГ, например 05.09.2016.").format(
             name=html.escape(name)
         ),
-        reply_markup=cancel_markup(ChildCb(action="list")),
+        reply_markup=cancel_markup(ChildCb(action=ChildAction.list)),
     )
 
 
@@ -213,7 +228,7 @@ async def add_birth(message: Message, state: FSMContext, store: Storage, user: U
         born = parse_birth_date(message.text or "")
         child = await store.families.add_child(user.id, data["name"], born)
     except DomainError as error:
-        await refused_step(message, state, store, user, error, ChildCb(action="list"))
+        await refused_step(message, state, store, user, error, ChildCb(action=ChildAction.list))
         return
     await state.clear()
     notice = _("✅ Ребёнок добавлен: {name}, возраст: {age}.").format(
@@ -225,7 +240,9 @@ async def add_birth(message: Message, state: FSMContext, store: Storage, user: U
 # --- editing ---------------------------------------------------------------------------------
 
 
-@router.callback_query(ChildCb.filter(F.action.in_({"name", "birth"})))
+@router.callback_query(
+    ChildCb.filter(F.action.in_({ChildAction.edit_name, ChildAction.edit_birth}))
+)
 async def edit_start(
     query: CallbackQuery, callback_data: ChildCb, state: FSMContext, store: Storage, user: User
 ) -> None:
@@ -234,8 +251,8 @@ async def edit_start(
         await show_section(query, store, user)
         return
     await state.set_data({"child_id": child.id})
-    back = ChildCb(action="view", id=child.id)
-    if callback_data.action == "name":
+    back = ChildCb(action=ChildAction.view, id=child.id)
+    if callback_data.action == ChildAction.edit_name:
         await state.set_state(ChildForm.edit_name)
         prompt = _("Новое имя для «{name}»:").format(name=html.escape(child.full_name))
     else:
@@ -252,7 +269,9 @@ async def edit_name(message: Message, state: FSMContext, store: Storage, user: U
     try:
         child = await store.families.update_child(user.id, child_id, full_name=message.text or "")
     except DomainError as error:
-        await refused_step(message, state, store, user, error, ChildCb(action="view", id=child_id))
+        await refused_step(
+            message, state, store, user, error, ChildCb(action=ChildAction.view, id=child_id)
+        )
         return
     await state.clear()
     await show(message, *render_card(child, notice=_("✅ Имя изменено.")))
@@ -265,7 +284,9 @@ async def edit_birth(message: Message, state: FSMContext, store: Storage, user: 
         born = parse_birth_date(message.text or "")
         child = await store.families.update_child(user.id, child_id, birth_date=born)
     except DomainError as error:
-        await refused_step(message, state, store, user, error, ChildCb(action="view", id=child_id))
+        await refused_step(
+            message, state, store, user, error, ChildCb(action=ChildAction.view, id=child_id)
+        )
         return
     await state.clear()
     await show(message, *render_card(child, notice=_("✅ Дата рождения изменена.")))
@@ -276,7 +297,8 @@ async def edit_birth(message: Message, state: FSMContext, store: Storage, user: 
 async def name_not_text(message: Message) -> None:
     """A sticker or photo instead of a name: say so, stay on the step."""
     await message.answer(
-        _("Напишите имя ребёнка текстом."), reply_markup=cancel_markup(ChildCb(action="list"))
+        _("Напишите имя ребёнка текстом."),
+        reply_markup=cancel_markup(ChildCb(action=ChildAction.list)),
     )
 
 
@@ -285,7 +307,7 @@ async def name_not_text(message: Message) -> None:
 async def birth_not_text(message: Message) -> None:
     await message.answer(
         _("Напишите дату рождения текстом в формате ДД.ММ.ГГГГ."),
-        reply_markup=cancel_markup(ChildCb(action="list")),
+        reply_markup=cancel_markup(ChildCb(action=ChildAction.list)),
     )
 
 
@@ -315,7 +337,7 @@ async def refused_step(
 # --- deleting --------------------------------------------------------------------------------
 
 
-@router.callback_query(ChildCb.filter(F.action == "del"))
+@router.callback_query(ChildCb.filter(F.action == ChildAction.delete))
 async def delete_ask(
     query: CallbackQuery, callback_data: ChildCb, state: FSMContext, store: Storage, user: User
 ) -> None:
@@ -324,8 +346,10 @@ async def delete_ask(
     markup = with_home(
         [
             [
-                button(_("🗑 Да, удалить"), ChildCb(action="delok", id=child.id)),
-                button(_("✖️ Отмена"), ChildCb(action="view", id=child.id)),
+                button(
+                    _("🗑 Да, удалить"), ChildCb(action=ChildAction.delete_confirmed, id=child.id)
+                ),
+                button(_("✖️ Отмена"), ChildCb(action=ChildAction.view, id=child.id)),
             ]
         ]
     )
@@ -335,7 +359,7 @@ async def delete_ask(
     await show(query, text, markup)
 
 
-@router.callback_query(ChildCb.filter(F.action == "delok"))
+@router.callback_query(ChildCb.filter(F.action == ChildAction.delete_confirmed))
 async def delete_confirmed(
     query: CallbackQuery, callback_data: ChildCb, store: Storage, user: User
 ) -> None:

@@ -8,6 +8,7 @@ message. The answer of the МОЦ comes back as a notification through the deliv
 from __future__ import annotations
 
 import html
+from enum import StrEnum
 from typing import Any
 
 from aiogram import F, Router
@@ -40,10 +41,16 @@ DISPUTABLE_STATUSES = frozenset(
 )
 
 
+class ComplainAction(StrEnum):
+    movement = "mv"  # about a money movement
+    enrollment = "en"  # about an enrollment
+    done = "done"  # no comment
+
+
 class ComplainCb(CallbackData, prefix="cp"):
     """action: mv (about a money movement) / en (about an enrollment) / done (no comment)."""
 
-    action: str
+    action: ComplainAction
     id: Id = 0
 
 
@@ -51,7 +58,7 @@ class Complaining(StatesGroup):
     comment = State()  # waiting for an optional comment; data: complaint_id
 
 
-def complain_button(action: str, object_id: int) -> InlineKeyboardButton:
+def complain_button(action: ComplainAction, object_id: int) -> InlineKeyboardButton:
     return button(_("🙅 Не узнаю / ребёнок не ходит"), ComplainCb(action=action, id=object_id))
 
 
@@ -59,14 +66,14 @@ def _money_rows(params: dict[str, Any]) -> list[list[InlineKeyboardButton]]:
     movement_id = int(params.get("movement_id") or 0)
     if not movement_id or params.get("kind") not in DISPUTABLE_MOVEMENTS:
         return []
-    return [[complain_button("mv", movement_id)]]
+    return [[complain_button(ComplainAction.movement, movement_id)]]
 
 
 def _enrollment_rows(params: dict[str, Any]) -> list[list[InlineKeyboardButton]]:
     enrollment_id = int(params.get("enrollment_id") or 0)
     if not enrollment_id or params.get("status") not in DISPUTABLE_STATUSES:
         return []
-    return [[complain_button("en", enrollment_id)]]
+    return [[complain_button(ComplainAction.enrollment, enrollment_id)]]
 
 
 register_extra_rows("money_movement", _money_rows)
@@ -95,7 +102,9 @@ def filed_text(view: ComplaintView, created: bool) -> str:
     )
 
 
-@router.callback_query(ComplainCb.filter(F.action.in_({"mv", "en"})))
+@router.callback_query(
+    ComplainCb.filter(F.action.in_({ComplainAction.movement, ComplainAction.enrollment}))
+)
 async def file_complaint(
     query: CallbackQuery,
     callback_data: ComplainCb,
@@ -103,19 +112,21 @@ async def file_complaint(
     store: Storage,
     user: User,
 ) -> None:
-    if callback_data.action == "mv":
+    if callback_data.action == ComplainAction.movement:
         view, created = await store.complaints.file_about_movement(user, callback_data.id)
     else:
         view, created = await store.complaints.file_about_enrollment(user, callback_data.id)
     await state.set_state(Complaining.comment)
     await state.update_data(complaint_id=view.id)
-    markup = with_home([[button(_("✅ Готово, без комментария"), ComplainCb(action="done"))]])
+    markup = with_home(
+        [[button(_("✅ Готово, без комментария"), ComplainCb(action=ComplainAction.done))]]
+    )
     # A new message: the notice stays in the chat as the parent's record.
     if isinstance(query.message, Message):
         await query.message.answer(filed_text(view, created), reply_markup=markup)
 
 
-@router.callback_query(ComplainCb.filter(F.action == "done"))
+@router.callback_query(ComplainCb.filter(F.action == ComplainAction.done))
 async def no_comment(query: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     if isinstance(query.message, Message):

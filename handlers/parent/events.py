@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -34,7 +35,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from pydantic import Field
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.event_texts import (
     SHARED_EVENT,
     ages_text,
@@ -62,10 +63,16 @@ INLINE_PAGES = 5
 CACHE_SECONDS = 60  # short: events move and get cancelled
 
 
+class EventAction(StrEnum):
+    list = "list"
+    card = "card"
+    remind = "remind"
+
+
 class EventCb(CallbackData, prefix="pe"):
     """action: list / card / remind; age: 0 all, else a child's age + 1."""
 
-    action: str
+    action: EventAction
     id: Id = 0
     page: Page = 0
     age: Annotated[int, Field(ge=0, le=19)] = 0
@@ -80,35 +87,39 @@ async def _list(
     tz = await zone_of(store.session, user.municipality_id)
     for event in found.items:
         label = f"{moment(event.starts_at, tz)} · {event.title}"[:60]
-        rows.append([button(label, EventCb(action="card", id=event.id, page=found.page, age=age))])
+        rows.append(
+            [button(label, EventCb(action=EventAction.card, id=event.id, page=found.page, age=age))]
+        )
     if not found.items:
         lines.append(_("Ближайших мероприятий пока нет."))
     children = await store.families.list_children(user.id)
     ages = sorted({age_on(c.birth_date, today(tz)) for c in children})
     if ages:
         rows.append(
-            [button(("✅ " if not age else "") + _("Все"), EventCb(action="list"))]
+            [button(("✅ " if not age else "") + _("Все"), EventCb(action=EventAction.list))]
             + [
                 button(
                     ("✅ " if age == a + 1 else "") + years(a),
-                    EventCb(action="list", age=a + 1),
+                    EventCb(action=EventAction.list, age=a + 1),
                 )
                 for a in ages[:4]
             ]
         )
-    pager = pager_row(found.page, found.pages, lambda p: EventCb(action="list", page=p, age=age))
+    pager = pager_row(
+        found.page, found.pages, lambda p: EventCb(action=EventAction.list, page=p, age=age)
+    )
     if pager:
         rows.append(pager)
     await show(target, "\n".join(lines), with_home(rows))
 
 
-@router.callback_query(MenuCb.filter(F.action == "events"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.events))
 async def open_events(query: CallbackQuery, state: FSMContext, store: Storage, user: User) -> None:
     await state.clear()
     await _list(query, store, user, 0, 0)
 
 
-@router.callback_query(EventCb.filter(F.action == "list"))
+@router.callback_query(EventCb.filter(F.action == EventAction.list))
 async def events_page(
     query: CallbackQuery, callback_data: EventCb, store: Storage, user: User
 ) -> None:
@@ -132,7 +143,7 @@ async def _card(target: Message | CallbackQuery, store: Storage, user: User, cb:
                 [
                     button(
                         _("✅ Напомним за день и за 2 часа"),
-                        EventCb(action="card", id=event.id, page=cb.page, age=cb.age),
+                        EventCb(action=EventAction.card, id=event.id, page=cb.page, age=cb.age),
                     )
                 ]
             )
@@ -141,7 +152,7 @@ async def _card(target: Message | CallbackQuery, store: Storage, user: User, cb:
                 [
                     button(
                         _("🔔 Напомнить"),
-                        EventCb(action="remind", id=event.id, page=cb.page, age=cb.age),
+                        EventCb(action=EventAction.remind, id=event.id, page=cb.page, age=cb.age),
                     )
                 ]
             )
@@ -152,18 +163,20 @@ async def _card(target: Message | CallbackQuery, store: Storage, user: User, cb:
             text=_("📤 Поделиться"), switch_inline_query=event_share_query(event)
         )
         rows.append([share])
-    rows.append([button(_("◀️ К мероприятиям"), EventCb(action="list", page=cb.page, age=cb.age))])
+    rows.append(
+        [button(_("◀️ К мероприятиям"), EventCb(action=EventAction.list, page=cb.page, age=cb.age))]
+    )
     await show(target, event_card(event, tz, link), with_home(rows))
 
 
-@router.callback_query(EventCb.filter(F.action == "card"))
+@router.callback_query(EventCb.filter(F.action == EventAction.card))
 async def event_card_screen(
     query: CallbackQuery, callback_data: EventCb, store: Storage, user: User
 ) -> None:
     await _card(query, store, user, callback_data)
 
 
-@router.callback_query(EventCb.filter(F.action == "remind"))
+@router.callback_query(EventCb.filter(F.action == EventAction.remind))
 async def remind(
     query: CallbackQuery,
     callback_data: EventCb,
@@ -177,7 +190,12 @@ async def remind(
         query,
         store,
         user,
-        EventCb(action="card", id=callback_data.id, page=callback_data.page, age=callback_data.age),
+        EventCb(
+            action=EventAction.card,
+            id=callback_data.id,
+            page=callback_data.page,
+            age=callback_data.age,
+        ),
     )
 
 
@@ -188,7 +206,7 @@ async def event_link(
     await state.set_state(None)
     raw = EVENT_PAYLOAD.fullmatch(command.args or "")
     event_id = parse_id(raw.group(1)) if raw else None
-    await _card(message, store, user, EventCb(action="card", id=event_id or 0))
+    await _card(message, store, user, EventCb(action=EventAction.card, id=event_id or 0))
 
 
 # --- inline mode: sharing an event in another chat ------------------------------------------
@@ -281,7 +299,9 @@ def _changed(params: dict[str, Any]) -> str:
 
 
 def _event_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
-    return with_home([[button(_("🎉 Открыть"), EventCb(action="card", id=int(params["e"])))]])
+    return with_home(
+        [[button(_("🎉 Открыть"), EventCb(action=EventAction.card, id=int(params["e"])))]]
+    )
 
 
 register_keyboard(REMINDER)(_event_keyboard)

@@ -10,6 +10,7 @@ storage/family.py, which re-checks who may do what.
 from __future__ import annotations
 
 import html
+from enum import StrEnum
 from typing import Any
 
 from aiogram import F, Router
@@ -19,7 +20,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.certificate_texts import status_name as certificate_status
 from handlers.enrollment_texts import status_name as enrollment_status
 from handlers.formatting import day, moment, money
@@ -60,18 +61,32 @@ REFUSALS.update(
 )
 
 
+class FamilyAction(StrEnum):
+    circle = "circle"  # who else sees a child
+    invite = "new"  # a new invitation link
+    revoke_invitation = "rvi"
+    remove_guardian = "rmg"  # asks first
+    remove_guardian_confirmed = "rmgok"
+    shared_child = "kid"  # a child the user guards, read-only
+
+
 class FamilyCb(CallbackData, prefix="fm"):
     """action: circle / new (a child: ``id``) / rvi (an invitation) / rmg / rmgok (a guardian)
     / kid (a child the user guards, read-only)."""
 
-    action: str
+    action: FamilyAction
     id: Id = 0
+
+
+class InviteAction(StrEnum):
+    accept = "yes"
+    decline = "no"
 
 
 class InviteCb(CallbackData, prefix="iv"):
     """The invited person's answer; ``t`` is the link's token, ``v`` the consent text shown."""
 
-    action: str  # yes / no
+    action: InviteAction
     t: str
     v: str = CONSENT_VERSION
 
@@ -106,20 +121,29 @@ def circle_text(circle: FamilyCircle, notice: str | None = None) -> str:
 
 
 def circle_markup(circle: FamilyCircle) -> InlineKeyboardMarkup:
-    rows = [[button(_("➕ Пригласить по ссылке"), FamilyCb(action="new", id=circle.child.id))]]
+    rows = [
+        [
+            button(
+                _("➕ Пригласить по ссылке"),
+                FamilyCb(action=FamilyAction.invite, id=circle.child.id),
+            )
+        ]
+    ]
     for number, guardian in enumerate(circle.guardians, 1):
         rows.append(
             [button(_("✖️ Убрать родственника {n}").format(n=number), _guardian(guardian.id))]
         )
     for invitation in circle.invitations:
         label = _("✖️ Отозвать ссылку до {date}").format(date=day(invitation.expires_at.date()))
-        rows.append([button(label, FamilyCb(action="rvi", id=invitation.id))])
-    rows.append([button(_("◀️ Мои дети"), MenuCb(action="children"))])
+        rows.append(
+            [button(label, FamilyCb(action=FamilyAction.revoke_invitation, id=invitation.id))]
+        )
+    rows.append([button(_("◀️ Мои дети"), MenuCb(action=MenuAction.children))])
     return with_home(rows)
 
 
 def _guardian(guardian_id: int) -> FamilyCb:
-    return FamilyCb(action="rmg", id=guardian_id)
+    return FamilyCb(action=FamilyAction.remove_guardian, id=guardian_id)
 
 
 async def show_circle(
@@ -129,7 +153,7 @@ async def show_circle(
     await show(query, circle_text(circle, notice), circle_markup(circle))
 
 
-@router.callback_query(FamilyCb.filter(F.action == "circle"))
+@router.callback_query(FamilyCb.filter(F.action == FamilyAction.circle))
 async def open_circle(
     query: CallbackQuery, callback_data: FamilyCb, state: FSMContext, store: Storage, user: User
 ) -> None:
@@ -137,7 +161,7 @@ async def open_circle(
     await show_circle(query, store, user, callback_data.id)  # a guardian: read-only alert
 
 
-@router.callback_query(FamilyCb.filter(F.action == "new"))
+@router.callback_query(FamilyCb.filter(F.action == FamilyAction.invite))
 async def new_link(
     query: CallbackQuery, callback_data: FamilyCb, store: Storage, user: User
 ) -> None:
@@ -157,12 +181,12 @@ async def new_link(
         ]
     )
     markup = with_home(
-        [[button(_("◀️ Кто ещё видит"), FamilyCb(action="circle", id=callback_data.id))]]
+        [[button(_("◀️ Кто ещё видит"), FamilyCb(action=FamilyAction.circle, id=callback_data.id))]]
     )
     await show(query, text, markup)
 
 
-@router.callback_query(FamilyCb.filter(F.action == "rvi"))
+@router.callback_query(FamilyCb.filter(F.action == FamilyAction.revoke_invitation))
 async def revoke_link(
     query: CallbackQuery, callback_data: FamilyCb, store: Storage, user: User
 ) -> None:
@@ -170,13 +194,16 @@ async def revoke_link(
     await show_circle(query, store, user, child_id, notice=_("✖️ Ссылка отозвана."))
 
 
-@router.callback_query(FamilyCb.filter(F.action == "rmg"))
+@router.callback_query(FamilyCb.filter(F.action == FamilyAction.remove_guardian))
 async def remove_ask(query: CallbackQuery, callback_data: FamilyCb) -> None:
     markup = with_home(
         [
             [
-                button(_("✖️ Да, убрать"), FamilyCb(action="rmgok", id=callback_data.id)),
-                button(_("◀️ Отмена"), MenuCb(action="children")),
+                button(
+                    _("✖️ Да, убрать"),
+                    FamilyCb(action=FamilyAction.remove_guardian_confirmed, id=callback_data.id),
+                ),
+                button(_("◀️ Отмена"), MenuCb(action=MenuAction.children)),
             ]
         ]
     )
@@ -184,7 +211,7 @@ async def remove_ask(query: CallbackQuery, callback_data: FamilyCb) -> None:
     await show(query, text, markup)
 
 
-@router.callback_query(FamilyCb.filter(F.action == "rmgok"))
+@router.callback_query(FamilyCb.filter(F.action == FamilyAction.remove_guardian_confirmed))
 async def remove_guardian(
     query: CallbackQuery, callback_data: FamilyCb, store: Storage, user: User
 ) -> None:
@@ -194,7 +221,7 @@ async def remove_guardian(
 
 def circle_button(child_id: int) -> InlineKeyboardButton:
     """On the representative's child card (handlers/parent/children.py)."""
-    return button(_("👪 Кто ещё видит"), FamilyCb(action="circle", id=child_id))
+    return button(_("👪 Кто ещё видит"), FamilyCb(action=FamilyAction.circle, id=child_id))
 
 
 # --- the invited person ---------------------------------------------------------------------
@@ -225,15 +252,15 @@ async def invite_link(
     markup = with_home(
         [
             [
-                button(accept, InviteCb(action="yes", t=token)),
-                button(_("❌ Нет"), InviteCb(action="no", t=token)),
+                button(accept, InviteCb(action=InviteAction.accept, t=token)),
+                button(_("❌ Нет"), InviteCb(action=InviteAction.decline, t=token)),
             ]
         ]
     )
     await message.answer("\n".join(lines), reply_markup=markup)
 
 
-@router.callback_query(InviteCb.filter(F.action == "yes"))
+@router.callback_query(InviteCb.filter(F.action == InviteAction.accept))
 async def invite_accept(
     query: CallbackQuery, callback_data: InviteCb, store: Storage, user: User
 ) -> None:
@@ -246,7 +273,7 @@ async def invite_accept(
     await show_shared(query, store, user, child.id, notice)
 
 
-@router.callback_query(InviteCb.filter(F.action == "no"))
+@router.callback_query(InviteCb.filter(F.action == InviteAction.decline))
 async def invite_decline(query: CallbackQuery) -> None:
     await show(query, _("Хорошо, приглашение не принято."), with_home([]))
 
@@ -259,7 +286,7 @@ def shared_line(child: Child) -> str:
 
 
 def shared_button(child: Child) -> InlineKeyboardButton:
-    return button(shared_line(child), FamilyCb(action="kid", id=child.id))
+    return button(shared_line(child), FamilyCb(action=FamilyAction.shared_child, id=child.id))
 
 
 def shared_text(shared: SharedChild, notice: str | None = None) -> str:
@@ -304,11 +331,11 @@ async def show_shared(
     target: CallbackQuery, store: Storage, user: User, child_id: int, notice: str | None = None
 ) -> None:
     shared = await store.family.shared_child(user, child_id)
-    markup = with_home([[button(_("◀️ Мои дети"), MenuCb(action="children"))]])
+    markup = with_home([[button(_("◀️ Мои дети"), MenuCb(action=MenuAction.children))]])
     await show(target, shared_text(shared, notice), markup)
 
 
-@router.callback_query(FamilyCb.filter(F.action == "kid"))
+@router.callback_query(FamilyCb.filter(F.action == FamilyAction.shared_child))
 async def shared_card(
     query: CallbackQuery, callback_data: FamilyCb, state: FSMContext, store: Storage, user: User
 ) -> None:
@@ -329,15 +356,26 @@ def _joined(params: dict[str, Any]) -> str:
 @register_keyboard(NoticeKind.family_joined)
 def _joined_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
     child_id = int(params.get("child_id") or 0)
-    return with_home([[button(_("👪 Кто ещё видит"), FamilyCb(action="circle", id=child_id))]])
+    return with_home(
+        [[button(_("👪 Кто ещё видит"), FamilyCb(action=FamilyAction.circle, id=child_id))]]
+    )
 
 
 def _guardian_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
     """A guardian's copy of a child's notice: the child's read-only card, no acts."""
     child_id = int(params.get("child_id") or 0)
     if not child_id:
-        return with_home([[button(_("👶 Мои дети"), MenuCb(action="children"))]])
-    return with_home([[button(_("👀 Карточка ребёнка"), FamilyCb(action="kid", id=child_id))]])
+        return with_home([[button(_("👶 Мои дети"), MenuCb(action=MenuAction.children))]])
+    return with_home(
+        [
+            [
+                button(
+                    _("👀 Карточка ребёнка"),
+                    FamilyCb(action=FamilyAction.shared_child, id=child_id),
+                )
+            ]
+        ]
+    )
 
 
 register_guardian_keyboard(_guardian_keyboard)

@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from handlers.announcements import NewsCb, announcement_keyboard
+from handlers.announcements import NewsAction, NewsCb, announcement_keyboard
 from handlers.ui import alert
 from storage import Storage
 from storage.models import User
@@ -26,7 +26,7 @@ async def toggle_news(
     user: User,
     callback_answer: CallbackAnswer,
 ) -> None:
-    on = callback_data.action == "on"
+    on = callback_data.action == NewsAction.subscribe
     await store.broadcasts.set_announcements(user, on, callback_data.b or None)
     if on:
         alert(callback_answer, _("🔔 Новости МОЦ снова будут приходить."))

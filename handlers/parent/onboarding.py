@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+from enum import StrEnum
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -21,7 +22,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.commands import set_role_commands
 from handlers.names import place_name
 from handlers.parent import menu
@@ -50,10 +51,16 @@ class ConsentCb(CallbackData, prefix="cs"):
     v: str = CONSENT_VERSION
 
 
+class MunicipalityPickAction(StrEnum):
+    page = "page"  # browse or search results
+    show_all = "all"  # drop the search
+    pick = "pick"
+
+
 class MunicipalityPickCb(CallbackData, prefix="mu"):
     """action: page (browse or search results) / all (drop the search) / pick."""
 
-    action: str
+    action: MunicipalityPickAction
     page: Page = 0
     id: Id = 0
 
@@ -214,34 +221,44 @@ async def open_picker(
     for municipality in result.items:
         kb.button(
             text=place_name(municipality),
-            callback_data=MunicipalityPickCb(action="pick", id=municipality.id),
+            callback_data=MunicipalityPickCb(
+                action=MunicipalityPickAction.pick, id=municipality.id
+            ),
         )
     kb.adjust(1)
     if nav := pager_row(
-        result.page, result.pages, lambda p: MunicipalityPickCb(action="page", page=p)
+        result.page,
+        result.pages,
+        lambda p: MunicipalityPickCb(action=MunicipalityPickAction.page, page=p),
     ):
         kb.row(*nav)
     if query:
-        kb.row(button(_("📋 Весь список"), MunicipalityPickCb(action="all")))
+        kb.row(
+            button(_("📋 Весь список"), MunicipalityPickCb(action=MunicipalityPickAction.show_all))
+        )
     kb.row(home_button())
     await show(target, "\n".join(lines), kb.as_markup())
 
 
-@router.callback_query(MenuCb.filter(F.action == "municipality"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.municipality))
 async def change_municipality(query: CallbackQuery, state: FSMContext, store: Storage) -> None:
     await open_picker(query, state, store)
 
 
-@router.callback_query(MunicipalityPickCb.filter(F.action.in_({"page", "all"})))
+@router.callback_query(
+    MunicipalityPickCb.filter(
+        F.action.in_({MunicipalityPickAction.page, MunicipalityPickAction.show_all})
+    )
+)
 async def picker_page(
     query: CallbackQuery, callback_data: MunicipalityPickCb, state: FSMContext, store: Storage
 ) -> None:
     data = await state.get_data()
-    search = data.get("mun_query") if callback_data.action == "page" else None
+    search = data.get("mun_query") if callback_data.action == MunicipalityPickAction.page else None
     await open_picker(query, state, store, page=callback_data.page, query=search)
 
 
-@router.callback_query(MunicipalityPickCb.filter(F.action == "pick"))
+@router.callback_query(MunicipalityPickCb.filter(F.action == MunicipalityPickAction.pick))
 async def picker_pick(
     query: CallbackQuery,
     callback_data: MunicipalityPickCb,
@@ -295,7 +312,7 @@ def language_prompt() -> str:
 
 
 @router.message(Command("language"))
-@router.callback_query(MenuCb.filter(F.action == "language"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.language))
 async def open_language(event: Message | CallbackQuery) -> None:
     await show(event, language_prompt(), language_keyboard())
 

@@ -8,6 +8,7 @@ certificates and enrollments stay in the municipality's figures without a name o
 from __future__ import annotations
 
 import html
+from enum import StrEnum
 
 from aiogram import F, Router
 from aiogram.filters import Command
@@ -28,13 +29,19 @@ from storage.privacy import PersonalData
 router = Router(name="parent.privacy")
 
 
+class PrivacyAction(StrEnum):
+    show = "show"
+    ask_delete = "ask"  # confirm the deletion first
+    delete = "delete"
+
+
 class PrivacyCb(CallbackData, prefix="pv"):
     """action: show / ask (confirm deletion) / delete."""
 
-    action: str
+    action: PrivacyAction
 
 
-def _button(text: str, action: str) -> InlineKeyboardButton:
+def _button(text: str, action: PrivacyAction) -> InlineKeyboardButton:
     return button(text, PrivacyCb(action=action))
 
 
@@ -93,13 +100,13 @@ async def show_personal_data(
     target: Message | CallbackQuery, store: Storage, user: User, cipher: SnilsCipher
 ) -> None:
     data = await store.privacy.personal_data(user, cipher)
-    markup = with_home([[_button(_("🗑 Удалить мои данные"), "ask")]])
+    markup = with_home([[_button(_("🗑 Удалить мои данные"), PrivacyAction.ask_delete)]])
     await show(target, render_personal_data(data), markup)
 
 
 @router.message(Command("privacy"))
 @router.callback_query(MenuCb.filter(F.action == MenuAction.privacy))
-@router.callback_query(PrivacyCb.filter(F.action == "show"))
+@router.callback_query(PrivacyCb.filter(F.action == PrivacyAction.show))
 async def privacy_screen(
     event: Message | CallbackQuery,
     state: FSMContext,
@@ -111,7 +118,7 @@ async def privacy_screen(
     await show_personal_data(event, store, user, snils_cipher)
 
 
-@router.callback_query(PrivacyCb.filter(F.action == "ask"))
+@router.callback_query(PrivacyCb.filter(F.action == PrivacyAction.ask_delete))
 async def privacy_ask(query: CallbackQuery) -> None:
     text = _(
         "<b>Удалить ваши данные?</b>\n"
@@ -119,12 +126,15 @@ async def privacy_ask(query: CallbackQuery) -> None:
         "Открытые заявки на программы сначала отмените в «Мои заявки»."
     )
     markup = with_home(
-        [[_button(_("🗑 Да, удалить"), "delete")], [_button(_("◀️ Не удалять"), "show")]]
+        [
+            [_button(_("🗑 Да, удалить"), PrivacyAction.delete)],
+            [_button(_("◀️ Не удалять"), PrivacyAction.show)],
+        ]
     )
     await show(query, text, markup)
 
 
-@router.callback_query(PrivacyCb.filter(F.action == "delete"))
+@router.callback_query(PrivacyCb.filter(F.action == PrivacyAction.delete))
 async def privacy_delete(
     query: CallbackQuery, state: FSMContext, store: Storage, user: User
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,18 +33,32 @@ router = Router(name="parent.settings")
 MAX_CLASS_BUTTONS = 4
 
 
+class SettingsAction(StrEnum):
+    open = "open"
+    timing = "timing"  # when reminders come
+    quiet = "quiet"  # quiet hours
+    announcements = "ann"  # МОЦ news on/off
+    reminders = "list"  # reminders per enrollment
+    mute = "mute"  # one enrollment's reminders on/off
+
+
 class SetCb(CallbackData, prefix="st"):
     """Settings screens and choices: action timing|quiet|ann|mute; ``value`` the choice."""
 
-    action: str
+    action: SettingsAction
     value: str = ""
     id: int = 0
+
+
+class ReminderAction(StrEnum):
+    hour_before = "hour"  # one more an hour before
+    skip = "skip"  # «Не пойдём»
 
 
 class RemCb(CallbackData, prefix="rm"):
     """A class reminder's buttons: hour (one more an hour before) or skip ("Не пойдём")."""
 
-    action: str
+    action: ReminderAction
     enrollment: int
     day: int  # date.toordinal()
 
@@ -85,12 +100,14 @@ def settings_keyboard(current: DeliverySettings) -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton]] = []
     for timing in Timing.choices:
         mark = "✅ " if timing == current.timing else ""
-        rows.append([button(mark + timing_name(timing), SetCb(action="timing", value=timing))])
+        rows.append(
+            [button(mark + timing_name(timing), SetCb(action=SettingsAction.timing, value=timing))]
+        )
     quiet = [
         button(
             ("✅ " if (start, end) == (current.quiet_from, current.quiet_to) else "")
             + quiet_name(start, end),
-            SetCb(action="quiet", value=f"{start}-{end}"),
+            SetCb(action=SettingsAction.quiet, value=f"{start}-{end}"),
         )
         for start, end in QUIET_CHOICES
     ]
@@ -99,11 +116,18 @@ def settings_keyboard(current: DeliverySettings) -> InlineKeyboardMarkup:
         _("🔕 Не получать объявления") if current.announcements else _("🔔 Получать объявления")
     )
     rows.append(
-        [button(announcements, SetCb(action="ann", value="0" if current.announcements else "1"))]
+        [
+            button(
+                announcements,
+                SetCb(
+                    action=SettingsAction.announcements, value="0" if current.announcements else "1"
+                ),
+            )
+        ]
     )
     rows.append(
         [
-            button(_("👶 Напоминания по занятиям"), SetCb(action="list")),
+            button(_("👶 Напоминания по занятиям"), SetCb(action=SettingsAction.reminders)),
             button(_("🌐 Язык · Language"), MenuCb(action=MenuAction.language)),
         ]
     )
@@ -117,12 +141,16 @@ async def _show_settings(target: Message | CallbackQuery, store: Storage, user: 
 
 @router.message(Command("settings"))
 @router.callback_query(MenuCb.filter(F.action == MenuAction.settings))
-@router.callback_query(SetCb.filter(F.action == "open"))
+@router.callback_query(SetCb.filter(F.action == SettingsAction.open))
 async def open_settings(event: Message | CallbackQuery, store: Storage, user: User) -> None:
     await _show_settings(event, store, user)
 
 
-@router.callback_query(SetCb.filter(F.action.in_({"timing", "quiet", "ann"})))
+@router.callback_query(
+    SetCb.filter(
+        F.action.in_({SettingsAction.timing, SettingsAction.quiet, SettingsAction.announcements})
+    )
+)
 async def change_setting(
     query: CallbackQuery,
     callback_data: SetCb,
@@ -131,9 +159,9 @@ async def change_setting(
     callback_answer: CallbackAnswer,
 ) -> None:
     repo = SettingsRepo(store.session)
-    if callback_data.action == "timing":
+    if callback_data.action == SettingsAction.timing:
         await repo.set_timing(user, callback_data.value)
-    elif callback_data.action == "quiet":
+    elif callback_data.action == SettingsAction.quiet:
         start, _sep, end = callback_data.value.partition("-")
         await repo.set_quiet(user, int(start or 0), int(end or 0))
     else:
@@ -159,20 +187,24 @@ async def _show_enrollments(query: CallbackQuery, store: Storage, user: User) ->
             [
                 button(
                     text,
-                    SetCb(action="mute", value="0" if item.muted else "1", id=item.enrollment_id),
+                    SetCb(
+                        action=SettingsAction.mute,
+                        value="0" if item.muted else "1",
+                        id=item.enrollment_id,
+                    ),
                 )
             ]
         )
-    rows.append([button(_("⚙️ Настройки"), SetCb(action="open"))])
+    rows.append([button(_("⚙️ Настройки"), SetCb(action=SettingsAction.open))])
     await show(query, "\n".join(lines), with_home(rows))
 
 
-@router.callback_query(SetCb.filter(F.action == "list"))
+@router.callback_query(SetCb.filter(F.action == SettingsAction.reminders))
 async def list_enrollments(query: CallbackQuery, store: Storage, user: User) -> None:
     await _show_enrollments(query, store, user)
 
 
-@router.callback_query(SetCb.filter(F.action == "mute"))
+@router.callback_query(SetCb.filter(F.action == SettingsAction.mute))
 async def mute_enrollment(
     query: CallbackQuery,
     callback_data: SetCb,
@@ -269,16 +301,18 @@ def _class_reminder_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
         suffix = f" · {item['time']}" if len(classes) > 1 else ""
         row = []
         if params.get("timing") not in (Timing.extra, Timing.hour1):
-            hour = RemCb(action="hour", enrollment=item["enrollment_id"], day=day)
+            hour = RemCb(
+                action=ReminderAction.hour_before, enrollment=item["enrollment_id"], day=day
+            )
             row.append(button(_("⏰ Напомнить за час") + suffix, hour))
-        skip = RemCb(action="skip", enrollment=item["enrollment_id"], day=day)
+        skip = RemCb(action=ReminderAction.skip, enrollment=item["enrollment_id"], day=day)
         row.append(button(_("🚫 Не пойдём") + suffix, skip))
         rows.append(row)
-    rows.append([button(_("⚙️ Настройки"), SetCb(action="open"))])
+    rows.append([button(_("⚙️ Настройки"), SetCb(action=SettingsAction.open))])
     return with_home(rows)
 
 
-@router.callback_query(RemCb.filter(F.action == "hour"))
+@router.callback_query(RemCb.filter(F.action == ReminderAction.hour_before))
 async def remind_hour_before(
     query: CallbackQuery,
     callback_data: RemCb,
@@ -296,7 +330,7 @@ async def remind_hour_before(
     callback_answer.show_alert = not done
 
 
-@router.callback_query(RemCb.filter(F.action == "skip"))
+@router.callback_query(RemCb.filter(F.action == ReminderAction.skip))
 async def skip_class(
     query: CallbackQuery,
     callback_data: RemCb,

@@ -17,7 +17,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.formatting import number
-from handlers.staff.broadcast_views import BcCb
+from handlers.staff.broadcast_views import BcCb, BroadcastAction
 from handlers.staff.broadcasts import show_audience
 from handlers.ui import NOT_A_COMMAND, button, pager_row, parse_id, show, with_home
 from storage import Storage
@@ -49,19 +49,24 @@ def _screen(
         )
     if not found.items:
         head += "\n" + _("Ничего не нашлось. Напишите другое слово.")
-    action = "prog" if word is None else "progs"
-    rows = [[button(p.title[:60], BcCb(action="pgm", id=b, v=str(p.id)))] for p in found.items]
+    action = BroadcastAction.programs if word is None else BroadcastAction.program_search
+    rows = [
+        [button(p.title[:60], BcCb(action=BroadcastAction.program, id=b, v=str(p.id)))]
+        for p in found.items
+    ]
     pager = pager_row(found.page, found.pages, lambda p: BcCb(action=action, id=b, v=str(p)))
     if pager:
         rows.append(pager)
     if word is not None:
-        rows.append([button(_("📋 Все программы"), BcCb(action="prog", id=b))])
-    rows.append([button(_("✖️ Любая программа"), BcCb(action="prog", id=b, v="-"))])
-    rows.append([button(_("◀️ К аудитории"), BcCb(action="aud", id=b))])
+        rows.append([button(_("📋 Все программы"), BcCb(action=BroadcastAction.programs, id=b))])
+    rows.append(
+        [button(_("✖️ Любая программа"), BcCb(action=BroadcastAction.programs, id=b, v="-"))]
+    )
+    rows.append([button(_("◀️ К аудитории"), BcCb(action=BroadcastAction.audience, id=b))])
     return head, rows
 
 
-@router.callback_query(BcCb.filter(F.action == "prog"))
+@router.callback_query(BcCb.filter(F.action == BroadcastAction.programs))
 async def open_programs(
     query: CallbackQuery, callback_data: BcCb, state: FSMContext, store: Storage, user: User
 ) -> None:
@@ -88,7 +93,7 @@ async def got_word(message: Message, state: FSMContext, store: Storage, user: Us
     await show(message, text, with_home(rows))
 
 
-@router.callback_query(BcCb.filter(F.action == "progs"))
+@router.callback_query(BcCb.filter(F.action == BroadcastAction.program_search))
 async def word_page(
     query: CallbackQuery, callback_data: BcCb, state: FSMContext, store: Storage, user: User
 ) -> None:
@@ -100,7 +105,7 @@ async def word_page(
     await show(query, text, with_home(rows))
 
 
-@router.callback_query(BcCb.filter(F.action == "pgm"))
+@router.callback_query(BcCb.filter(F.action == BroadcastAction.program))
 async def open_groups(
     query: CallbackQuery, callback_data: BcCb, store: Storage, user: User
 ) -> None:
@@ -109,18 +114,21 @@ async def open_groups(
     if program_id is None:
         raise DomainError("broadcast_filter")
     program, groups = await store.broadcasts.program_groups(user, b, program_id)
-    rows = [[button(_("👥 Вся программа"), BcCb(action="grp", id=b, v=str(program.id)))]]
-    rows += [
-        [button(g.name[:60], BcCb(action="grp", id=b, v=f"{program.id}.{g.id}"))] for g in groups
+    rows = [
+        [button(_("👥 Вся программа"), BcCb(action=BroadcastAction.group, id=b, v=str(program.id)))]
     ]
-    rows.append([button(_("◀️ К программам"), BcCb(action="prog", id=b))])
+    rows += [
+        [button(g.name[:60], BcCb(action=BroadcastAction.group, id=b, v=f"{program.id}.{g.id}"))]
+        for g in groups
+    ]
+    rows.append([button(_("◀️ К программам"), BcCb(action=BroadcastAction.programs, id=b))])
     text = _("<b>{title}</b>\nВся программа или одна группа?").format(
         title=html.escape(program.title)
     )
     await show(query, text, with_home(rows))
 
 
-@router.callback_query(BcCb.filter(F.action == "grp"))
+@router.callback_query(BcCb.filter(F.action == BroadcastAction.group))
 async def choose_group(
     query: CallbackQuery, callback_data: BcCb, state: FSMContext, store: Storage, user: User
 ) -> None:

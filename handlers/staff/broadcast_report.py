@@ -17,7 +17,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.formatting import day, number
 from handlers.refusals import REFUSALS
-from handlers.staff.broadcast_views import BcCb
+from handlers.staff.broadcast_views import BcCb, BroadcastAction
 from handlers.ui import home_markup
 from storage import Storage
 from storage.broadcasts.report import Report, half_year, media_plan, to_xlsx
@@ -74,7 +74,7 @@ async def report_command(
     await _send(message, store, user, *_period(command.args))
 
 
-@router.callback_query(BcCb.filter(F.action == "report"))
+@router.callback_query(BcCb.filter(F.action == BroadcastAction.report))
 async def report_button(query: CallbackQuery, store: Storage, user: User) -> None:
     if isinstance(query.message, Message):
         await _send(query.message, store, user, *half_year(today()))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from dataclasses import replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -24,13 +25,40 @@ from storage.models import Broadcast, Direction
 BAR = 10
 
 
+class BroadcastAction(StrEnum):
+    new = "new"
+    template = "tpl"  # v: the template
+    audience = "aud"
+    progress = "aud_p"  # a running or scheduled one: its progress
+    municipalities = "muni"
+    ages = "age"
+    direction = "dir"
+    programs = "prog"  # list page / "-" clears
+    program_search = "progs"  # a typed word's results
+    program = "pgm"  # a program: its groups
+    group = "grp"  # "<program>" or "<program>.<group>"
+    certificate = "cert"
+    without_enrollments = "noenr"
+    language = "lang"
+    link_button = "btn"
+    preview = "prev"
+    send = "send"
+    schedule = "when"
+    pause = "pause"
+    resume = "resume"
+    cancel = "cancel"
+    mine = "mine"
+    drop = "drop"
+    report = "report"
+
+
 class BcCb(CallbackData, prefix="bc"):
     """action: new, tpl, aud, muni, age, dir, prog (list page / "-" clears), progs (page of
     a typed word's results), pgm (a program: its groups), grp ("<program>" or
     "<program>.<group>"), cert, noenr, lang, btn, prev, send, when, pause, resume, cancel,
     mine, drop; id: the announcement; v: the choice."""
 
-    action: str
+    action: BroadcastAction
     id: Id = 0
     v: str = ""
 
@@ -94,25 +122,27 @@ def audience_markup(broadcast: Broadcast, count: int, admin: bool) -> InlineKeyb
     b = broadcast.id
     rows: list[list[InlineKeyboardButton]] = []
     if admin:
-        rows.append([button(_("🏙 Муниципалитеты"), BcCb(action="muni", id=b))])
+        rows.append(
+            [button(_("🏙 Муниципалитеты"), BcCb(action=BroadcastAction.municipalities, id=b))]
+        )
     rows += [
         [
-            button(_("👶 Возраст"), BcCb(action="age", id=b)),
-            button(_("🧭 Направление"), BcCb(action="dir", id=b)),
+            button(_("👶 Возраст"), BcCb(action=BroadcastAction.ages, id=b)),
+            button(_("🧭 Направление"), BcCb(action=BroadcastAction.direction, id=b)),
         ],
-        [button(_("🎯 Программа / группа"), BcCb(action="prog", id=b))],
+        [button(_("🎯 Программа / группа"), BcCb(action=BroadcastAction.programs, id=b))],
         [
-            button(_("🎫 Сертификат"), BcCb(action="cert", id=b)),
-            button(_("📝 Без заявок"), BcCb(action="noenr", id=b)),
+            button(_("🎫 Сертификат"), BcCb(action=BroadcastAction.certificate, id=b)),
+            button(_("📝 Без заявок"), BcCb(action=BroadcastAction.without_enrollments, id=b)),
         ],
         [
-            button(_("🌐 Язык"), BcCb(action="lang", id=b)),
-            button(_("🔗 Кнопка-ссылка"), BcCb(action="btn", id=b)),
+            button(_("🌐 Язык"), BcCb(action=BroadcastAction.language, id=b)),
+            button(_("🔗 Кнопка-ссылка"), BcCb(action=BroadcastAction.link_button, id=b)),
         ],
     ]
     if count > 0:
-        rows.append([button(_("👁 Предпросмотр"), BcCb(action="prev", id=b))])
-    rows.append([button(_("✖️ Отменить рассылку"), BcCb(action="drop", id=b))])
+        rows.append([button(_("👁 Предпросмотр"), BcCb(action=BroadcastAction.preview, id=b))])
+    rows.append([button(_("✖️ Отменить рассылку"), BcCb(action=BroadcastAction.drop, id=b))])
     return with_home(rows)
 
 
@@ -180,10 +210,10 @@ def progress_markup(broadcast: Broadcast) -> InlineKeyboardMarkup:
     b = broadcast.id
     rows: list[list[InlineKeyboardButton]] = []
     if broadcast.status in (Status.sending, Status.scheduled):
-        rows.append([button(_("⏸ Пауза"), BcCb(action="pause", id=b))])
+        rows.append([button(_("⏸ Пауза"), BcCb(action=BroadcastAction.pause, id=b))])
     if broadcast.status == Status.paused:
-        rows.append([button(_("▶️ Продолжить"), BcCb(action="resume", id=b))])
+        rows.append([button(_("▶️ Продолжить"), BcCb(action=BroadcastAction.resume, id=b))])
     if broadcast.status in (Status.sending, Status.scheduled, Status.paused):
-        rows.append([button(_("⛔ Остановить совсем"), BcCb(action="cancel", id=b))])
-    rows.append([button(_("📋 Мои рассылки"), BcCb(action="mine"))])
+        rows.append([button(_("⛔ Остановить совсем"), BcCb(action=BroadcastAction.cancel, id=b))])
+    rows.append([button(_("📋 Мои рассылки"), BcCb(action=BroadcastAction.mine))])
     return with_home(rows)

@@ -18,11 +18,12 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from handlers.announcements import announcement_keyboard, deliver
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.refusals import REFUSALS, refusal_text
 from handlers.staff.broadcast_templates import TEMPLATES, template_text, template_title
 from handlers.staff.broadcast_views import (
     BcCb,
+    BroadcastAction,
     audience_markup,
     audience_text,
     direction_name,
@@ -107,15 +108,18 @@ def _compose_prompt() -> tuple[str, InlineKeyboardMarkup]:
         "Пришлите текст объявления одним сообщением: жирный, курсив и ссылки сохранятся. "
         "Можно фото или файл с подписью.\n\nИли начните с шаблона:"
     )
-    rows = [[button(template_title(key), BcCb(action="tpl", v=key))] for key in TEMPLATES]
-    rows.append([button(_("📋 Мои рассылки"), BcCb(action="mine"))])
-    rows.append([button(_("📊 Отчёт о рассылках"), BcCb(action="report"))])
+    rows = [
+        [button(template_title(key), BcCb(action=BroadcastAction.template, v=key))]
+        for key in TEMPLATES
+    ]
+    rows.append([button(_("📋 Мои рассылки"), BcCb(action=BroadcastAction.mine))])
+    rows.append([button(_("📊 Отчёт о рассылках"), BcCb(action=BroadcastAction.report))])
     return text, with_home(rows)
 
 
 @router.message(Command("broadcast"))
-@router.callback_query(MenuCb.filter(F.action == "broadcast"))
-@router.callback_query(BcCb.filter(F.action == "new"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.broadcast))
+@router.callback_query(BcCb.filter(F.action == BroadcastAction.new))
 async def start_compose(event: Message | CallbackQuery, state: FSMContext, user: User) -> None:
     await state.clear()
     if not _privileged(user):
@@ -125,7 +129,7 @@ async def start_compose(event: Message | CallbackQuery, state: FSMContext, user:
     await show(event, text, markup)
 
 
-@router.callback_query(BcCb.filter(F.action == "tpl"))
+@router.callback_query(BcCb.filter(F.action == BroadcastAction.template))
 async def use_template(
     query: CallbackQuery, callback_data: BcCb, state: FSMContext, user: User
 ) -> None:
@@ -159,7 +163,7 @@ async def got_text(message: Message, state: FSMContext, store: Storage, user: Us
     await show_audience(message, store, user, broadcast.id)
 
 
-@router.callback_query(BcCb.filter(F.action == "aud"))
+@router.callback_query(BcCb.filter(F.action == BroadcastAction.audience))
 async def open_audience(
     query: CallbackQuery, callback_data: BcCb, state: FSMContext, store: Storage, user: User
 ) -> None:
@@ -167,7 +171,7 @@ async def open_audience(
     await show_audience(query, store, user, callback_data.id)
 
 
-@router.callback_query(BcCb.filter(F.action == "muni"))
+@router.callback_query(BcCb.filter(F.action == BroadcastAction.municipalities))
 async def choose_municipalities(
     query: CallbackQuery, callback_data: BcCb, store: Storage, user: User
 ) -> None:
@@ -185,18 +189,20 @@ async def choose_municipalities(
         [
             button(
                 ("✅ " if broadcast.all_municipalities else "") + _("Все"),
-                BcCb(action="muni", id=b, v="all"),
+                BcCb(action=BroadcastAction.municipalities, id=b, v="all"),
             )
         ]
     ]
     for m in await store.municipalities.list_all():
         mark = "✅ " if m.id in broadcast.municipality_ids else ""
-        rows.append([button(mark + m.name, BcCb(action="muni", id=b, v=str(m.id)))])
-    rows.append([button(_("◀️ К аудитории"), BcCb(action="aud", id=b))])
+        rows.append(
+            [button(mark + m.name, BcCb(action=BroadcastAction.municipalities, id=b, v=str(m.id)))]
+        )
+    rows.append([button(_("◀️ К аудитории"), BcCb(action=BroadcastAction.audience, id=b))])
     await show(query, _("Выберите муниципалитеты (нажатие включает и выключает):"), with_home(rows))
 
 
-@router.callback_query(BcCb.filter(F.action == "dir"))
+@router.callback_query(BcCb.filter(F.action == BroadcastAction.direction))
 async def choose_direction(
     query: CallbackQuery, callback_data: BcCb, store: Storage, user: User
 ) -> None:
@@ -207,8 +213,11 @@ async def choose_direction(
         await show_audience(query, store, user, b)
         return
     await store.broadcasts.get(user, b)
-    rows = [[button(direction_name(d), BcCb(action="dir", id=b, v=d.value))] for d in Direction]
-    rows.append([button(_("Любое"), BcCb(action="dir", id=b, v="-"))])
+    rows = [
+        [button(direction_name(d), BcCb(action=BroadcastAction.direction, id=b, v=d.value))]
+        for d in Direction
+    ]
+    rows.append([button(_("Любое"), BcCb(action=BroadcastAction.direction, id=b, v="-"))])
     await show(query, _("Дети занимаются по направлению:"), with_home(rows))
 
 
@@ -218,36 +227,53 @@ def _next(options: tuple[str | None, ...], current: str | None) -> str | None:
     )
 
 
-@router.callback_query(BcCb.filter(F.action.in_({"cert", "lang", "noenr"})))
+@router.callback_query(
+    BcCb.filter(
+        F.action.in_(
+            {
+                BroadcastAction.certificate,
+                BroadcastAction.language,
+                BroadcastAction.without_enrollments,
+            }
+        )
+    )
+)
 async def toggle_filter(
     query: CallbackQuery, callback_data: BcCb, store: Storage, user: User
 ) -> None:
     b = callback_data.id
     f = Filters.load((await store.broadcasts.get(user, b)).filters)
-    if callback_data.action == "cert":
+    if callback_data.action == BroadcastAction.certificate:
         await store.broadcasts.set_filters(
             user, b, certificate=_next((*CERTIFICATE_CHOICES, None), f.certificate)
         )
-    elif callback_data.action == "lang":
+    elif callback_data.action == BroadcastAction.language:
         await store.broadcasts.set_filters(user, b, language=_next((*LANGUAGES, None), f.language))
     else:
         await store.broadcasts.set_filters(user, b, no_enrollment=not f.no_enrollment)
     await show_audience(query, store, user, b)
 
 
-@router.callback_query(BcCb.filter(F.action.in_({"age", "btn", "when"})))
+@router.callback_query(
+    BcCb.filter(
+        F.action.in_({BroadcastAction.ages, BroadcastAction.link_button, BroadcastAction.schedule})
+    )
+)
 async def ask_typed(
     query: CallbackQuery, callback_data: BcCb, state: FSMContext, store: Storage, user: User
 ) -> None:
     b = callback_data.id
     await store.broadcasts.get(user, b)
     prompts = {
-        "age": (Composing.ages, _("Возраст детей: напишите «7-12» (или «-», чтобы снять фильтр).")),
-        "btn": (
+        BroadcastAction.ages: (
+            Composing.ages,
+            _("Возраст детей: напишите «7-12» (или «-», чтобы снять фильтр)."),
+        ),
+        BroadcastAction.link_button: (
             Composing.button,
             _("Кнопка под объявлением: «Текст | https://адрес» (или «-», чтобы убрать)."),
         ),
-        "when": (
+        BroadcastAction.schedule: (
             Composing.when,
             _("Когда отправить? Дата и время по местному времени: «ДД.ММ.ГГГГ ЧЧ:ММ»."),
         ),
@@ -255,7 +281,11 @@ async def ask_typed(
     step, prompt = prompts[callback_data.action]
     await state.set_state(step)
     await state.update_data(broadcast=b)
-    back = "prev" if callback_data.action == "when" else "aud"
+    back = (
+        BroadcastAction.preview
+        if callback_data.action == BroadcastAction.schedule
+        else BroadcastAction.audience
+    )
     await show(query, prompt, with_home([[button(_("✖️ Отмена"), BcCb(action=back, id=b))]]))
 
 
@@ -303,7 +333,7 @@ async def got_button(message: Message, state: FSMContext, store: Storage, user: 
     await show_audience(message, store, user, b)
 
 
-@router.callback_query(BcCb.filter(F.action == "prev"))
+@router.callback_query(BcCb.filter(F.action == BroadcastAction.preview))
 async def preview(
     query: CallbackQuery, callback_data: BcCb, state: FSMContext, store: Storage, user: User
 ) -> None:
@@ -317,9 +347,9 @@ async def preview(
             query.bot, query.from_user.id, broadcast.html, announcement_keyboard(params), params
         )
     rows = [
-        [button(_("🚀 Отправить сейчас"), BcCb(action="send", id=b))],
-        [button(_("🕒 Запланировать"), BcCb(action="when", id=b))],
-        [button(_("◀️ К аудитории"), BcCb(action="aud", id=b))],
+        [button(_("🚀 Отправить сейчас"), BcCb(action=BroadcastAction.send, id=b))],
+        [button(_("🕒 Запланировать"), BcCb(action=BroadcastAction.schedule, id=b))],
+        [button(_("◀️ К аудитории"), BcCb(action=BroadcastAction.audience, id=b))],
     ]
     text = _("☝️ Так объявление увидят родители. Получателей: {count}.").format(
         count=recipients(count)
@@ -328,7 +358,7 @@ async def preview(
         await query.bot.send_message(query.from_user.id, text, reply_markup=with_home(rows))
 
 
-@router.callback_query(BcCb.filter(F.action == "send"))
+@router.callback_query(BcCb.filter(F.action == BroadcastAction.send))
 async def send_now(query: CallbackQuery, callback_data: BcCb, store: Storage, user: User) -> None:
     await _launch(query, store, user, callback_data.id, None)
 
@@ -372,28 +402,34 @@ async def got_time(message: Message, state: FSMContext, store: Storage, user: Us
     await state.clear()
 
 
-@router.callback_query(BcCb.filter(F.action.in_({"pause", "resume", "cancel"})))
+@router.callback_query(
+    BcCb.filter(
+        F.action.in_({BroadcastAction.pause, BroadcastAction.resume, BroadcastAction.cancel})
+    )
+)
 async def control(query: CallbackQuery, callback_data: BcCb, store: Storage, user: User) -> None:
     repo = store.broadcasts
-    action = {"pause": repo.pause, "resume": repo.resume, "cancel": repo.cancel}[
-        callback_data.action
-    ]
+    action = {
+        BroadcastAction.pause: repo.pause,
+        BroadcastAction.resume: repo.resume,
+        BroadcastAction.cancel: repo.cancel,
+    }[callback_data.action]
     broadcast = await action(user, callback_data.id)
     results = await repo.results(broadcast)
     await show(query, progress_text(broadcast, results), progress_markup(broadcast))
 
 
-@router.callback_query(BcCb.filter(F.action == "drop"))
+@router.callback_query(BcCb.filter(F.action == BroadcastAction.drop))
 async def drop_draft(query: CallbackQuery, state: FSMContext, user: User) -> None:
     await state.clear()
     await show(
         query,
         _("Рассылка не отправлена."),
-        with_home([[button(_("📣 Новая рассылка"), BcCb(action="new"))]]),
+        with_home([[button(_("📣 Новая рассылка"), BcCb(action=BroadcastAction.new))]]),
     )
 
 
-@router.callback_query(BcCb.filter(F.action == "mine"))
+@router.callback_query(BcCb.filter(F.action == BroadcastAction.mine))
 async def my_broadcasts(query: CallbackQuery, store: Storage, user: User) -> None:
     lines = [_("<b>📋 Мои рассылки</b>")]
     rows: list[list[InlineKeyboardButton]] = []
@@ -405,17 +441,17 @@ async def my_broadcasts(query: CallbackQuery, store: Storage, user: User) -> Non
                 [
                     button(
                         _("№{id}: управлять").format(id=broadcast.id),
-                        BcCb(action="aud_p", id=broadcast.id),
+                        BcCb(action=BroadcastAction.progress, id=broadcast.id),
                     )
                 ]
             )
     if len(lines) == 1:
         lines.append(_("Рассылок пока не было."))
-    rows.append([button(_("📣 Новая рассылка"), BcCb(action="new"))])
+    rows.append([button(_("📣 Новая рассылка"), BcCb(action=BroadcastAction.new))])
     await show(query, "\n".join(lines)[:4000], with_home(rows))
 
 
-@router.callback_query(BcCb.filter(F.action == "aud_p"))
+@router.callback_query(BcCb.filter(F.action == BroadcastAction.progress))
 async def open_progress(
     query: CallbackQuery, callback_data: BcCb, store: Storage, user: User
 ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from aiogram import F, Router
@@ -52,10 +53,18 @@ from storage.notifications import NoticeKind
 router = Router(name="staff.complaints")
 
 
+class ComplaintQueueAction(StrEnum):
+    list = "list"
+    view = "view"
+    answer = "ans"  # ask the answer
+    resolve = "ok"
+    escalate = "up"  # to administrators
+
+
 class ComplaintQCb(CallbackData, prefix="cq"):
     """action: list / view / ans (ask the answer) / ok (resolved) / up (to administrators)."""
 
-    action: str
+    action: ComplaintQueueAction
     id: Id = 0
     page: Page = 0
 
@@ -75,7 +84,7 @@ REFUSALS.update(
 
 def complaints_queue_button() -> InlineKeyboardButton:
     """The /queue screen's way into parents' complaints."""
-    return button(_("📣 Жалобы родителей"), ComplaintQCb(action="list"))
+    return button(_("📣 Жалобы родителей"), ComplaintQCb(action=ComplaintQueueAction.list))
 
 
 def status_name(status: ComplaintStatus) -> str:
@@ -164,8 +173,12 @@ async def render_complaints(
             )
         )
         label = _("№{id} · {title}").format(id=view.id, title=(view.program_title or "")[:40])
-        rows.append([button(label, ComplaintQCb(action="view", id=view.id, page=page))])
-    if nav := pager_row(page, pages, lambda to: ComplaintQCb(action="list", page=to)):
+        rows.append(
+            [button(label, ComplaintQCb(action=ComplaintQueueAction.view, id=view.id, page=page))]
+        )
+    if nav := pager_row(
+        page, pages, lambda to: ComplaintQCb(action=ComplaintQueueAction.list, page=to)
+    ):
         rows.append(nav)
     return "\n".join(lines), with_home(rows)
 
@@ -178,7 +191,7 @@ async def complaints_command(
     await show(message, *await render_complaints(store, user, 0))
 
 
-@router.callback_query(ComplaintQCb.filter(F.action == "list"))
+@router.callback_query(ComplaintQCb.filter(F.action == ComplaintQueueAction.list))
 async def complaints_page(
     query: CallbackQuery, callback_data: ComplaintQCb, state: FSMContext, store: Storage, user: User
 ) -> None:
@@ -265,14 +278,22 @@ def card_markup(card: ComplaintCard, user: User, page: int) -> InlineKeyboardMar
     if view.status != ComplaintStatus.resolved:
         rows.append(
             [
-                button(_("✍️ Ответить"), ComplaintQCb(action="ans", id=view.id, page=page)),
-                button(_("✅ Решено"), ComplaintQCb(action="ok", id=view.id, page=page)),
+                button(
+                    _("✍️ Ответить"),
+                    ComplaintQCb(action=ComplaintQueueAction.answer, id=view.id, page=page),
+                ),
+                button(
+                    _("✅ Решено"),
+                    ComplaintQCb(action=ComplaintQueueAction.resolve, id=view.id, page=page),
+                ),
             ]
         )
         if user.role == Role.staff and view.status != ComplaintStatus.escalated:
-            up = ComplaintQCb(action="up", id=view.id, page=page)
+            up = ComplaintQCb(action=ComplaintQueueAction.escalate, id=view.id, page=page)
             rows.append([button(_("⬆️ Администраторам"), up)])
-    rows.append([button(_("◀️ К жалобам"), ComplaintQCb(action="list", page=page))])
+    rows.append(
+        [button(_("◀️ К жалобам"), ComplaintQCb(action=ComplaintQueueAction.list, page=page))]
+    )
     return with_home(rows)
 
 
@@ -283,7 +304,7 @@ async def _show_card(
     await show(target, card_text(card), card_markup(card, user, page))
 
 
-@router.callback_query(ComplaintQCb.filter(F.action == "view"))
+@router.callback_query(ComplaintQCb.filter(F.action == ComplaintQueueAction.view))
 async def complaint_card(
     query: CallbackQuery, callback_data: ComplaintQCb, state: FSMContext, store: Storage, user: User
 ) -> None:
@@ -291,7 +312,7 @@ async def complaint_card(
     await _show_card(query, store, user, callback_data.id, callback_data.page)
 
 
-@router.callback_query(ComplaintQCb.filter(F.action == "ok"))
+@router.callback_query(ComplaintQCb.filter(F.action == ComplaintQueueAction.resolve))
 async def complaint_resolved(
     query: CallbackQuery, callback_data: ComplaintQCb, store: Storage, user: User
 ) -> None:
@@ -299,7 +320,7 @@ async def complaint_resolved(
     await _show_card(query, store, user, callback_data.id, callback_data.page)
 
 
-@router.callback_query(ComplaintQCb.filter(F.action == "up"))
+@router.callback_query(ComplaintQCb.filter(F.action == ComplaintQueueAction.escalate))
 async def complaint_escalated(
     query: CallbackQuery, callback_data: ComplaintQCb, store: Storage, user: User
 ) -> None:
@@ -307,7 +328,7 @@ async def complaint_escalated(
     await _show_card(query, store, user, callback_data.id, callback_data.page)
 
 
-@router.callback_query(ComplaintQCb.filter(F.action == "ans"))
+@router.callback_query(ComplaintQCb.filter(F.action == ComplaintQueueAction.answer))
 async def complaint_answer_asked(
     query: CallbackQuery, callback_data: ComplaintQCb, state: FSMContext, store: Storage, user: User
 ) -> None:
@@ -317,7 +338,9 @@ async def complaint_answer_asked(
     await state.set_state(Answering.text)
     await state.update_data(complaint_id=callback_data.id, page=callback_data.page)
     prompt = _("✍️ Напишите ответ одним сообщением — его получит родитель.")
-    back = ComplaintQCb(action="view", id=callback_data.id, page=callback_data.page)
+    back = ComplaintQCb(
+        action=ComplaintQueueAction.view, id=callback_data.id, page=callback_data.page
+    )
     await show(
         query,
         f"{card_text(card)}\n\n{prompt}",
@@ -371,7 +394,7 @@ def _escalated(params: dict[str, Any]) -> str:
 
 
 def _open_markup(params: dict[str, Any]) -> InlineKeyboardMarkup:
-    data = ComplaintQCb(action="view", id=int(params.get("complaint_id") or 0))
+    data = ComplaintQCb(action=ComplaintQueueAction.view, id=int(params.get("complaint_id") or 0))
     return with_home([[button(_("📣 Открыть жалобу"), data)]])
 
 

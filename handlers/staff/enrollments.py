@@ -8,6 +8,7 @@ transitions (DESIGN.md rule 8) are refused by storage with a reason, never appli
 from __future__ import annotations
 
 import html
+from enum import StrEnum
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
@@ -45,10 +46,19 @@ from storage.models import EnrollmentStatus, User
 router = Router(name="staff.enrollments")
 
 
+class OperatorEnrollmentAction(StrEnum):
+    list = "list"
+    view = "view"
+    confirm = "ok"
+    reject = "no"  # ask the reason
+    activate = "act"
+    finish = "fin"
+
+
 class OperatorEnrollmentCb(CallbackData, prefix="eq"):
     """action: list / view / ok (confirm) / no (reject: ask the reason) / act / fin."""
 
-    action: str
+    action: OperatorEnrollmentAction
     id: Id = 0
     page: Page = 0
 
@@ -59,7 +69,9 @@ class RejectingEnrollment(StatesGroup):
 
 def enrollment_queue_button() -> InlineKeyboardButton:
     """The /queue screen's way into this tab (certificate applications are the other one)."""
-    return button(_("📝 Заявки на зачисление"), OperatorEnrollmentCb(action="list"))
+    return button(
+        _("📝 Заявки на зачисление"), OperatorEnrollmentCb(action=OperatorEnrollmentAction.list)
+    )
 
 
 # --- the tab ----------------------------------------------------------------------------------
@@ -96,12 +108,16 @@ async def render_enrollment_queue(
             [
                 button(
                     _("№{id} · {program}").format(id=view.id, program=view.program_title[:40]),
-                    OperatorEnrollmentCb(action="view", id=view.id, page=result.page),
+                    OperatorEnrollmentCb(
+                        action=OperatorEnrollmentAction.view, id=view.id, page=result.page
+                    ),
                 )
             ]
         )
     nav = pager_row(
-        result.page, result.pages, lambda to: OperatorEnrollmentCb(action="list", page=to)
+        result.page,
+        result.pages,
+        lambda to: OperatorEnrollmentCb(action=OperatorEnrollmentAction.list, page=to),
     )
     if nav:
         rows.append(nav)
@@ -115,7 +131,7 @@ async def queue_command(message: Message, state: FSMContext, store: Storage, use
     await show(message, *await render_enrollment_queue(store, user, 0))
 
 
-@router.callback_query(OperatorEnrollmentCb.filter(F.action == "list"))
+@router.callback_query(OperatorEnrollmentCb.filter(F.action == OperatorEnrollmentAction.list))
 async def queue_page(
     query: CallbackQuery,
     callback_data: OperatorEnrollmentCb,
@@ -159,10 +175,14 @@ def operator_card(view: EnrollmentView) -> str:
 def card_markup(view: EnrollmentView, page: int) -> InlineKeyboardMarkup:
     """The operator's next steps, as storage's transition table allows them for the status."""
     rows: Rows = []
-    reject = button(_("❌ Отклонить"), OperatorEnrollmentCb(action="no", id=view.id, page=page))
+    reject = button(
+        _("❌ Отклонить"),
+        OperatorEnrollmentCb(action=OperatorEnrollmentAction.reject, id=view.id, page=page),
+    )
     if view.can_confirm:  # a new request: confirm or reject, side by side
         confirm = button(
-            _("✅ Подтвердить"), OperatorEnrollmentCb(action="ok", id=view.id, page=page)
+            _("✅ Подтвердить"),
+            OperatorEnrollmentCb(action=OperatorEnrollmentAction.confirm, id=view.id, page=page),
         )
         rows.append([confirm, reject] if view.can_reject else [confirm])
     else:
@@ -171,7 +191,9 @@ def card_markup(view: EnrollmentView, page: int) -> InlineKeyboardMarkup:
                 [
                     button(
                         _("📝 Договор подписан"),
-                        OperatorEnrollmentCb(action="act", id=view.id, page=page),
+                        OperatorEnrollmentCb(
+                            action=OperatorEnrollmentAction.activate, id=view.id, page=page
+                        ),
                     )
                 ]
             )
@@ -179,9 +201,23 @@ def card_markup(view: EnrollmentView, page: int) -> InlineKeyboardMarkup:
             rows.append([reject])
     if view.can_finish:
         rows.append(
-            [button(_("🎓 Завершить"), OperatorEnrollmentCb(action="fin", id=view.id, page=page))]
+            [
+                button(
+                    _("🎓 Завершить"),
+                    OperatorEnrollmentCb(
+                        action=OperatorEnrollmentAction.finish, id=view.id, page=page
+                    ),
+                )
+            ]
         )
-    rows.append([button(_("◀️ Очередь"), OperatorEnrollmentCb(action="list", page=page))])
+    rows.append(
+        [
+            button(
+                _("◀️ Очередь"),
+                OperatorEnrollmentCb(action=OperatorEnrollmentAction.list, page=page),
+            )
+        ]
+    )
     return with_home(rows)
 
 
@@ -192,7 +228,7 @@ async def _show_card(
     await show(query, f"{notice}\n\n{text}" if notice else text, card_markup(view, page))
 
 
-@router.callback_query(OperatorEnrollmentCb.filter(F.action == "view"))
+@router.callback_query(OperatorEnrollmentCb.filter(F.action == OperatorEnrollmentAction.view))
 async def enrollment_card(
     query: CallbackQuery,
     callback_data: OperatorEnrollmentCb,
@@ -235,7 +271,17 @@ def done_text(view: EnrollmentView) -> str:
     )
 
 
-@router.callback_query(OperatorEnrollmentCb.filter(F.action.in_({"ok", "act", "fin"})))
+@router.callback_query(
+    OperatorEnrollmentCb.filter(
+        F.action.in_(
+            {
+                OperatorEnrollmentAction.confirm,
+                OperatorEnrollmentAction.activate,
+                OperatorEnrollmentAction.finish,
+            }
+        )
+    )
+)
 async def decide_pressed(
     query: CallbackQuery,
     callback_data: OperatorEnrollmentCb,
@@ -246,9 +292,9 @@ async def decide_pressed(
 ) -> None:
     await state.clear()
     action = {
-        "ok": store.enrollments.confirm,
-        "act": store.enrollments.activate,
-        "fin": store.enrollments.finish,
+        OperatorEnrollmentAction.confirm: store.enrollments.confirm,
+        OperatorEnrollmentAction.activate: store.enrollments.activate,
+        OperatorEnrollmentAction.finish: store.enrollments.finish,
     }[callback_data.action]
     try:
         view = await action(user, callback_data.id)
@@ -262,7 +308,7 @@ async def decide_pressed(
     await _show_card(query, view, callback_data.page, notice=done_text(view))
 
 
-@router.callback_query(OperatorEnrollmentCb.filter(F.action == "no"))
+@router.callback_query(OperatorEnrollmentCb.filter(F.action == OperatorEnrollmentAction.reject))
 async def reject_pressed(
     query: CallbackQuery,
     callback_data: OperatorEnrollmentCb,
@@ -281,7 +327,9 @@ async def reject_pressed(
     await ask_reason(
         query,
         operator_card(view),
-        OperatorEnrollmentCb(action="view", id=view.id, page=callback_data.page),
+        OperatorEnrollmentCb(
+            action=OperatorEnrollmentAction.view, id=view.id, page=callback_data.page
+        ),
     )
 
 
@@ -303,7 +351,9 @@ async def reject_reason_typed(
             [
                 button(
                     _("◀️ Очередь"),
-                    OperatorEnrollmentCb(action="list", page=int(data.get("page", 0))),
+                    OperatorEnrollmentCb(
+                        action=OperatorEnrollmentAction.list, page=int(data.get("page", 0))
+                    ),
                 )
             ]
         ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
+from enum import StrEnum
 
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
@@ -25,7 +26,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.event_texts import event_card, event_link_payload
 from handlers.formatting import moment, number
 from handlers.refusals import REFUSALS, refusal_text
@@ -69,11 +70,22 @@ REFUSALS.update(
 )
 
 
+class StaffEventAction(StrEnum):
+    list = "list"
+    add = "add"
+    add_regional = "regional"  # administrators only
+    card = "card"
+    cancel = "cancel"
+    move = "move"
+    edit = "edit"  # f: the field
+    announce = "announce"
+
+
 class StaffEventCb(CallbackData, prefix="se"):
     """action: list / add / card / cancel / move / edit / announce / regional; f: the field
     an edit changes (FIELDS)."""
 
-    action: str
+    action: StaffEventAction
     id: Id = 0
     f: str = ""
 
@@ -126,18 +138,20 @@ async def _list(target: Message | CallbackQuery, store: Storage, user: User) -> 
         mark = "⛔ " if event.cancelled else ""
         label = f"{mark}{moment(event.starts_at, tz)} · {event.title}"[:48]
         label += " · 🔔" + number(counts.get(event.id, 0))
-        rows.append([button(label, StaffEventCb(action="card", id=event.id))])
+        rows.append([button(label, StaffEventCb(action=StaffEventAction.card, id=event.id))])
     if not events:
         lines.append(_("Мероприятий пока нет."))
-    rows.append([button(_("➕ Добавить"), StaffEventCb(action="add"))])
+    rows.append([button(_("➕ Добавить"), StaffEventCb(action=StaffEventAction.add))])
     if user.role == Role.admin:
-        rows.append([button(_("➕ Региональное"), StaffEventCb(action="regional"))])
+        rows.append(
+            [button(_("➕ Региональное"), StaffEventCb(action=StaffEventAction.add_regional))]
+        )
     await show(target, "\n".join(lines), with_home(rows))
 
 
 @router.message(Command("event"))
-@router.callback_query(MenuCb.filter(F.action == "staff_events"))
-@router.callback_query(StaffEventCb.filter(F.action == "list"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.staff_events))
+@router.callback_query(StaffEventCb.filter(F.action == StaffEventAction.list))
 async def events_list(
     event: Message | CallbackQuery, state: FSMContext, store: Storage, user: User
 ) -> None:
@@ -147,17 +161,25 @@ async def events_list(
     await _list(event, store, user)
 
 
-@router.callback_query(StaffEventCb.filter(F.action.in_({"add", "regional"})))
+@router.callback_query(
+    StaffEventCb.filter(F.action.in_({StaffEventAction.add, StaffEventAction.add_regional}))
+)
 async def ask_details(
     query: CallbackQuery, callback_data: StaffEventCb, state: FSMContext, user: User
 ) -> None:
-    if not _privileged(user) or (callback_data.action == "regional" and user.role != Role.admin):
+    if not _privileged(user) or (
+        callback_data.action == StaffEventAction.add_regional and user.role != Role.admin
+    ):
         raise DomainError("forbidden", what="event")
     await state.set_state(EventSteps.details)
-    await state.update_data(regional=callback_data.action == "regional")
+    await state.update_data(regional=callback_data.action == StaffEventAction.add_regional)
     example = "Фестиваль робототехники\n25.12.2026 15:00\nДК «Шахтёр»\n7-14\nВход свободный."
     text = _("Пришлите мероприятие одним сообщением, по строке на поле:") + "\n\n" + example
-    await show(query, text, with_home([[button(_("✖️ Отмена"), StaffEventCb(action="list"))]]))
+    await show(
+        query,
+        text,
+        with_home([[button(_("✖️ Отмена"), StaffEventCb(action=StaffEventAction.list))]]),
+    )
 
 
 @router.message(StateFilter(EventSteps.details), NOT_A_COMMAND)
@@ -180,18 +202,28 @@ async def _card(target: Message | CallbackQuery, store: Storage, user: User, eve
     rows: list[list[InlineKeyboardButton]] = []
     if not event.cancelled:
         rows += [
-            [button(_("📣 Анонсировать"), StaffEventCb(action="announce", id=event.id))],
             [
-                button(_("✏️ Изменить"), StaffEventCb(action="edit", id=event.id)),
-                button(_("🕒 Перенести"), StaffEventCb(action="move", id=event.id)),
+                button(
+                    _("📣 Анонсировать"),
+                    StaffEventCb(action=StaffEventAction.announce, id=event.id),
+                )
             ],
-            [button(_("⛔ Отменить мероприятие"), StaffEventCb(action="cancel", id=event.id))],
+            [
+                button(_("✏️ Изменить"), StaffEventCb(action=StaffEventAction.edit, id=event.id)),
+                button(_("🕒 Перенести"), StaffEventCb(action=StaffEventAction.move, id=event.id)),
+            ],
+            [
+                button(
+                    _("⛔ Отменить мероприятие"),
+                    StaffEventCb(action=StaffEventAction.cancel, id=event.id),
+                )
+            ],
         ]
-    rows.append([button(_("◀️ К мероприятиям"), StaffEventCb(action="list"))])
+    rows.append([button(_("◀️ К мероприятиям"), StaffEventCb(action=StaffEventAction.list))])
     await show(target, text, with_home(rows))
 
 
-@router.callback_query(StaffEventCb.filter(F.action == "card"))
+@router.callback_query(StaffEventCb.filter(F.action == StaffEventAction.card))
 async def card(
     query: CallbackQuery, callback_data: StaffEventCb, state: FSMContext, store: Storage, user: User
 ) -> None:
@@ -199,7 +231,7 @@ async def card(
     await _card(query, store, user, callback_data.id)
 
 
-@router.callback_query(StaffEventCb.filter(F.action == "cancel"))
+@router.callback_query(StaffEventCb.filter(F.action == StaffEventAction.cancel))
 async def cancel(
     query: CallbackQuery, callback_data: StaffEventCb, store: Storage, user: User
 ) -> None:
@@ -207,7 +239,7 @@ async def cancel(
     await _card(query, store, user, callback_data.id)
 
 
-@router.callback_query(StaffEventCb.filter((F.action == "edit") & ~F.f))
+@router.callback_query(StaffEventCb.filter((F.action == StaffEventAction.edit) & ~F.f))
 async def edit_menu(
     query: CallbackQuery, callback_data: StaffEventCb, state: FSMContext, store: Storage, user: User
 ) -> None:
@@ -217,20 +249,25 @@ async def edit_menu(
     await state.clear()
     names = field_names()
     rows = [
-        [button(names[f], StaffEventCb(action="edit", id=event.id, f=f)) for f in pair]
+        [
+            button(names[f], StaffEventCb(action=StaffEventAction.edit, id=event.id, f=f))
+            for f in pair
+        ]
         for pair in (FIELDS[i : i + 2] for i in range(0, len(FIELDS), 2))
     ]
-    rows.append([button(_("◀️ К мероприятию"), StaffEventCb(action="card", id=event.id))])
+    rows.append(
+        [button(_("◀️ К мероприятию"), StaffEventCb(action=StaffEventAction.card, id=event.id))]
+    )
     text = _("<b>✏️ {title}</b>\nЧто изменить?").format(title=html.escape(event.title))
     await show(query, text, with_home(rows))
 
 
-@router.callback_query(StaffEventCb.filter(F.action == "move"))
-@router.callback_query(StaffEventCb.filter((F.action == "edit") & F.f))
+@router.callback_query(StaffEventCb.filter(F.action == StaffEventAction.move))
+@router.callback_query(StaffEventCb.filter((F.action == StaffEventAction.edit) & F.f))
 async def ask_value(
     query: CallbackQuery, callback_data: StaffEventCb, state: FSMContext, store: Storage, user: User
 ) -> None:
-    field = "when" if callback_data.action == "move" else callback_data.f
+    field = "when" if callback_data.action == StaffEventAction.move else callback_data.f
     if field not in FIELDS:
         raise DomainError("event_format")
     event = await store.events.manage(user, callback_data.id)
@@ -244,7 +281,7 @@ async def ask_value(
         + "\n\n"
         + _("Сейчас: {value}").format(value=html.escape(current_value(event, field, tz)))
     )
-    back = StaffEventCb(action="card", id=event.id)
+    back = StaffEventCb(action=StaffEventAction.card, id=event.id)
     await show(query, text, with_home([[button(_("✖️ Отмена"), back)]]))
 
 
@@ -263,7 +300,7 @@ async def got_value(message: Message, state: FSMContext, store: Storage, user: U
     await _card(message, store, user, event_id)
 
 
-@router.callback_query(StaffEventCb.filter(F.action == "announce"))
+@router.callback_query(StaffEventCb.filter(F.action == StaffEventAction.announce))
 async def announce(
     query: CallbackQuery, callback_data: StaffEventCb, store: Storage, user: User
 ) -> None:

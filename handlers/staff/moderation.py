@@ -8,6 +8,7 @@ data reaches nothing; a rejection always carries a reason, which the parent rece
 from __future__ import annotations
 
 import html
+from enum import StrEnum
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
@@ -51,10 +52,17 @@ router = Router(name="staff.moderation")
 PAGE_SIZE = 8
 
 
+class ModerationAction(StrEnum):
+    page = "page"  # the queue
+    card = "card"
+    approve = "ok"
+    reject = "no"  # ask the reason
+
+
 class ApplicationModerationCb(CallbackData, prefix="md"):
     """action: page / card / ok (approve) / no (reject: ask the reason); page: the queue's."""
 
-    action: str
+    action: ModerationAction
     id: Id = 0
     page: Page = 0
 
@@ -104,11 +112,13 @@ async def render_queue(store: Storage, user: User, page: int) -> tuple[str, Inli
                     _("№{id} · {municipality}").format(
                         id=app.id, municipality=item.municipality_name
                     ),
-                    ApplicationModerationCb(action="card", id=app.id, page=page),
+                    ApplicationModerationCb(action=ModerationAction.card, id=app.id, page=page),
                 )
             ]
         )
-    if nav := pager_row(page, pages, lambda p: ApplicationModerationCb(action="page", page=p)):
+    if nav := pager_row(
+        page, pages, lambda p: ApplicationModerationCb(action=ModerationAction.page, page=p)
+    ):
         rows.append(nav)
     rows.append([enrollment_queue_button()])  # the second tab: enrollments (admin/enrollments)
     rows.append([complaints_queue_button()])  # issue 15: parents' complaints (staff/complaints)
@@ -123,7 +133,7 @@ async def queue_command(message: Message, state: FSMContext, store: Storage, use
 
 
 @router.callback_query(MenuCb.filter(F.action == MenuAction.queue))
-@router.callback_query(ApplicationModerationCb.filter(F.action == "page"))
+@router.callback_query(ApplicationModerationCb.filter(F.action == ModerationAction.page))
 async def queue_page(
     query: CallbackQuery, state: FSMContext, store: Storage, user: User, callback_data: CallbackData
 ) -> None:
@@ -178,10 +188,12 @@ def render_card(card: ModerationCard, page: int) -> tuple[str, InlineKeyboardMar
         rows.append(
             [
                 button(
-                    _("✅ Одобрить"), ApplicationModerationCb(action="ok", id=app.id, page=page)
+                    _("✅ Одобрить"),
+                    ApplicationModerationCb(action=ModerationAction.approve, id=app.id, page=page),
                 ),
                 button(
-                    _("❌ Отклонить"), ApplicationModerationCb(action="no", id=app.id, page=page)
+                    _("❌ Отклонить"),
+                    ApplicationModerationCb(action=ModerationAction.reject, id=app.id, page=page),
                 ),
             ]
         )
@@ -190,7 +202,7 @@ def render_card(card: ModerationCard, page: int) -> tuple[str, InlineKeyboardMar
 
 
 def _back_to_queue(page: int = 0) -> InlineKeyboardButton:
-    return button(_("◀️ Очередь"), ApplicationModerationCb(action="page", page=page))
+    return button(_("◀️ Очередь"), ApplicationModerationCb(action=ModerationAction.page, page=page))
 
 
 async def _show_card(
@@ -207,7 +219,7 @@ async def _show_card(
     await show(query, f"{notice}\n\n{text}" if notice else text, markup)
 
 
-@router.callback_query(ApplicationModerationCb.filter(F.action == "card"))
+@router.callback_query(ApplicationModerationCb.filter(F.action == ModerationAction.card))
 async def application_card(
     query: CallbackQuery,
     callback_data: ApplicationModerationCb,
@@ -234,7 +246,7 @@ def rejected_text(decision: Decision) -> str:
     )
 
 
-@router.callback_query(ApplicationModerationCb.filter(F.action == "ok"))
+@router.callback_query(ApplicationModerationCb.filter(F.action == ModerationAction.approve))
 async def approve_pressed(
     query: CallbackQuery,
     callback_data: ApplicationModerationCb,
@@ -264,7 +276,7 @@ async def approve_pressed(
     )
 
 
-@router.callback_query(ApplicationModerationCb.filter(F.action == "no"))
+@router.callback_query(ApplicationModerationCb.filter(F.action == ModerationAction.reject))
 async def reject_pressed(
     query: CallbackQuery,
     callback_data: ApplicationModerationCb,
@@ -285,7 +297,9 @@ async def reject_pressed(
     await state.set_state(Rejecting.reason)
     await state.set_data({"app_id": card.application.id, "page": callback_data.page})
     text = render_card(card, callback_data.page)[0]  # the card above the reason prompt
-    cancel = ApplicationModerationCb(action="card", id=card.application.id, page=callback_data.page)
+    cancel = ApplicationModerationCb(
+        action=ModerationAction.card, id=card.application.id, page=callback_data.page
+    )
     await ask_reason(query, text, cancel)
 
 

@@ -22,7 +22,7 @@ from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.formatting import day, days, hours, money, months
-from handlers.staff.moderation import ApplicationModerationCb
+from handlers.staff.moderation import ApplicationModerationCb, ModerationAction
 from handlers.ui import button, with_home
 from storage import Storage
 from storage.calendar import parse_date
@@ -136,7 +136,9 @@ def render_municipality(m: Municipality) -> str:
 
 
 def _markup() -> InlineKeyboardMarkup:
-    return with_home([[button(_("🗂 Очередь заявлений"), ApplicationModerationCb(action="page"))]])
+    return with_home(
+        [[button(_("🗂 Очередь заявлений"), ApplicationModerationCb(action=ModerationAction.page))]]
+    )
 
 
 def _describe(before: dict[str, Any], after: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from enum import StrEnum
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
@@ -19,7 +20,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.formatting import day
 from handlers.refusals import refusal_text
 from handlers.staff.stats_files import build_workbook, chart_png
@@ -49,6 +50,16 @@ PICKER_PAGE = 8
 REGION = 0  # ``m`` of the region in callback data
 
 
+class StatsAction(StrEnum):
+    show = "show"
+    rank = "rank"
+    pick_municipality = "pick"
+    ask_day = "day"
+    chart = "chart"
+    xlsx = "xlsx"
+    ask_children = "children"  # the number of children 5-18
+
+
 class StatsCb(CallbackData, prefix="ix"):
     """action: show / rank / pick (municipalities) / day (ask) / chart / xlsx / children (ask).
 
@@ -56,7 +67,7 @@ class StatsCb(CallbackData, prefix="ix"):
     indicator; page: the municipality picker's page.
     """
 
-    action: str
+    action: StatsAction
     m: Id = REGION
     on: Id = 0
     ind: str = ""
@@ -94,30 +105,39 @@ def _report_markup(report: IndicatorReport, area: Area) -> InlineKeyboardMarkup:
     on = 0 if _is_today(report) else _packed(report.on)
     rows: Rows = [
         [
-            button(_("🖼 График"), StatsCb(action="chart", m=m, on=on)),
-            button(_("📄 Таблица XLSX"), StatsCb(action="xlsx", m=m, on=on)),
+            button(_("🖼 График"), StatsCb(action=StatsAction.chart, m=m, on=on)),
+            button(_("📄 Таблица XLSX"), StatsCb(action=StatsAction.xlsx, m=m, on=on)),
         ],
-        [button(_("📅 На другую дату"), StatsCb(action="day", m=m, on=on))],
+        [button(_("📅 На другую дату"), StatsCb(action=StatsAction.ask_day, m=m, on=on))],
     ]
     if area.id is not None:
-        rows.append([button(_("✏️ Детей 5–18"), StatsCb(action="children", m=m, on=on))])
+        rows.append(
+            [button(_("✏️ Детей 5–18"), StatsCb(action=StatsAction.ask_children, m=m, on=on))]
+        )
     if report.scope is None:
         rows.append(
             [
-                button(_("🏆 Рейтинг"), StatsCb(action="rank", on=on, ind=Indicator.coverage)),
-                button(_("🏙 Муниципалитет"), StatsCb(action="pick", on=on)),
+                button(
+                    _("🏆 Рейтинг"), StatsCb(action=StatsAction.rank, on=on, ind=Indicator.coverage)
+                ),
+                button(_("🏙 Муниципалитет"), StatsCb(action=StatsAction.pick_municipality, on=on)),
             ]
         )
         if area.id is not None:
-            rows.append([button(_("🌐 Регион"), StatsCb(action="show", on=on))])
+            rows.append([button(_("🌐 Регион"), StatsCb(action=StatsAction.show, on=on))])
     elif area.id is None:
         rows.append(
-            [button(_("🏙 Мой муниципалитет"), StatsCb(action="show", m=report.scope, on=on))]
+            [
+                button(
+                    _("🏙 Мой муниципалитет"),
+                    StatsCb(action=StatsAction.show, m=report.scope, on=on),
+                )
+            ]
         )
     else:
-        rows.append([button(_("🌐 Регион"), StatsCb(action="show", on=on))])
+        rows.append([button(_("🌐 Регион"), StatsCb(action=StatsAction.show, on=on))])
     if not _is_today(report):
-        rows.append([button(_("🔄 На сегодня"), StatsCb(action="show", m=m))])
+        rows.append([button(_("🔄 На сегодня"), StatsCb(action=StatsAction.show, m=m))])
     return with_home(rows)
 
 
@@ -146,7 +166,7 @@ async def stats_command(
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(MenuCb.filter(F.action == "stats"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.stats))
 async def stats_from_menu(
     query: CallbackQuery, state: FSMContext, store: Storage, user: User
 ) -> None:
@@ -155,7 +175,7 @@ async def stats_from_menu(
     await show(query, text, markup)
 
 
-@router.callback_query(StatsCb.filter(F.action == "show"))
+@router.callback_query(StatsCb.filter(F.action == StatsAction.show))
 async def stats_show(
     query: CallbackQuery, state: FSMContext, store: Storage, user: User, callback_data: StatsCb
 ) -> None:
@@ -164,7 +184,7 @@ async def stats_show(
     await show(query, text, markup)
 
 
-@router.callback_query(StatsCb.filter(F.action == "rank"))
+@router.callback_query(StatsCb.filter(F.action == StatsAction.rank))
 async def stats_ranking(
     query: CallbackQuery, store: Storage, user: User, callback_data: StatsCb
 ) -> None:
@@ -179,15 +199,20 @@ async def stats_ranking(
     on = callback_data.on
     choices = [
         button(
-            ("• " if i == indicator else "") + short_name(i), StatsCb(action="rank", on=on, ind=i)
+            ("• " if i == indicator else "") + short_name(i),
+            StatsCb(action=StatsAction.rank, on=on, ind=i),
         )
         for i in CHILD_SHARES
     ]
-    rows: Rows = [choices[:3], choices[3:], [button(_("⬅️ Регион"), StatsCb(action="show", on=on))]]
+    rows: Rows = [
+        choices[:3],
+        choices[3:],
+        [button(_("⬅️ Регион"), StatsCb(action=StatsAction.show, on=on))],
+    ]
     await show(query, text, with_home(rows))
 
 
-@router.callback_query(StatsCb.filter(F.action == "pick"))
+@router.callback_query(StatsCb.filter(F.action == StatsAction.pick_municipality))
 async def stats_pick(
     query: CallbackQuery, store: Storage, user: User, callback_data: StatsCb
 ) -> None:
@@ -196,18 +221,23 @@ async def stats_pick(
     page = min(callback_data.page, pages - 1)
     on = callback_data.on
     shown = mine[page * PICKER_PAGE : (page + 1) * PICKER_PAGE]
-    rows: Rows = [[button(m.name, StatsCb(action="show", m=m.id, on=on))] for m in shown]
-    pager = pager_row(page, pages, lambda p: StatsCb(action="pick", on=on, page=p), counter=True)
+    rows: Rows = [[button(m.name, StatsCb(action=StatsAction.show, m=m.id, on=on))] for m in shown]
+    pager = pager_row(
+        page,
+        pages,
+        lambda p: StatsCb(action=StatsAction.pick_municipality, on=on, page=p),
+        counter=True,
+    )
     if pager:
         rows.append(pager)
-    rows.append([button(_("⬅️ Регион"), StatsCb(action="show", on=on))])
+    rows.append([button(_("⬅️ Регион"), StatsCb(action=StatsAction.show, on=on))])
     await show(query, _("<b>🏙 Выберите муниципалитет</b>"), with_home(rows))
 
 
 # --- files -------------------------------------------------------------------------------------
 
 
-@router.callback_query(StatsCb.filter(F.action.in_({"chart", "xlsx"})))
+@router.callback_query(StatsCb.filter(F.action.in_({StatsAction.chart, StatsAction.xlsx})))
 async def stats_file(
     query: CallbackQuery, store: Storage, user: User, callback_data: StatsCb
 ) -> None:
@@ -216,7 +246,7 @@ async def stats_file(
     name = f"indicators-{report.on:%Y-%m-%d}"
     caption = _("📊 {area}, на {day}").format(area=area.name or _("Регион"), day=day(report.on))
     assert query.bot is not None
-    if callback_data.action == "chart":
+    if callback_data.action == StatsAction.chart:
         png = await asyncio.to_thread(chart_png, report, area)
         await query.bot.send_photo(
             query.from_user.id, BufferedInputFile(png, f"{name}.png"), caption=caption
@@ -235,11 +265,13 @@ def _day_hint() -> str:
     return _("Напишите дату в виде 01.06.2026 — покажу состояние на конец того дня.")
 
 
-@router.callback_query(StatsCb.filter(F.action.in_({"day", "children"})))
+@router.callback_query(
+    StatsCb.filter(F.action.in_({StatsAction.ask_day, StatsAction.ask_children}))
+)
 async def stats_ask(
     query: CallbackQuery, state: FSMContext, store: Storage, user: User, callback_data: StatsCb
 ) -> None:
-    if callback_data.action == "children":
+    if callback_data.action == StatsAction.ask_children:
         await store.municipalities.municipality_for(user, str(callback_data.m))  # scope check
         await state.set_state(StatsInput.children)
         prompt = _("✍️ Сколько детей 5–18 лет живёт в муниципалитете? Напишите число.")
@@ -247,7 +279,7 @@ async def stats_ask(
         await state.set_state(StatsInput.day)
         prompt = "✍️ " + _day_hint()
     await state.update_data(m=callback_data.m)
-    back = StatsCb(action="show", m=callback_data.m, on=callback_data.on)
+    back = StatsCb(action=StatsAction.show, m=callback_data.m, on=callback_data.on)
     await show(query, prompt, with_home([[button(_("✖️ Отмена"), back)]]))
 
 

@@ -16,7 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from babel import Locale
 from babel.numbers import format_decimal, format_percent
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.formatting import current_locale, day
 from handlers.notifications import register, register_keyboard
 from handlers.ui import button, with_home
@@ -260,7 +260,7 @@ def _scheduled(params: dict[str, Any]) -> str:
 
 @register_keyboard(REPORT_KIND)
 def _scheduled_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
-    return with_home([[button(_("📊 Показатели"), MenuCb(action="stats"))]])
+    return with_home([[button(_("📊 Показатели"), MenuCb(action=MenuAction.stats))]])
 
 
 def _decimal(value: str | None) -> Decimal | None:

@@ -12,7 +12,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.parent.catalog.callbacks import AGE_MAX, AGE_MIN, CatalogCb, CatalogStates, View
 from handlers.parent.catalog.common import ask_municipality, present, show_screen
 from handlers.parent.catalog.views import (
@@ -54,7 +54,7 @@ async def open_directions(
 
 
 @router.message(Command("catalog"))
-@router.callback_query(MenuCb.filter(F.action == "catalog"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.catalog))
 async def open_catalog(
     event: Message | CallbackQuery, state: FSMContext, store: Storage, user: User
 ) -> None:

@@ -12,7 +12,7 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
-from handlers.callbacks import EnrollStartCb, MenuCb
+from handlers.callbacks import EnrollStartCb, MenuAction, MenuCb
 from handlers.formatting import child_age
 from handlers.parent.catalog.callbacks import (
     DIRECTIONS,
@@ -64,11 +64,11 @@ def directions_keyboard(counts: dict[Direction, int]) -> InlineKeyboardMarkup:
     ]
     rows.append(
         [
-            button(_("🔎 Поиск"), MenuCb(action="search")),
-            button(_("📍 Рядом со мной"), MenuCb(action="near")),
+            button(_("🔎 Поиск"), MenuCb(action=MenuAction.search)),
+            button(_("📍 Рядом со мной"), MenuCb(action=MenuAction.near)),
         ]
     )
-    rows.append([button(_("🏙 Сменить муниципалитет"), MenuCb(action="municipality"))])
+    rows.append([button(_("🏙 Сменить муниципалитет"), MenuCb(action=MenuAction.municipality))])
     rows.append(menu_row())
     return markup(rows)
 
@@ -79,7 +79,7 @@ def age_keyboard(cb: CatalogCb, children: Sequence[tuple[str, int]]) -> InlineKe
         [button(child_age(name, age), cb.to(View.list, age=age))] for name, age in children
     ]
     rows.append([button(_("Любой возраст"), cb.to(View.list, age=0, page=0))])
-    rows.append([button(_("◀️ Направления"), MenuCb(action="catalog"))])
+    rows.append([button(_("◀️ Направления"), MenuCb(action=MenuAction.catalog))])
     rows.append(menu_row())
     return markup(rows)
 
@@ -111,10 +111,10 @@ def list_keyboard(
 def back_button(cb: CatalogCb) -> InlineKeyboardButton:
     """Where a list goes back to: its directions, a new search, or a new location."""
     if cb.source == SOURCE_SEARCH:
-        return button(_("🔎 Новый поиск"), MenuCb(action="search"))
+        return button(_("🔎 Новый поиск"), MenuCb(action=MenuAction.search))
     if cb.source == SOURCE_NEAR:
-        return button(_("📍 Другое место"), MenuCb(action="near"))
-    return button(_("◀️ Направления"), MenuCb(action="catalog"))
+        return button(_("📍 Другое место"), MenuCb(action=MenuAction.near))
+    return button(_("◀️ Направления"), MenuCb(action=MenuAction.catalog))
 
 
 def _toggle(label: str, active: bool, data: CatalogCb) -> InlineKeyboardButton:
@@ -182,7 +182,7 @@ def program_card_keyboard(card: ProgramCard, cb: CatalogCb) -> InlineKeyboardMar
                 rows.append([group_button])
     rows.append([share_button(card)])  # issue 12: share the card through inline mode
     if cb.source == SOURCE_LINK:
-        rows.append([button(_("📚 Каталог"), MenuCb(action="catalog"))])
+        rows.append([button(_("📚 Каталог"), MenuCb(action=MenuAction.catalog))])
     else:
         rows.append([button(_("◀️ К списку"), cb.to(View.list, program=0))])
     rows.append(menu_row())

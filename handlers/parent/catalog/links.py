@@ -13,7 +13,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.parent.catalog.callbacks import SOURCE_LINK, CatalogCb, View
 from handlers.parent.catalog.keyboards import button, menu_row
 from handlers.parent.catalog.views import card_screen, program_gone_text
@@ -44,7 +44,10 @@ async def program_link(
         )
     if screen is None:
         markup = InlineKeyboardMarkup(
-            inline_keyboard=[[button(_("📚 Каталог"), MenuCb(action="catalog"))], menu_row()]
+            inline_keyboard=[
+                [button(_("📚 Каталог"), MenuCb(action=MenuAction.catalog))],
+                menu_row(),
+            ]
         )
         await message.answer(program_gone_text(), reply_markup=markup)
         return

@@ -11,7 +11,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.parent.catalog.callbacks import CatalogStates
 from handlers.parent.catalog.common import present
 from handlers.parent.catalog.keyboards import cancel_label, location_request_keyboard
@@ -42,7 +42,7 @@ async def near_command(message: Message, state: FSMContext) -> None:
     await ask_location(message, state)
 
 
-@router.callback_query(MenuCb.filter(F.action == "near"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.near))
 async def near_menu(query: CallbackQuery, state: FSMContext) -> None:
     # A reply keyboard cannot be put on an edited message: this one is sent anew.
     await state.set_state(CatalogStates.near)

@@ -12,7 +12,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.callbacks import MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.parent.catalog.callbacks import SOURCE_SEARCH, CatalogCb, CatalogStates, View
 from handlers.parent.catalog.common import ask_municipality, present
 from handlers.parent.catalog.keyboards import button, menu_row
@@ -40,7 +40,7 @@ def prompt_text() -> str:
 def prompt_markup() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [button(_("📚 Каталог по направлениям"), MenuCb(action="catalog"))],
+            [button(_("📚 Каталог по направлениям"), MenuCb(action=MenuAction.catalog))],
             menu_row(),
         ]
     )
@@ -67,7 +67,7 @@ async def search_command(
     await open_search(message, state, store, user)
 
 
-@router.callback_query(MenuCb.filter(F.action == "search"))
+@router.callback_query(MenuCb.filter(F.action == MenuAction.search))
 async def search_menu(query: CallbackQuery, state: FSMContext, store: Storage, user: User) -> None:
     await open_search(query, state, store, user)
 

@@ -27,7 +27,7 @@ from handlers.parent.certificates.overview import (
     show_card,
     show_overview,
 )
-from handlers.parent.children import ChildCb
+from handlers.parent.children import ChildAction, ChildCb
 from handlers.parent.onboarding import MUNICIPALITIES_PER_PAGE
 from handlers.refusals import refusal_text
 from handlers.ui import (
@@ -132,7 +132,7 @@ async def apply_start(
                         CertificateCb(action=CertificateAction.child_confirmed, id=child.id),
                     )
                 ],
-                [(_("✏️ Исправить"), ChildCb(action="view", id=child.id))],
+                [(_("✏️ Исправить"), ChildCb(action=ChildAction.view, id=child.id))],
                 [(_("✖️ Отмена"), CertificateCb(action=CertificateAction.cancel))],
             ]
         ),
