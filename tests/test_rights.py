@@ -57,7 +57,7 @@ BUTTONS = {
 LISTS = {
     "cmd.queue": ("md:card:{id}:0", "app"),
     "cmd.queue_enrollments": ("eq:view:{id}:0", "submitted"),
-    "cmd.event": ("se:card:{id}", "event"),
+    "cmd.event": ("se:card:{id}:", "event"),
     "cmd.complaints": ("cq:view:{id}:0", "complaint"),
 }
 # What staff make that has no other municipality's object to try: the probe's effect holds only
