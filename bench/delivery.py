@@ -129,6 +129,8 @@ def spawn_worker(
         "TELEGRAM_API_BASE": api,
         "BOT_TOKEN": TOKEN,
         "DELIVERY_RATE": str(rate),
+        # What is measured is pacing: quiet hours would hold every row at night.
+        "QUIET_HOURS": "off",
         "LOG_LEVEL": "WARNING",
         "BENCH_CPU_FILE": cpu_file,
     }

@@ -10,6 +10,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from storage.delivery.quiet import DEFAULT_QUIET, QuietHours, parse_quiet_hours
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/navigator.sqlite3"
 
 
@@ -41,6 +43,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Messages a second the bot may send overall (Telegram: 30; up to 1000 with paid broadcasts).
     delivery_rate: float = Field(default=30.0, gt=0, le=1000)
+    # Quiet hours of parents who chose none, local time: "22-8", or "off" for none.
+    quiet_hours: Annotated[QuietHours, NoDecode] = DEFAULT_QUIET
     # The regional navigator's gateway (NAVIGATOR_CONTRACT.md; empty: no sync, demo data).
     navigator_url: str | None = Field(default=None, description="base URL of the gateway")
     navigator_token: SecretStr | None = None
@@ -71,6 +75,11 @@ class Settings(BaseSettings):
                 if keys:
                     return keys
         return []
+
+    @field_validator("quiet_hours", mode="before")
+    @classmethod
+    def _parse_quiet(cls, value: object) -> object:
+        return parse_quiet_hours(value) if isinstance(value, str) else value
 
     @field_validator("indicator_report_days", mode="before")
     @classmethod

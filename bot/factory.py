@@ -109,6 +109,7 @@ def create_dispatcher(
         settings=settings,
         sessionmaker=sessionmaker,
         snils_cipher=SnilsCipher.from_keys(settings.snils_key_list()),
+        default_quiet=settings.quiet_hours,
     )
     if throttle:
         dp.update.outer_middleware(ThrottlingMiddleware(i18n=i18n, metrics=metrics))

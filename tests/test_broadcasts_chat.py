@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.workers.broadcasts import plan_due, show_progress
-from bot.workers.notifications import deliver_pending
 from handlers.staff.broadcast_views import BcCb
 from storage.models import AuditEntry, Broadcast, Notification, ReminderSettings, Role
 from tests.support.certificates import make_child, make_municipality, make_user
@@ -46,7 +45,7 @@ async def world(tg: TelegramTestEnv) -> dict[str, int]:
 async def _send_all(tg: TelegramTestEnv) -> int:
     await plan_due(tg.app.sessionmaker)
     sent = 0
-    while batch := await deliver_pending(tg.app.bot, tg.app.sessionmaker, tg.app.i18n):
+    while batch := await tg.deliver():
         sent += batch
     return sent
 
@@ -203,13 +202,13 @@ async def test_admin_reaches_all_municipalities_then_pauses_resumes_and_cancels(
     await plan_due(tg.app.sessionmaker)
     reply = await admin.press("⏸ Пауза")
     assert "на паузе" in reply.text
-    assert await deliver_pending(tg.app.bot, tg.app.sessionmaker, tg.app.i18n) == 0
+    assert await tg.deliver() == 0
     reply = await admin.press("▶️ Продолжить")
     assert "отправляется" in reply.text
-    assert await deliver_pending(tg.app.bot, tg.app.sessionmaker, tg.app.i18n, limit=2) == 2
+    assert await tg.deliver(limit=2) == 2
     reply = await admin.press("⛔ Остановить совсем")
     assert "отменена" in reply.text
-    assert await deliver_pending(tg.app.bot, tg.app.sessionmaker, tg.app.i18n) == 0
+    assert await tg.deliver() == 0
     got = [pid for pid in PARENTS if any("Всем родителям" in m.text for m in tg.user(pid).messages)]
     assert len(got) == 2
     assert "Доставлено: 2" in plain(reply.text)

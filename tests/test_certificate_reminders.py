@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.workers.notifications import deliver_pending
 from storage import Storage
 from storage.base import utcnow
 from storage.certificates import CertificateDowngrades
@@ -162,10 +161,10 @@ async def test_the_parent_gets_the_reminder_with_the_catalogue_button(tg: Telegr
     async with tg.sessionmaker() as session:
         cert, _deadline = await _certificate(session, idle=timedelta(days=DAYS - 1))
     parent = tg.user(PARENT)
-    await deliver_pending(tg.app.bot, tg.app.sessionmaker, tg.app.i18n)  # approval, nominal
+    await tg.deliver()  # approval, nominal
     async with tg.sessionmaker() as session:
         assert await plan_unused_certificates(session) == 1
-    assert await deliver_pending(tg.app.bot, tg.app.sessionmaker, tg.app.i18n) == 1
+    assert await tg.deliver() == 1
     reminder = parent.last
     assert f"Сертификат № {cert.number} пока не используется" in reminder.text
     assert "станет сертификатом учёта" in reminder.text

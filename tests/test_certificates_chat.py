@@ -7,7 +7,6 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from bot.workers.notifications import deliver_pending
 from handlers.callbacks import CertificateCb
 from storage.models import (
     Certificate,
@@ -40,7 +39,7 @@ def plain(text: str) -> str:
 
 
 async def _deliver(tg: TelegramTestEnv) -> int:
-    return await deliver_pending(tg.app.bot, tg.app.sessionmaker, tg.app.i18n)
+    return await tg.deliver()
 
 
 async def _apply(tg: TelegramTestEnv, telegram_id: int = 1001, snils: str = SNILS):

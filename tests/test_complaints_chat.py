@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.workers.notifications import deliver_pending
 from handlers.staff.complaints import ComplaintQCb
 from storage import Storage
 from storage.models import Complaint, Role
@@ -16,7 +15,7 @@ BUTTON_RU = "🙅 Не узнаю / ребёнок не ходит"
 
 
 async def deliver(tg: TelegramTestEnv) -> int:
-    return await deliver_pending(tg.app.bot, tg.app.sessionmaker, tg.app.i18n)
+    return await tg.deliver()
 
 
 def notice_with(user: ChatUser, fragment: str) -> BotMessage:

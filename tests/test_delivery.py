@@ -16,15 +16,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.config import Settings
 from bot.workers.notifications import deliver_pending
 from handlers.notifications import register
 from storage.base import utcnow
 from storage.db import create_engine, create_session_factory
 from storage.delivery import NotificationRepo, Outgoing, Priority, State, limits, prepare
-from storage.delivery.quiet import quiet_end
+from storage.delivery.quiet import DEFAULT_QUIET, NO_QUIET, parse_quiet_hours, quiet_end
 from storage.models import DeliveryThrottle, Notification, ReminderSettings
 from tests.support.certificates import make_user
 from tests.support.chat import TelegramTestEnv
@@ -189,6 +190,23 @@ async def test_quiet_hours_hold_reminders_and_silence_service(
         assert {row.params["n"] for row in waiting} == {2, 3}
         assert {row.not_before for row in waiting} == {datetime(2026, 12, 2, 1, tzinfo=UTC)}
         assert {row.attempts for row in waiting} == {0}  # waiting is not a failed attempt
+        # The operator's QUIET_HOURS is what a parent who chose none has: 00–07 lets them go.
+        await session.execute(update(Notification).values(not_before=utcnow()))
+        await session.commit()
+        rows = await NotificationRepo(session).claim_due("w", per_chat=False)
+        ready = await prepare(session, rows, now=night, default_quiet=parse_quiet_hours("0-7"))
+        assert sorted(r.params["n"] for r in ready) == [2, 3]
+        assert not any(r.silent for r in ready)
+
+
+def test_quiet_hours_setting() -> None:
+    assert parse_quiet_hours("22-8") == (22, 8) and parse_quiet_hours(" 13-15 ") == (13, 15)
+    assert parse_quiet_hours("off") == parse_quiet_hours("") == NO_QUIET
+    for bad in ("22", "25-8", "a-b", "22-"):
+        with pytest.raises(ValueError):
+            parse_quiet_hours(bad)
+    assert Settings(_env_file=None, quiet_hours="21-9").quiet_hours == (21, 9)  # type: ignore[call-arg]
+    assert Settings(_env_file=None).quiet_hours == DEFAULT_QUIET  # type: ignore[call-arg]
 
 
 # --- with the emulator's flood control on -------------------------------------------------------
@@ -246,7 +264,7 @@ async def test_a_429_pauses_every_worker_for_retry_after(
     try:
         with tg.allow_api_errors():
             # Worker A: the first send goes out, the second gets 429 with retry_after 1.
-            assert await deliver_pending(tg.bot, tg.sessionmaker, tg.app.i18n, rate=30) == 1
+            assert await tg.deliver(rate=30) == 1
             async with tg.sessionmaker() as session:
                 paused = await limits.paused_until(session)
             assert paused > time.time() + 0.5
@@ -290,9 +308,9 @@ async def test_blocked_recipients_are_dropped_until_they_write_again(tg: Telegra
     )
     tg.emulator.rate_limit()
     with tg.allow_api_errors():
-        assert await deliver_pending(tg.bot, tg.sessionmaker, tg.app.i18n, rate=30) == 0
+        assert await tg.deliver(rate=30) == 0
         await asyncio.sleep(1.2)  # one message a second to one chat
-        assert await deliver_pending(tg.bot, tg.sessionmaker, tg.app.i18n, rate=30) == 1
+        assert await tg.deliver(rate=30) == 1
     states = list((await _states(tg.sessionmaker)).values())
     assert states == [State.unreachable, State.dropped, State.dropped, State.failed, State.sent]
     async with tg.sessionmaker() as session:
@@ -308,5 +326,5 @@ async def test_blocked_recipients_are_dropped_until_they_write_again(tg: Telegra
     tg.emulator.no_rate_limit()
     await blocked.send("/start")  # writing to the bot makes them reachable again
     await _enqueue(tg.sessionmaker, [Outgoing(blocked.telegram_id, "test_plain", {"n": 6})])
-    assert await deliver_pending(tg.bot, tg.sessionmaker, tg.app.i18n, rate=30) == 1
+    assert await tg.deliver(rate=30) == 1
     assert blocked.last.text == "№ 6"

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.workers.enrollment_jobs import run_once
-from bot.workers.notifications import deliver_pending
 from handlers.callbacks import EnrollmentCb, EnrollStartCb
 from handlers.parent.catalog.links import program_link_payload
 from handlers.staff.enrollments import OperatorEnrollmentCb
@@ -46,7 +45,7 @@ def plain(text: str) -> str:
 
 
 async def deliver(tg: TelegramTestEnv) -> int:
-    return await deliver_pending(tg.app.bot, tg.app.sessionmaker, tg.app.i18n)
+    return await tg.deliver()
 
 
 async def test_from_the_card_to_a_submitted_request(tg: TelegramTestEnv) -> None:

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.emulator import InlineQueryRecord
-from bot.workers.notifications import deliver_pending
 from handlers.staff.events import StaffEventCb
 from storage import Storage
 from storage.base import utcnow
@@ -61,7 +60,7 @@ async def _send_due(tg: TelegramTestEnv) -> None:
             update(Notification).values(not_before=utcnow() - timedelta(seconds=1))
         )
         await session.commit()
-    while await deliver_pending(tg.app.bot, tg.app.sessionmaker, tg.app.i18n):
+    while await tg.deliver():
         pass
 
 

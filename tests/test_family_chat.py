@@ -9,7 +9,6 @@ from datetime import time, timedelta
 
 from sqlalchemy import update
 
-from bot.workers.notifications import deliver_pending
 from handlers.callbacks import EnrollmentCb
 from handlers.parent.family import FamilyCb
 from storage import Storage
@@ -24,7 +23,7 @@ LINK = re.compile(r"https://t\.me/\w+\?start=(invite_[A-Za-z0-9_-]+)")
 
 
 async def deliver(tg: TelegramTestEnv) -> int:
-    return await deliver_pending(tg.app.bot, tg.app.sessionmaker, tg.app.i18n)
+    return await tg.deliver()
 
 
 async def _family(tg: TelegramTestEnv, *, language: str | None = None) -> tuple[int, int]:

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.workers.enrollment_jobs import run_once
-from bot.workers.notifications import deliver_pending
 from handlers.parent.feedback import FeedbackCb
 from storage import Storage
 from storage.complaints import ComplaintSource
@@ -119,7 +118,7 @@ async def _question(tg: TelegramTestEnv, telegram_id: int, language: str | None 
             .values(not_before=datetime.now().astimezone())
         )
         await session.commit()
-    assert await deliver_pending(tg.app.bot, tg.app.sessionmaker, tg.app.i18n) >= 1
+    assert await tg.deliver() >= 1
     return enrollment_id
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.navigator_gateway import catalogue as nav
-from bot.workers.notifications import deliver_pending
 from storage import Storage
 from storage.models import Enrollment, Group, Role
 from storage.navigator.apply import apply_page
@@ -75,7 +74,7 @@ async def test_parents_are_told_when_their_program_is_withdrawn(tg: TelegramTest
         await store.enrollments.submit(fam.user, fam.child.id, group.id)
         await apply_page(session, [nav.tombstone(objects()[1], TS + 1)], "c2")
     parent = tg.user(5001)
-    await deliver_pending(tg.bot, tg.sessionmaker, tg.app.i18n)
+    await tg.deliver()
     assert "«Шахматная школа» снята с публикации" in parent.last.text
     assert "заявка сохранена" in parent.last.text
 

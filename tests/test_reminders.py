@@ -7,14 +7,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.workers.notifications import deliver_pending
 from storage import Storage
 from storage.base import utcnow
 from storage.calendar import today
 from storage.delivery import NotificationRepo, State, prepare
+from storage.delivery.quiet import NO_QUIET
 from storage.delivery.reminders import HORIZON, KIND, plan_due, send_time
 from storage.delivery.settings import SettingsRepo
 from storage.models import Enrollment, Notification, ReminderSettings, ReminderSkip, Role, User
@@ -230,17 +231,35 @@ async def test_confirming_an_enrollment_plans_its_reminders(
         ]
         await session.execute(update(Notification).values(not_before=utcnow()))
         await session.commit()
+        # This parent chose no quiet hours, and none are the default: the hour must not matter.
         claimed = await NotificationRepo(session).claim_due("w", per_chat=False)
-        ready = await prepare(session, claimed)
+        ready = await prepare(session, claimed, default_quiet=NO_QUIET)
         assert "documents_due" in {r.kind for r in ready}
         await NotificationRepo(session).release([r.id for r in claimed])
         await Storage(session).enrollments.activate(admin, view.id)  # documents brought
         claimed = await NotificationRepo(session).claim_due("w", per_chat=False)
-        ready = await prepare(session, claimed)
+        assert "documents_due" in {r.kind for r in claimed}
+        ready = await prepare(session, claimed, default_quiet=NO_QUIET)
         assert "documents_due" not in {r.kind for r in ready}
 
 
 # --- the conversation -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("app_settings", [{"quiet_hours": "21-9"}])  # QUIET_HOURS=21-9
+async def test_settings_show_the_operators_quiet_hours_until_a_parent_chooses(
+    tg: TelegramTestEnv,
+) -> None:
+    anna = tg.user(8102)
+    await anna.send("/start")
+    screen = await anna.send("/settings")
+    assert "Тихие часы: с 21:00 до 09:00" in screen.text
+    assert "✅ с 21:00 до 09:00" in screen.message.buttons()
+    screen = await anna.press("за 3 часа")  # the first saved choice keeps the default's hours
+    assert "за 3 часа" in screen.text and "Тихие часы: с 21:00 до 09:00" in screen.text
+    async with tg.sessionmaker() as session:  # saved: a later QUIET_HOURS no longer moves hers
+        saved = await session.scalar(select(ReminderSettings))
+        assert saved is not None and (saved.quiet_from, saved.quiet_to) == (21, 9)
 
 
 async def test_settings_and_the_reminder_buttons(tg: TelegramTestEnv) -> None:
@@ -267,7 +286,7 @@ async def test_settings_and_the_reminder_buttons(tg: TelegramTestEnv) -> None:
         await plan_due(session, now=utcnow() - timedelta(days=1))
         await session.execute(update(Notification).values(not_before=utcnow()))
         await session.commit()
-    assert await deliver_pending(tg.bot, tg.sessionmaker, tg.app.i18n) == 1
+    assert await tg.deliver() == 1
     reminder = anna.last
     assert reminder.text.startswith("🔔 Завтра в 23:30 — «Робототехника")
     await anna.press("Напомнить за час", message=reminder)

@@ -12,7 +12,6 @@ from openpyxl import load_workbook
 from sqlalchemy import update
 
 from bot.workers.indicator_reports import queue_if_due
-from bot.workers.notifications import deliver_pending
 from handlers.callbacks import MenuCb
 from handlers.staff.stats import StatsCb
 from storage import Storage
@@ -187,7 +186,7 @@ async def test_the_twice_yearly_report_reaches_staff_once(
     assert await queue_if_due(tg.sessionmaker, days, date(2026, 6, 2)) == 0  # not a report day
     assert await queue_if_due(tg.sessionmaker, days, date(2026, 6, 1)) == 2
     assert await queue_if_due(tg.sessionmaker, days, date(2026, 6, 1)) == 0  # already queued
-    assert await deliver_pending(tg.app.bot, tg.app.sessionmaker, tg.app.i18n) == 2
+    assert await tg.deliver() == 2
     report = staff.last.text
     assert "Отчёт по показателям · Юрга" in report
     assert "Охват дополнительным образованием: 2,0\u00a0% (4)" in report
@@ -196,4 +195,4 @@ async def test_the_twice_yearly_report_reaches_staff_once(
     assert "no data" in other.last.text
     opened = await staff.press("📊 Показатели")
     assert "Показатели · Юрга" in opened.text
-    assert await deliver_pending(tg.app.bot, tg.app.sessionmaker, tg.app.i18n) == 0
+    assert await tg.deliver() == 0

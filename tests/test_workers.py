@@ -101,7 +101,7 @@ async def test_notifications_speak_the_recipients_language(tg: TelegramTestEnv) 
         await make_user(session, 3003, language="en")  # saved choice beats the client's
     for user in (emma, olga, chosen):
         await _enqueue(tg.sessionmaker, user.telegram_id, "money_movement", **_movement())
-    assert await deliver_pending(tg.app.bot, tg.app.sessionmaker, tg.app.i18n) == 3
+    assert await tg.deliver() == 3
     assert "Charged" in emma.last.text and "a month of classes paid" in emma.last.text
     assert "Списано" in olga.last.text
     assert "Charged" in chosen.last.text
@@ -116,10 +116,10 @@ async def test_unreachable_recipients_are_not_retried(tg: TelegramTestEnv) -> No
     reachable = tg.user(4003)
     await _enqueue(tg.sessionmaker, reachable.telegram_id, "money_movement", **_movement())
     with tg.allow_api_errors():
-        sent = await deliver_pending(tg.app.bot, tg.app.sessionmaker, tg.app.i18n)
+        sent = await tg.deliver()
     assert sent == 1 and len(reachable.messages) == 1
     calls_before = tg.emulator.last_call_seq
-    assert await deliver_pending(tg.app.bot, tg.app.sessionmaker, tg.app.i18n) == 0
+    assert await tg.deliver() == 0
     assert tg.emulator.calls_since(calls_before) == []  # no retry storm
     async with tg.sessionmaker() as session:
         rows = {n.telegram_id: n for n in (await session.scalars(select(Notification))).all()}
@@ -238,9 +238,9 @@ async def test_two_job_instances_on_one_database_downgrade_each_certificate_once
 async def test_the_parent_is_told_about_the_downgrade(tg: TelegramTestEnv) -> None:
     _municipality_id, [cert_id] = await _funded_certificates(tg.sessionmaker, 1, days_unused=31)
     parent = tg.user(6000)
-    await deliver_pending(tg.app.bot, tg.app.sessionmaker, tg.app.i18n)  # approval, nominal
+    await tg.deliver()  # approval, nominal
     assert await downgrade_once(tg.sessionmaker) == 1
-    assert await deliver_pending(tg.app.bot, tg.app.sessionmaker, tg.app.i18n) == 2
+    assert await tg.deliver() == 2
     withdrawn, downgraded = parent.messages[-2:]
     assert "Остаток отозван" in withdrawn.text
     assert "стал сертификатом учёта" in downgraded.text and "30 дней" in downgraded.text

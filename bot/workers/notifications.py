@@ -44,6 +44,7 @@ from handlers import load_texts
 from handlers.announcements import deliver
 from handlers.notifications import keyboard, render
 from storage.delivery import Ready, limits, prepare
+from storage.delivery.quiet import DEFAULT_QUIET, QuietHours
 from storage.notifications import NotificationRepo
 
 if TYPE_CHECKING:
@@ -325,11 +326,13 @@ async def deliver_pending(
     limit: int = BATCH,
     rate: float | None = None,
     lease: timedelta = LEASE,
+    default_quiet: QuietHours = DEFAULT_QUIET,
 ) -> int:
     """Send one batch of due messages at ``rate`` a second overall; returns how many were sent.
 
     ``rate=None`` sends unpaced and ignores the per-chat limit, for tests that run without
-    the emulator's limits; the running bot always paces (``DELIVERY_RATE``)."""
+    the emulator's limits; the running bot always paces (``DELIVERY_RATE``).
+    ``default_quiet``: the quiet hours of parents who chose none (``QUIET_HOURS``)."""
     load_texts()  # every kind's renderer, whether or not a dispatcher was built here
     async with sessionmaker() as session:
         repo = NotificationRepo(session)
@@ -337,7 +340,9 @@ async def deliver_pending(
         if not rows:
             return 0
         attempts = {row.id: row.attempts for row in rows}
-        messages, unrendered = _render(await prepare(session, rows), i18n)
+        messages, unrendered = _render(
+            await prepare(session, rows, default_quiet=default_quiet), i18n
+        )
         for row_id in unrendered:
             await repo.mark_failed(row_id, "not rendered", UNRENDERABLE_RETRY)
         if not messages:
@@ -364,6 +369,7 @@ async def _lane(app: App, idle: float, lease: timedelta) -> None:
                 limit=paced_batch(rate),
                 rate=rate,
                 lease=lease,
+                default_quiet=app.settings.quiet_hours,
             )
         except asyncio.CancelledError:
             raise

@@ -23,6 +23,7 @@ from handlers.formatting import moment
 from handlers.notifications import register, register_keyboard
 from handlers.ui import button, show, with_home
 from storage import Storage
+from storage.delivery.quiet import QuietHours
 from storage.delivery.reminders import Timing
 from storage.delivery.settings import QUIET_CHOICES, DeliverySettings, SettingsRepo
 from storage.models import User
@@ -134,16 +135,18 @@ def settings_keyboard(current: DeliverySettings) -> InlineKeyboardMarkup:
     return with_home(rows)
 
 
-async def _show_settings(target: Message | CallbackQuery, store: Storage, user: User) -> None:
-    current = await SettingsRepo(store.session).get(user)
+async def _show_settings(target: Message | CallbackQuery, repo: SettingsRepo, user: User) -> None:
+    current = await repo.get(user)
     await show(target, settings_text(current), settings_keyboard(current))
 
 
 @router.message(Command("settings"))
 @router.callback_query(MenuCb.filter(F.action == MenuAction.settings))
 @router.callback_query(SetCb.filter(F.action == SettingsAction.open))
-async def open_settings(event: Message | CallbackQuery, store: Storage, user: User) -> None:
-    await _show_settings(event, store, user)
+async def open_settings(
+    event: Message | CallbackQuery, store: Storage, user: User, default_quiet: QuietHours
+) -> None:
+    await _show_settings(event, SettingsRepo(store.session, default_quiet), user)
 
 
 @router.callback_query(
@@ -157,8 +160,9 @@ async def change_setting(
     store: Storage,
     user: User,
     callback_answer: CallbackAnswer,
+    default_quiet: QuietHours,
 ) -> None:
-    repo = SettingsRepo(store.session)
+    repo = SettingsRepo(store.session, default_quiet)
     if callback_data.action == SettingsAction.timing:
         await repo.set_timing(user, callback_data.value)
     elif callback_data.action == SettingsAction.quiet:
@@ -167,7 +171,7 @@ async def change_setting(
     else:
         await repo.set_announcements(user, callback_data.value == "1")
     callback_answer.text = _("Сохранено")
-    await _show_settings(query, store, user)
+    await _show_settings(query, repo, user)
 
 
 async def _show_enrollments(query: CallbackQuery, store: Storage, user: User) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.base import utcnow
 from storage.calendar import REGION_TZ
-from storage.delivery.quiet import DEFAULT_QUIET, quiet_end
+from storage.delivery.quiet import DEFAULT_QUIET, QuietHours, quiet_end
 from storage.models import DeliveryChat, Municipality, Notification, ReminderSettings, User
 from storage.notifications import NotificationRepo, Priority
 
@@ -60,7 +60,10 @@ def register_resolver(kind: str) -> Callable[[Resolver], Resolver]:
     return decorate
 
 
-async def recipients(session: AsyncSession, telegram_ids: set[int]) -> dict[int, Recipient]:
+async def recipients(
+    session: AsyncSession, telegram_ids: set[int], default_quiet: QuietHours = DEFAULT_QUIET
+) -> dict[int, Recipient]:
+    """Who the chats are; a parent who never chose quiet hours has the operator's default."""
     found = await session.execute(
         select(
             User.telegram_id,
@@ -76,7 +79,7 @@ async def recipients(session: AsyncSession, telegram_ids: set[int]) -> dict[int,
     )
     people: dict[int, Recipient] = {}
     for telegram_id, user_id, language, telegram_language, tz, prefs in found.all():
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"quiet_from": default_quiet[0], "quiet_to": default_quiet[1]}
         if prefs is not None:
             extra = {
                 "quiet_from": prefs.quiet_from,
@@ -96,12 +99,18 @@ async def recipients(session: AsyncSession, telegram_ids: set[int]) -> dict[int,
 
 
 async def prepare(
-    session: AsyncSession, rows: Sequence[Notification], *, now: datetime | None = None
+    session: AsyncSession,
+    rows: Sequence[Notification],
+    *,
+    now: datetime | None = None,
+    default_quiet: QuietHours = DEFAULT_QUIET,
 ) -> list[Ready]:
-    """Apply the sending-time rules to claimed rows (commits the drops and deferrals)."""
+    """Apply the sending-time rules to claimed rows (commits the drops and deferrals).
+
+    ``default_quiet``: the quiet hours of recipients who chose none (``QUIET_HOURS``)."""
     now = now or utcnow()
     chats = {row.telegram_id for row in rows}
-    people = await recipients(session, chats)
+    people = await recipients(session, chats, default_quiet)
     gone = set(
         (
             await session.scalars(
@@ -115,7 +124,9 @@ async def prepare(
     ready: list[Ready] = []
     drops: dict[str, list[int]] = {}
     for row in rows:
-        person = people.get(row.telegram_id, Recipient(row.telegram_id))
+        person = people.get(row.telegram_id) or Recipient(
+            row.telegram_id, quiet_from=default_quiet[0], quiet_to=default_quiet[1]
+        )
         quiet = quiet_end(now, person.tz, person.quiet_from, person.quiet_to)
         if row.telegram_id in gone:
             drops.setdefault("unreachable", []).append(row.id)

@@ -5,7 +5,24 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-DEFAULT_QUIET = (22, 8)  # 22:00 to 08:00 local
+# Local hours (from, to); equal hours mean none. The operator's default is QUIET_HOURS.
+QuietHours = tuple[int, int]
+DEFAULT_QUIET: QuietHours = (22, 8)  # 22:00 to 08:00 local
+NO_QUIET: QuietHours = (0, 0)
+
+
+def parse_quiet_hours(text: str) -> QuietHours:
+    """``"22-8"`` → (22, 8); ``"off"``, ``"none"`` or ``""`` → no quiet hours."""
+    text = text.strip().lower()
+    if text in {"", "off", "none", "0"}:
+        return NO_QUIET
+    start, sep, end = text.partition("-")
+    if not sep:
+        raise ValueError(f"quiet hours look like 22-8 or off, not {text!r}")
+    hours = (int(start), int(end))
+    if not all(0 <= hour <= 23 for hour in hours):
+        raise ValueError("quiet hours are local hours 0..23")
+    return hours
 
 
 def quiet_end(

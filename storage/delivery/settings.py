@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.delivery.quiet import DEFAULT_QUIET
+from storage.delivery.quiet import DEFAULT_QUIET, QuietHours
 from storage.delivery.reminders import (
     REMINDED,
     Timing,
@@ -41,10 +42,15 @@ class RemindedEnrollment:
 
 
 class SettingsRepo(Repo):
+    def __init__(self, session: AsyncSession, default_quiet: QuietHours = DEFAULT_QUIET) -> None:
+        super().__init__(session)
+        # What a parent who never chose has: the operator's QUIET_HOURS.
+        self.defaults = DeliverySettings(quiet_from=default_quiet[0], quiet_to=default_quiet[1])
+
     async def get(self, user: User) -> DeliverySettings:
         row = await self.session.get(ReminderSettings, user.id)
         if row is None:
-            return DeliverySettings()
+            return self.defaults
         return DeliverySettings(
             row.timing,
             row.quiet_from if row.quiet_from is not None else 0,
@@ -55,7 +61,7 @@ class SettingsRepo(Repo):
     async def _row(self, user: User) -> ReminderSettings:
         row = await self.session.get(ReminderSettings, user.id)
         if row is None:
-            defaults = DeliverySettings()
+            defaults = self.defaults
             row = ReminderSettings(
                 user_id=user.id,
                 timing=defaults.timing,

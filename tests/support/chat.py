@@ -58,6 +58,7 @@ from bot.emulator import (
     TelegramEmulator,
 )
 from bot.factory import App, create_app
+from bot.workers.notifications import deliver_pending
 from handlers import detach_root_router
 
 BotMessage = ChatMessage
@@ -347,6 +348,17 @@ class TelegramTestEnv:
     def sessionmaker(self) -> async_sessionmaker[AsyncSession]:
         return self.app.sessionmaker
 
+    async def deliver(self, **options: Any) -> int:
+        """One batch of the delivery core's sender under this app's settings (``QUIET_HOURS``
+        is off here unless a test sets it: what was sent must not depend on the hour)."""
+        return await deliver_pending(
+            self.bot,
+            self.sessionmaker,
+            self.app.i18n,
+            default_quiet=self.app.settings.quiet_hours,
+            **options,
+        )
+
     def user(
         self,
         telegram_id: int | None = None,
@@ -509,15 +521,22 @@ def _settings(base_url: str, token: str, database_url: str, admin_ids: list[int]
         telegram_api_base=base_url,
         database_url=database_url,
         admin_ids=admin_ids,
-        **extra,
+        **{"quiet_hours": "off", **extra},
     )
 
 
 @asynccontextmanager
 async def telegram_env(
-    engine: AsyncEngine, database_url: str, admin_ids: list[int], *, webhook: bool = False
+    engine: AsyncEngine,
+    database_url: str,
+    admin_ids: list[int],
+    *,
+    webhook: bool = False,
+    overrides: dict[str, Any] | None = None,
 ) -> AsyncIterator[TelegramTestEnv]:
     """The app (bot.factory.create_app, throttling off) against a fresh emulator.
+
+    ``overrides``: settings other than the test defaults (see the ``app_settings`` fixture).
 
     Polling runs aiogram's real ``start_polling`` with ``handle_as_tasks=False``; webhook mode
     serves bot.runtime.build_webhook_app on a free port and sets the webhook with a secret.
@@ -527,6 +546,7 @@ async def telegram_env(
     base_url = await emulator.start()
     secret = secrets.token_urlsafe(24) if webhook else None
     extra: dict[str, Any] = {"webhook_secret": secret} if secret else {}
+    extra.update(overrides or {})
     settings = _settings(base_url, emulator.token, database_url, admin_ids, **extra)
     app = create_app(settings, emulator.token, throttle=False, engine=engine)
     env = TelegramTestEnv(app, emulator, mode="webhook" if webhook else "polling")
@@ -621,20 +641,28 @@ def admin_ids() -> list[int]:
 
 
 @pytest.fixture
+def app_settings() -> dict[str, Any]:
+    """Settings of the test app other than the defaults; parametrize a test to change them."""
+    return {}
+
+
+@pytest.fixture
 async def tg(
-    engine: AsyncEngine, database_url: str, admin_ids: list[int]
+    engine: AsyncEngine, database_url: str, admin_ids: list[int], app_settings: dict[str, Any]
 ) -> AsyncIterator[TelegramTestEnv]:
     """The bot over long polling against the emulator."""
-    async with telegram_env(engine, database_url, admin_ids) as env:
+    async with telegram_env(engine, database_url, admin_ids, overrides=app_settings) as env:
         yield env
 
 
 @pytest.fixture
 async def tg_webhook(
-    engine: AsyncEngine, database_url: str, admin_ids: list[int]
+    engine: AsyncEngine, database_url: str, admin_ids: list[int], app_settings: dict[str, Any]
 ) -> AsyncIterator[TelegramTestEnv]:
     """The bot behind its aiohttp web hook; the emulator POSTs updates with the secret."""
-    async with telegram_env(engine, database_url, admin_ids, webhook=True) as env:
+    async with telegram_env(
+        engine, database_url, admin_ids, webhook=True, overrides=app_settings
+    ) as env:
         yield env
 
 

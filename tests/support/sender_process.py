@@ -36,6 +36,7 @@ async def main(database_url: str, api_base: str, token: str, rate: float, lease:
             limit=max(BATCH, int(rate)),
             rate=rate,
             lease=timedelta(seconds=lease),
+            default_quiet=settings.quiet_hours,  # QUIET_HOURS from the test's environment
         )
         if sent == 0:
             await asyncio.sleep(0.1)
