@@ -35,7 +35,7 @@ from bot.emulator import TelegramEmulator
 from bot.emulator.model import ChatEvent
 from storage import Storage
 from storage.base import Base, utcnow
-from storage.broadcasts.repo import plan_batch
+from storage.broadcasts.sending import plan_batch
 from storage.db import create_engine, create_session_factory
 from storage.delivery import NotificationRepo
 from storage.models import Municipality, Role, User

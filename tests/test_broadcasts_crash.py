@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.emulator import ChatEvent, TelegramEmulator
 from storage import Storage
-from storage.broadcasts.repo import plan_batch
+from storage.broadcasts.sending import plan_batch
 from storage.models import Notification, Role, User
 from tests.support.certificates import make_municipality, make_user
 

@@ -15,7 +15,7 @@ from storage.base import utcnow
 from storage.broadcasts import Filters, Status
 from storage.broadcasts.audience import audience_query, count
 from storage.broadcasts.html import shown_text, validate
-from storage.broadcasts.repo import due, finish_sent, plan_batch
+from storage.broadcasts.sending import due, finish_sent, plan_batch
 from storage.calendar import today
 from storage.delivery import Priority
 from storage.errors import DomainError
@@ -190,7 +190,7 @@ def test_plain_text_shows_as_written(text: str) -> None:
 async def test_progress_is_edited_at_most_every_few_seconds_and_once_more_at_the_end(
     store: Storage,
 ) -> None:
-    from storage.broadcasts.repo import mark_progress_shown, progress_due
+    from storage.broadcasts.sending import mark_progress_shown, progress_due
 
     w = await _world(store)
     admin = w["admin"]

@@ -1,7 +1,7 @@
 """Announcements in the background: plan due ones in batches, keep the author's progress
 message up to date (edited in place, at most once every ``PROGRESS_EVERY``).
 
-Planning is crash-safe (storage.broadcasts.repo.plan_batch commits the queued rows with the
+Planning is crash-safe (storage.broadcasts.sending.plan_batch commits the queued rows with the
 cursor); sending itself is the delivery core's (bot/workers/notifications.py).
 """
 
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.i18n import pick_locale
 from handlers.staff.broadcast_views import progress_markup, progress_text
 from storage.broadcasts import BroadcastRepo
-from storage.broadcasts.repo import (
+from storage.broadcasts.sending import (
     due,
     finish_sent,
     mark_progress_shown,

@@ -2,7 +2,8 @@
 
 - ``storage.broadcasts.html``: Telegram's HTML checked before an announcement is saved;
 - ``storage.broadcasts.audience``: the audience as one portable query, counted and streamed;
-- ``storage.broadcasts.repo``: rights, states, planning in batches, pause/cancel, results.
+- ``storage.broadcasts.repo``: rights, states, pause/cancel, results;
+- ``storage.broadcasts.sending``: planning in batches, progress, closing what went out.
 """
 
 from storage.broadcasts.audience import Filters

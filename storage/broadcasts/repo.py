@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import AuditRepo
@@ -26,7 +26,7 @@ from storage.broadcasts.audience import Filters
 from storage.broadcasts.html import validate
 from storage.broadcasts.programs import GroupOption, ProgramOption
 from storage.calendar import REGION_TZ, today
-from storage.delivery import Outgoing, Priority, State, register_resolver
+from storage.delivery import State, register_resolver
 from storage.delivery.settings import SettingsRepo
 from storage.errors import DomainError, Forbidden, NotFound
 from storage.models import (
@@ -36,7 +36,7 @@ from storage.models import (
     Role,
     User,
 )
-from storage.notifications import NoticeKind, NotificationRepo
+from storage.notifications import NoticeKind
 from storage.paging import Page
 from storage.repo import Repo
 
@@ -108,7 +108,7 @@ def _where(broadcast: Broadcast) -> list[int] | None:
     return None if broadcast.all_municipalities else list(broadcast.municipality_ids)
 
 
-def _may_address(actor: User, broadcast: Broadcast) -> bool:
+def may_address(actor: User, broadcast: Broadcast) -> bool:
     scope = scope_of(actor)
     if scope is None:
         return True
@@ -120,7 +120,7 @@ class BroadcastRepo(Repo):
         """The announcement if ``actor`` may work with it (NotFound otherwise: never say why)."""
         scope_of(actor)
         broadcast = await self.session.get(Broadcast, broadcast_id)
-        if broadcast is None or not _may_address(actor, broadcast):
+        if broadcast is None or not may_address(actor, broadcast):
             raise NotFound("broadcast")
         return broadcast
 
@@ -369,7 +369,7 @@ class BroadcastRepo(Repo):
         if scope is not None:  # the municipality list is JSON: narrowed here, checked below
             query = query.where(Broadcast.all_municipalities.is_(False))
         rows = await self.session.scalars(query.order_by(Broadcast.id.desc()).limit(200))
-        return [b for b in rows.all() if _may_address(actor, b)][:limit]
+        return [b for b in rows.all() if may_address(actor, b)][:limit]
 
     # --- a parent's choice --------------------------------------------------------------
 
@@ -390,121 +390,6 @@ class BroadcastRepo(Repo):
             )
         await settings.set_announcements(user, on)  # commits both
         return True
-
-
-# --- the background side (bot/workers/broadcasts.py) ----------------------------------------
-
-
-async def due(session: AsyncSession, *, now: datetime | None = None) -> list[int]:
-    """Announcements whose planning should go on now."""
-    now = now or utcnow()
-    found = await session.scalars(
-        select(Broadcast.id).where(
-            Broadcast.status.in_((Status.scheduled, Status.sending)),
-            Broadcast.planned.is_(False),
-            Broadcast.scheduled_at <= now,
-        )
-    )
-    return list(found.all())
-
-
-async def plan_batch(session: AsyncSession, broadcast_id: int, *, batch: int = 1000) -> int:
-    """Queue the next ``batch`` recipients in the same transaction as the cursor, so a crash
-    repeats nothing (and the idempotency keys make a repeat harmless anyway). Returns how
-    many recipients were planned; 0 when planning is over."""
-    broadcast = await session.get(Broadcast, broadcast_id, populate_existing=True)
-    if broadcast is None or broadcast.status not in (Status.scheduled, Status.sending):
-        return 0
-    author = await session.get(User, broadcast.author_id) if broadcast.author_id else None
-    if author is None or author.role not in (Role.staff, Role.admin):
-        broadcast.status, broadcast.finished_at = Status.cancelled, utcnow()
-        await session.commit()  # the author lost the right to address these parents
-        return 0
-    if not _may_address(author, broadcast):
-        broadcast.status, broadcast.finished_at = Status.cancelled, utcnow()
-        await session.commit()
-        return 0
-    broadcast.status = Status.sending
-    broadcast.started_at = broadcast.started_at or utcnow()
-    where = None if broadcast.all_municipalities else list(broadcast.municipality_ids)
-    filters = Filters.load(broadcast.filters)
-    stream = audience.stream(
-        session, where, filters, today(), after=broadcast.planned_cursor, batch=batch
-    )
-    chunk = await anext(aiter(stream), None)
-    await stream.aclose()
-    if not chunk:
-        broadcast.planned = True
-        await session.commit()
-        return 0
-    added = await _enqueue(session, broadcast.id, chunk)
-    broadcast.planned_cursor = chunk[-1][0]
-    broadcast.audience += len(chunk)
-    broadcast.enqueued += added
-    await session.commit()
-    return len(chunk)
-
-
-async def _enqueue(session: AsyncSession, broadcast_id: int, chunk: list[tuple[int, int]]) -> int:
-    """One batch of recipients into the delivery core (it skips unreachable chats and keys
-    already queued, so a batch planned again after a crash adds nothing)."""
-    key = campaign(broadcast_id)
-    return await NotificationRepo(session).enqueue_many(
-        Outgoing(
-            telegram_id,
-            KIND,
-            {"b": broadcast_id},
-            priority=Priority.announcement,
-            dedup_key=f"b{broadcast_id}:{user_id}",
-            campaign=key,
-        )
-        for user_id, telegram_id in chunk
-    )
-
-
-async def progress_due(session: AsyncSession, every: timedelta) -> list[Broadcast]:
-    """Announcements whose author's progress message should be edited now: running ones at
-    most once every ``every``, finished ones once more for the final numbers."""
-    now = utcnow()
-    rested = or_(Broadcast.progress_at.is_(None), Broadcast.progress_at <= now - every)
-    running = Broadcast.status.in_((Status.sending, Status.paused))
-    final = and_(
-        Broadcast.status.in_((Status.done, Status.cancelled)),
-        or_(Broadcast.progress_at.is_(None), Broadcast.progress_at < Broadcast.finished_at),
-    )
-    found = await session.scalars(
-        select(Broadcast).where(
-            Broadcast.progress_message_id.is_not(None), rested, or_(running, final)
-        )
-    )
-    return list(found.all())
-
-
-async def finish_sent(session: AsyncSession) -> int:
-    """Planned announcements with nothing left in the queue become done; returns how many."""
-    found = await session.scalars(
-        select(Broadcast).where(Broadcast.status == Status.sending, Broadcast.planned.is_(True))
-    )
-    finished = 0
-    for broadcast in found.all():
-        left = await session.scalar(
-            select(func.count())
-            .select_from(Notification)
-            .where(
-                Notification.campaign == campaign(broadcast.id),
-                Notification.state == State.queued,
-            )
-        )
-        if not left:
-            broadcast.status, broadcast.finished_at = Status.done, utcnow()
-            finished += 1
-    await session.commit()
-    return finished
-
-
-async def mark_progress_shown(session: AsyncSession, broadcast: Broadcast) -> None:
-    broadcast.progress_at = utcnow()
-    await session.commit()
 
 
 @register_resolver(KIND)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.broadcasts.html import shown_text
-from storage.broadcasts.repo import Status, _may_address, campaign, scope_of
+from storage.broadcasts.repo import Status, campaign, may_address, scope_of
 from storage.calendar import REGION_TZ
 from storage.delivery import State
 from storage.errors import DomainError
@@ -91,7 +91,7 @@ async def media_plan(session: AsyncSession, actor: User, start: date, end: date)
         )
         .order_by(Broadcast.started_at, Broadcast.id)
     )
-    broadcasts = [b for b in found.all() if _may_address(actor, b)]
+    broadcasts = [b for b in found.all() if may_address(actor, b)]
     results = await _results(session, [b.id for b in broadcasts])
     rows = []
     for b in broadcasts:
