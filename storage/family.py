@@ -161,7 +161,8 @@ class GuardianRepo(Repo):
         return invitation.child_id
 
     async def remove_guardian(self, parent: User, guardian_id: int) -> int:
-        """The guardian no longer sees the child nor gets its notices; returns the child's id."""
+        """The guardian no longer sees the child nor gets its notices, and is told so (with
+        the child's first name only, as the invitation showed it); returns the child's id."""
         guardian = await self.session.scalar(
             select(ChildGuardian)
             .join(Child, Child.id == ChildGuardian.child_id)
@@ -177,6 +178,10 @@ class GuardianRepo(Repo):
             "child_guardian",
             guardian_id,
             before={"child_id": child_id, "user_id": guardian.user_id},
+        )
+        child = await self.session.get_one(Child, child_id)
+        await NotificationRepo(self.session).enqueue_for_user(  # told, not left to wonder
+            guardian.user_id, NoticeKind.family_left, name=child.full_name.split(" ")[0]
         )
         await self.session.commit()
         return child_id

@@ -127,6 +127,7 @@ class NoticeKind(StrEnum):
     indicator_report = "indicator_report"
     # The family (storage/family.py) and «Как занятия?» (storage/feedback.py).
     family_joined = "family_joined"
+    family_left = "family_left"  # to a guardian the parent removed
     feedback_ask = "feedback_ask"
 
 

@@ -97,6 +97,11 @@ async def test_revoking_a_link_and_removing_a_guardian(store: Storage) -> None:
     await store.family.remove_guardian(family.user, guardian.id)
     with pytest.raises(NotFound):
         await store.family.shared_child(granny, family.child.id)
+    told = await store.session.scalar(
+        select(Notification).where(Notification.kind == "family_left")
+    )
+    assert told is not None and told.telegram_id == granny.telegram_id
+    assert told.params == {"name": family.child.full_name.split(" ")[0]}
     actions = (await store.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id))).all()
     assert list(actions) == [
         "family.invite",

@@ -125,6 +125,10 @@ async def test_a_grandparent_by_invitation(tg: TelegramTestEnv) -> None:
     assert not any("Маша" in label for label in kids.message.buttons())
     gone = await granny.press_data(FamilyCb(action="kid", id=child_id).pack())
     assert gone.answer is not None and "Не найдено" in (gone.answer.text or "")
+    await deliver(tg)
+    told = granny.last
+    assert "закрыл вам доступ к карточке «Маша»" in told.text and "Петрова" not in told.text
+    assert "🏠 Меню" in told.buttons()
 
 
 async def test_revoked_link_in_english(tg: TelegramTestEnv) -> None:

@@ -135,6 +135,7 @@ def _sample_params(kind: NoticeKind) -> dict[str, object]:
             },
         },
         NoticeKind.family_joined: {"child_id": 1, "name": "Маша Петрова"},
+        NoticeKind.family_left: {"name": "Маша"},
         NoticeKind.feedback_ask: {
             "enrollment_id": 7,
             "program_title": "Робототехника",

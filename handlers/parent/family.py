@@ -361,6 +361,18 @@ def _joined_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
     )
 
 
+@register(NoticeKind.family_left)
+def _left(params: dict[str, Any]) -> str:
+    return _(
+        "👪 Родитель закрыл вам доступ к карточке «{name}»: её уведомления больше не придут."
+    ).format(name=html.escape(str(params.get("name", ""))))
+
+
+@register_keyboard(NoticeKind.family_left)
+def _left_keyboard(_params: dict[str, Any]) -> InlineKeyboardMarkup:
+    return with_home([])
+
+
 def _guardian_keyboard(params: dict[str, Any]) -> InlineKeyboardMarkup:
     """A guardian's copy of a child's notice: the child's read-only card, no acts."""
     child_id = int(params.get("child_id") or 0)
