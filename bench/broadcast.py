@@ -30,7 +30,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from bench.delivery import TOKEN, database, queued, spawn_worker
+from bench.delivery import TOKEN, database, queued, spawn_worker, stop_workers
 from bot.emulator import TelegramEmulator
 from bot.emulator.model import ChatEvent
 from storage import Storage
@@ -161,10 +161,7 @@ async def _send(url: str, args: argparse.Namespace, total: int) -> dict[str, flo
             if done >= total and "received" in offer_at and await queued(url) == 0:
                 break
     finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait()
+        await asyncio.to_thread(stop_workers, workers)
         await emulator.close()
     limiter = emulator.limiter
     seconds = times[-1] - times[0] if len(times) > 1 else 0.0

@@ -30,10 +30,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -181,10 +182,7 @@ async def run_backend(backend: str, args: argparse.Namespace) -> Result:
                 if len(times) >= args.messages and await queued(url) == 0:
                     break
         finally:
-            for worker in workers:
-                worker.terminate()
-            for worker in workers:
-                worker.wait()
+            await asyncio.to_thread(stop_workers, workers)
             await emulator.close()
         cpu = _read_cpu(cpu_file)
         counts = [len(emulator.chats[FIRST_CHAT + n].messages) for n in range(args.messages)]
@@ -204,6 +202,29 @@ async def run_backend(backend: str, args: argparse.Namespace) -> Result:
             killed,
             cpu,
         )
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]], grace: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL for a worker still there after ``grace`` seconds: a run never
+    hangs on a sender that did not stop (CI once waited 18 minutes on one)."""
+    for worker in workers:
+        worker.terminate()
+    deadline = time.monotonic() + grace
+    for worker in workers:
+        try:
+            worker.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+async def _until_terminated(work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` until SIGTERM, which cancels it (its ``finally`` runs): a signal handler
+    raising SystemExit at an arbitrary point once left a worker running."""
+    task = asyncio.ensure_future(work)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _read_cpu(path: str) -> float:
@@ -273,8 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plan", type=int, default=0)
     args = parser.parse_args(argv)
     if args.mode == "worker":
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        asyncio.run(worker_main(args.lease))
+        asyncio.run(_until_terminated(worker_main(args.lease)))
         return 0
     asyncio.run(main_async(args))
     return 0
