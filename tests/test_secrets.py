@@ -37,7 +37,8 @@ async def _cli(*args: str, cwd: Path, **env: str) -> tuple[int, str]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+    # Generous: importing aiogram alone took over 20 s on a 2-core machine at load 7.
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=180)
     return proc.returncode or 0, out.decode()
 
 
