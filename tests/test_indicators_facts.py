@@ -3,6 +3,7 @@ kind of write the figures depend on, whoever writes (ORM, Core bulk updates, the
 
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -11,12 +12,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import Storage
 from storage.calendar import today as region_today
+from storage.indicators import facts
 from storage.indicators.compute import compute_report, series_days, years_before
 from storage.indicators.facts import birthday, catch_up, rebuild
 from storage.indicators.report import IndicatorReport
+from storage.locks import begin_write
 from storage.models import (
     Certificate,
     Child,
@@ -189,3 +193,33 @@ async def test_rebuild_gives_the_same_facts(store: Storage, region: Region) -> N
     after = _frozen(await compute_report(store.session, DAY, today=region_today(), scope=None))
     assert after == before
     assert await catch_up(store.session) == 0  # nothing left noted
+
+
+async def test_catch_ups_beside_each_other_and_a_writer_leave_the_facts_exact(
+    store: Storage,
+    region: Region,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two reports catching up at once (small chunks, so they interleave) while enrollments
+    change: no contribution is taken back twice or lost (PostgreSQL: the advisory lock)."""
+    rows = await _random_region(store, region, 4)
+    monkeypatch.setattr(facts, "CHUNK", 3)
+
+    async def catch() -> None:
+        async with sessionmaker() as session:
+            await catch_up(session)
+
+    async def write() -> None:
+        async with sessionmaker() as session:
+            for child_id in rows["children"][::3]:
+                await begin_write(session)
+                await session.execute(
+                    update(Enrollment)
+                    .where(Enrollment.child_id == child_id)
+                    .values(status=EnrollmentStatus.withdrawn, ended_at=moment(DAY))
+                )
+                await session.commit()
+
+    await asyncio.gather(catch(), catch(), write(), catch())
+    await _agree(store)
