@@ -48,8 +48,10 @@ from storage.models import (
 
 TIMELESS = date(2000, 1, 1)  # counts with no history (the catalogue, statuses now): always summed
 NOWHERE = 0  # indicator_facts.municipality_id of rows with no municipality
-CHUNK = 4000  # noted rows recomputed per transaction
+CHUNK = 10_000  # noted rows recomputed per transaction (IN lists stay under 32 767)
 CATCH_UP_LOCK = 1414  # PostgreSQL advisory lock: one catch-up at a time takes contributions back
+# Derived from the rows alone: a reseeded catalogue clears them (its inserts note themselves).
+KEPT_FACTS = (IndicatorFact, IndicatorContribution, IndicatorStale)
 COVERED, TECH, ADAPTED, FUNDED, CERTIFIED = "covered", "tech", "adapted", "funded", "certified"
 
 Delta = tuple[int, str, date, int]  # municipality, measure, day, change
@@ -259,13 +261,15 @@ async def _apply(session: AsyncSession, net: Counter[tuple[int, str, date]]) -> 
         return
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(IndicatorFact)
+    table = IndicatorFact.__table__
+    statement = insert(table)  # Core, not the ORM's bulk path: a rebuild writes ~10⁵ rows
     statement = statement.on_conflict_do_update(
         index_elements=["day", "municipality_id", "measure"],
-        set_={"delta": IndicatorFact.delta + statement.excluded.delta},
+        set_={"delta": table.c.delta + statement.excluded.delta},
     )
-    for start in range(0, len(rows), 1000):  # sorted: PostgreSQL takes the rows' locks in order
-        await session.execute(statement, rows[start : start + 1000])
+    conn = await session.connection()
+    for start in range(0, len(rows), 5000):  # sorted: PostgreSQL takes the rows' locks in order
+        await conn.execute(statement, rows[start : start + 5000])
 
 
 async def _recompute(session: AsyncSession, claimed: dict[int, set[int]]) -> None:
@@ -300,7 +304,9 @@ async def _recompute(session: AsyncSession, claimed: dict[int, set[int]]) -> Non
             for m, measure, day, n in deltas:
                 net[(m if m is not None else NOWHERE, measure, day)] += n
         if stored:
-            await session.execute(IndicatorContribution.__table__.insert(), stored)
+            await (await session.connection()).execute(
+                IndicatorContribution.__table__.insert(), stored
+            )
     await _apply(session, net)
 
 
