@@ -73,7 +73,8 @@ def local_day(moment: datetime) -> date:
 
 def _clip(span: Span, window: Span) -> Span | None:
     since = max(span[0], window[0])
-    until = min(d for d in (span[1], window[1]) if d is not None) if window[1] or span[1] else None
+    ends = [d for d in (span[1], window[1]) if d is not None]
+    until = min(ends) if ends else None
     return None if until is not None and until <= since else (since, until)
 
 
@@ -134,13 +135,13 @@ def certificate_deltas(
     if held is None:
         return []
     deltas = _events(m, CERTIFIED, [held])
-    funded_until = None if status == CertificateStatus.funded.value else downgraded
-    if status == CertificateStatus.funded.value or downgraded is not None:
-        end = None if funded_until is None else local_day(funded_until)
-        funded = _clip(held, (held[0], end))
-        if funded is not None:
-            deltas += _events(m, FUNDED, [funded])
-    return deltas
+    if status == CertificateStatus.funded.value:
+        funded: Span | None = held
+    elif downgraded is not None:
+        funded = _clip(held, (held[0], local_day(downgraded)))
+    else:
+        funded = None  # never funded
+    return deltas + (_events(m, FUNDED, [funded]) if funded else [])
 
 
 def _certificate_window(born: date | None, birth_year: int | None, has_child: bool) -> Span | None:
