@@ -28,13 +28,13 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import asyncpg
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import storage.models  # noqa: F401  registers every table
 from bench.enrollment import postgres_url, sqlite_url
@@ -46,7 +46,11 @@ from storage.base import Base
 from storage.calendar import today
 from storage.db import create_engine, create_session_factory
 from storage.indicators.cache import report_cache
-from storage.models import Child, Enrollment, Role, User
+from storage.indicators.compute import compute_report
+from storage.indicators.facts import catch_up, rebuild
+from storage.indicators.report import IndicatorReport
+from storage.indicators.triggers import install as install_triggers
+from storage.models import Child, Enrollment, IndicatorFact, IndicatorStale, Role, User
 from storage.seed import seed_demo
 from storage.seed.families import seed_families
 
@@ -58,9 +62,11 @@ ADMIN_ID = 1
 class Figures:
     backend: str
     build_seconds: float | None  # None: a kept database, reused
+    facts_seconds: float | None  # computing every fact (a database from before them), or None
     report_ms: list[float]
     files_ms: list[float]
     floor_ms: list[float]
+    scratch_ms: float | None = None  # --verify: the same report from the rows, as before
 
     @property
     def total_ms(self) -> float:
@@ -72,10 +78,25 @@ class Figures:
 
 
 def _missing_indexes(conn: Connection) -> None:
-    """A kept database built by older code gets the indexes added since (tables: create_all)."""
+    """A kept database built by older code gets the indexes and triggers added since (tables:
+    create_all)."""
     for table in Base.metadata.sorted_tables:
         for index in table.indexes:
             index.create(conn, checkfirst=True)
+    install_triggers(conn)
+
+
+async def _facts(engine: AsyncEngine) -> float | None:
+    """A kept database from before the facts (or the triggers): compute them all once, timed."""
+    async with engine.connect() as conn:
+        kept = await conn.scalar(select(func.count()).select_from(IndicatorFact))
+        noted = await conn.scalar(select(func.count()).select_from(IndicatorStale))
+    if kept and not noted:
+        return None
+    started = time.perf_counter()
+    async with create_session_factory(engine)() as session:
+        await (rebuild(session) if not kept else catch_up(session))
+    return time.perf_counter() - started
 
 
 async def _build(engine: AsyncEngine, args: argparse.Namespace) -> float | None:
@@ -105,6 +126,7 @@ async def measure(url: str, args: argparse.Namespace) -> Figures:
             await conn.run_sync(Base.metadata.create_all)
             await conn.run_sync(_missing_indexes)
         build = await _build(engine, args)
+        facts = await _facts(engine)
         sessions = create_session_factory(engine)
         async with sessions() as session:
             admin = await session.scalar(select(User).where(User.telegram_id == ADMIN_ID))
@@ -141,9 +163,24 @@ async def measure(url: str, args: argparse.Namespace) -> Figures:
         floor_ms = await _timed(args.repeat, floor)
         report_ms = await _timed(args.repeat, report)
         files_ms = await _timed(args.repeat, files)
-        return Figures(engine.dialect.name, build, report_ms, files_ms, floor_ms)
+        scratch_ms = await _verify(sessions, reports[-1]) if args.verify else None
+        return Figures(engine.dialect.name, build, facts, report_ms, files_ms, floor_ms, scratch_ms)
     finally:
         await engine.dispose()
+
+
+async def _verify(sessions: async_sessionmaker[AsyncSession], kept: IndicatorReport) -> float:
+    """The report from the rows themselves (the pre-facts computation): equal, and its time."""
+    started = time.perf_counter()
+    async with sessions() as session:
+        scratch = await compute_report(
+            session, kept.on, today=today(), scope=None, from_scratch=True
+        )
+    elapsed = (time.perf_counter() - started) * 1000
+    same = replace(scratch, computed_in=kept.computed_in, scope=kept.scope) == kept
+    if not same:
+        raise SystemExit("--verify: the kept facts and the computation from scratch differ")
+    return elapsed
 
 
 def render(results: list[Figures], args: argparse.Namespace) -> str:
@@ -153,17 +190,19 @@ def render(results: list[Figures], args: argparse.Namespace) -> str:
         f"{platform.python_implementation()} {platform.python_version()}, "
         f"{os.cpu_count()} CPUs",
         "",
-        "| backend | build s | report ms | message+chart+xlsx ms | total ms | floor ms | "
-        f"ratio | goal ≤ {GOAL_SECONDS:g} s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| backend | build s | facts s | report ms | message+chart+xlsx ms | total ms | "
+        f"floor ms | ratio | goal ≤ {GOAL_SECONDS:g} s | from scratch ms (--verify: equal) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         met = "yes" if r.total_ms <= GOAL_SECONDS * 1000 else "no"
         build = "reused" if r.build_seconds is None else f"{r.build_seconds:.1f}"
+        facts = "kept" if r.facts_seconds is None else f"{r.facts_seconds:.1f}"
+        scratch = "—" if r.scratch_ms is None else f"{r.scratch_ms:.0f}"
         lines.append(
-            f"| {r.backend} | {build} | {statistics.median(r.report_ms):.0f} | "
+            f"| {r.backend} | {build} | {facts} | {statistics.median(r.report_ms):.0f} | "
             f"{statistics.median(r.files_ms):.0f} | {r.total_ms:.0f} | "
-            f"{statistics.median(r.floor_ms):.0f} | {r.ratio:.1f} | {met} |"
+            f"{statistics.median(r.floor_ms):.0f} | {r.ratio:.1f} | {met} | {scratch} |"
         )
     return "\n".join(lines)
 
@@ -174,6 +213,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--children", type=int, default=300_000)
     parser.add_argument("--enrollments", type=int, default=400_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="compute the report from the rows too (the oracle): equal figures, and its time",
+    )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--sqlite-file", type=Path, help="keep (and reuse) the SQLite database")

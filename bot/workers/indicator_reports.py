@@ -32,6 +32,8 @@ def is_report_day(day: date, report_days: list[str]) -> bool:
 async def queue_if_due(
     sessionmaker: async_sessionmaker[AsyncSession], report_days: list[str], day: date
 ) -> int:
+    async with sessionmaker() as session:
+        await IndicatorRepo(session).keep_up()  # the facts between presses (storage/indicators)
     if not is_report_day(day, report_days):
         return 0
     async with sessionmaker() as session:

@@ -29,6 +29,8 @@ from sqlalchemy.sql import ColumnElement
 
 from storage.base import UTCDateTime
 from storage.calendar import REGION_TZ
+from storage.indicators.facts import ADAPTED, CERTIFIED, COVERED, FUNDED, TECH, catch_up
+from storage.indicators.facts import read as read_facts
 from storage.indicators.report import Area, Catalogue, IndicatorReport, Point, Service
 from storage.indicators.studying import studying as studying_on
 from storage.models import (
@@ -167,7 +169,8 @@ async def _financing(
     return flags
 
 
-async def _catalogue(session: AsyncSession) -> dict[int, Catalogue]:
+async def _programs(session: AsyncSession) -> dict[int, dict[str, Any]]:
+    """Published programs per municipality: by direction, format and level, and adapted."""
     programs = await session.execute(
         select(
             Program.municipality_id,
@@ -186,15 +189,23 @@ async def _catalogue(session: AsyncSession) -> dict[int, Catalogue]:
             Program.disability_adapted,
         )
     )
-    parts: dict[int, dict[str, Any]] = defaultdict(
-        lambda: {"d": defaultdict(int), "f": defaultdict(int), "l": defaultdict(int), "a": 0}
-    )
+    parts: dict[int, dict[str, Any]] = defaultdict(_no_programs)
     for m, direction, form, level, adapted, n in programs:
         part = parts[m]
-        part["d"][direction] += n
-        part["f"][form] += n
-        part["l"][level] += n
+        part["d"][str(direction)] += n
+        part["f"][str(form)] += n
+        part["l"][str(level)] += n
         part["a"] += n if adapted else 0
+    return parts
+
+
+def _no_programs() -> dict[str, Any]:
+    return {"d": defaultdict(int), "f": defaultdict(int), "l": defaultdict(int), "a": 0}
+
+
+async def _catalogue(
+    session: AsyncSession, parts: dict[int, dict[str, Any]]
+) -> dict[int, Catalogue]:
     providers = await session.execute(
         select(Provider.municipality_id, Provider.kind, func.count()).group_by(
             Provider.municipality_id, Provider.kind
@@ -205,18 +216,33 @@ async def _catalogue(session: AsyncSession) -> dict[int, Catalogue]:
         kinds[m][kind] = n
     return {
         m: Catalogue(
-            by_direction=dict(parts[m]["d"]),
-            by_format=dict(parts[m]["f"]),
-            by_level=dict(parts[m]["l"]),
-            adapted=parts[m]["a"],
+            by_direction=dict(parts[m]["d"]) if m in parts else {},
+            by_format=dict(parts[m]["f"]) if m in parts else {},
+            by_level=dict(parts[m]["l"]) if m in parts else {},
+            adapted=parts[m]["a"] if m in parts else 0,
             providers_by_kind=kinds.get(m, {}),
         )
         for m in set(parts) | set(kinds)
     }
 
 
-async def _service(session: AsyncSession, on: date, today: date) -> dict[Any, Service]:
-    """The certificate queue at the end of ``on``; enrollments by status only for today."""
+async def _statuses(session: AsyncSession) -> dict[Any, dict[str, int]]:
+    """Enrollments by status now, per the program's municipality."""
+    rows = await session.execute(
+        select(Program.municipality_id, Enrollment.status, func.count())
+        .join(Program, Program.id == Enrollment.program_id)
+        .group_by(Program.municipality_id, Enrollment.status)
+    )
+    statuses: dict[Any, dict[str, int]] = defaultdict(dict)
+    for m, status, n in rows:
+        statuses[m][str(status)] = n
+    return statuses
+
+
+async def _service(
+    session: AsyncSession, on: date, statuses: dict[Any, dict[str, int]]
+) -> dict[Any, Service]:
+    """The certificate queue at the end of ``on``; ``statuses``: enrollments by status (today)."""
     ends = end_of(on)
     apps = CertificateApplication
     pending = await session.execute(
@@ -239,16 +265,12 @@ async def _service(session: AsyncSession, on: date, today: date) -> dict[Any, Se
         for key in (m, REGION):
             hours[key].append((decided_at - created_at).total_seconds() / 3600)
             week[key] += decided_at >= ends - timedelta(days=7)
-    statuses: dict[Any, dict[str, int]] = defaultdict(dict)
-    if on >= today:
-        rows = await session.execute(
-            select(Program.municipality_id, Enrollment.status, func.count())
-            .join(Program, Program.id == Enrollment.program_id)
-            .group_by(Program.municipality_id, Enrollment.status)
-        )
-        for m, status, n in rows:
-            statuses[m][status] = n
-            statuses[REGION][status] = statuses[REGION].get(status, 0) + n
+    statuses = dict(statuses)
+    region: dict[str, int] = defaultdict(int)
+    for counts in list(statuses.values()):
+        for status, n in counts.items():
+            region[status] += n
+    statuses[REGION] = dict(region)
     keys = set(queue) | set(hours) | set(statuses) | {REGION}
     region_queue = [value for value in queue.values()]
     queue[REGION] = (
@@ -289,9 +311,11 @@ def _sum_catalogues(parts: Sequence[Catalogue]) -> Catalogue:
 # Over 60 lines on purpose: the report's passes in the order the figures depend on each
 # other, in one place, so the message, the chart and the workbook share one computation.
 async def compute_report(
-    session: AsyncSession, on: date, *, today: date, scope: int | None
+    session: AsyncSession, on: date, *, today: date, scope: int | None, from_scratch: bool = False
 ) -> IndicatorReport:
-    """Every indicator of every municipality and the region on day ``on``."""
+    """Every indicator of every municipality and the region on day ``on``: from the kept facts
+    (``storage/indicators/facts.py``, brought up to date first, which commits), or with
+    ``from_scratch`` from the rows themselves (the oracle the facts are tested against)."""
     started = clock.perf_counter()
     if session.get_bind().dialect.name == "postgresql":
         # A handful of big aggregates: JIT compiling them costs more (~0.9 s) than it saves.
@@ -299,17 +323,25 @@ async def compute_report(
     days = series_days(on)
     bound = [_Day.of(day) for day in days]
     municipalities = list((await session.scalars(select(Municipality))).all())
-    studying = await studying_on(
-        session,
-        ends=[d.ends for d in bound],
-        born_after=[d.born_after for d in bound],
-        born_by=[d.born_by for d in bound],
-    )
     ends = (0, len(days) - 1)  # half a year ago and the day: where every share is measured
-    certified = await _certified(session, [bound[k] for k in ends])
+    if from_scratch:
+        studying = await studying_on(
+            session,
+            ends=[d.ends for d in bound],
+            born_after=[d.born_after for d in bound],
+            born_by=[d.born_by for d in bound],
+        )
+        certified = await _certified(session, [bound[k] for k in ends])
+        programs = await _programs(session)
+        statuses = await _statuses(session) if on >= today else {}
+    else:
+        await catch_up(session)
+        kept = await read_facts(session, days)
+        studying, certified, programs, statuses = _kept(kept, days, ends)
+        statuses = statuses if on >= today else {}
     financing = await _financing(session, municipalities, [days[k] for k in ends])
-    catalogue = await _catalogue(session)
-    service = await _service(session, on, today)
+    catalogue = await _catalogue(session, programs)
+    service = await _service(session, on, statuses)
 
     def point(m: int, end: int) -> Point:
         k = ends[end]
@@ -354,3 +386,38 @@ async def compute_report(
 
 
 _POINT_FIELDS = ("covered", "tech_science", "adapted", "funded", "certified")
+
+
+def _kept(
+    kept: dict[tuple[int, str], list[int]], days: Sequence[date], ends: tuple[int, int]
+) -> tuple[
+    dict[tuple[int, Any], list[int]],
+    dict[tuple[int, Any], list[int]],
+    dict[int, dict[str, Any]],
+    dict[Any, dict[str, int]],
+]:
+    """The facts' sums in the shapes the from-scratch passes give."""
+    studying: dict[tuple[int, Any], list[int]] = {}
+    certified: dict[tuple[int, Any], list[int]] = {}
+    programs: dict[int, dict[str, Any]] = defaultdict(_no_programs)
+    statuses: dict[Any, dict[str, int]] = defaultdict(dict)
+    child_measures = {COVERED: 0, TECH: 1, ADAPTED: 2}
+    held_measures = {FUNDED: 0, CERTIFIED: 1}
+    for (m, measure), counts in kept.items():
+        if measure in child_measures:
+            for k in range(len(days)):
+                studying.setdefault((k, m), [0, 0, 0])[child_measures[measure]] = counts[k]
+        elif measure in held_measures:
+            for end, k in enumerate(ends):
+                certified.setdefault((end, m), [0, 0])[held_measures[measure]] = counts[k]
+        elif counts[-1]:  # the catalogue and statuses: timeless, today's
+            kind, _, value = measure.partition(":")
+            if kind == "status":
+                statuses[m][value] = counts[-1]
+            elif kind == "adapted_programs":
+                programs[m]["a"] += counts[-1]
+            else:
+                programs[m][{"direction": "d", "format": "f", "level": "l"}[kind]][value] = counts[
+                    -1
+                ]
+    return studying, certified, programs, statuses

@@ -14,6 +14,7 @@ from storage.calendar import today as region_today
 from storage.errors import DomainError
 from storage.indicators.cache import report_cache
 from storage.indicators.compute import compute_report
+from storage.indicators.facts import catch_up
 from storage.indicators.report import IndicatorReport
 from storage.indicators.targets import Indicator
 from storage.models import IndicatorReportRun, Municipality, Role, User
@@ -44,6 +45,11 @@ class IndicatorRepo(Repo):
             report = await compute_report(self.session, day, today=today, scope=None)
             cache.put(day, today, version, report)
         return replace(report, scope=scope)
+
+    async def keep_up(self) -> int:
+        """Recompute the facts the writes since the last time made stale (commits), so that a
+        press pays only for the last minutes' writes; returns how many rows were recomputed."""
+        return await catch_up(self.session)
 
     async def set_children(
         self, actor: User, municipality_id: int, children: int

@@ -31,7 +31,12 @@ from storage.models.enums import (
     Role,
 )
 from storage.models.family import ChildGuardian, EnrollmentFeedback, FamilyInvitation
-from storage.models.indicators import IndicatorReportRun
+from storage.models.indicators import (
+    IndicatorContribution,
+    IndicatorFact,
+    IndicatorReportRun,
+    IndicatorStale,
+)
 from storage.models.navigator import (
     NavigatorApplication,
     NavigatorObject,
@@ -67,7 +72,10 @@ __all__ = [
     "FamilyInvitation",
     "FsmRecord",
     "Group",
+    "IndicatorContribution",
+    "IndicatorFact",
     "IndicatorReportRun",
+    "IndicatorStale",
     "Level",
     "MoneyMovement",
     "MovementKind",

@@ -42,6 +42,8 @@ class Enrollment(Base):
 
     __table_args__ = (
         Index("ix_enrollments_child_status", "child_id", "status"),
+        # A program's children, when its flags change (storage/indicators/triggers.py).
+        Index("ix_enrollments_program_child", "program_id", "child_id"),
         # Covering for the indicators' pass in child order (storage/indicators/studying.py).
         Index(
             "ix_enrollments_indicators",

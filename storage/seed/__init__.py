@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from storage import calendar
 from storage.base import Base
 from storage.catalog import word_rows
+from storage.indicators.facts import KEPT_FACTS
 from storage.models import Group, Municipality, Program, ProgramWord, Provider, ScheduleSlot
 from storage.seed.generate import RegionBuilder, StudyYear
 from storage.seed.region import MAIN_MUNICIPALITY, MUNICIPALITIES, STAGE_ONE, STAGE_TWO
@@ -126,6 +127,7 @@ async def seed_small(
 async def _clear_catalog(conn: AsyncConnection) -> int | None:
     """Wipe an existing catalogue (returns how many programs it had); ``None`` if empty."""
     catalog = {model.__tablename__ for model in CATALOG_TABLES}
+    catalog |= {model.__tablename__ for model in KEPT_FACTS}  # derived: recomputed from the rows
     # Only tables the database has: a model may be newer than the applied migrations.
     present = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
     for table in Base.metadata.sorted_tables:
@@ -140,7 +142,7 @@ async def _clear_catalog(conn: AsyncConnection) -> int | None:
     if not await conn.scalar(select(exists().select_from(Municipality))):
         return None
     programs = await conn.scalar(select(func.count()).select_from(Program))
-    for model in CATALOG_TABLES:
+    for model in (*CATALOG_TABLES, *KEPT_FACTS):
         await conn.execute(delete(model))
     return int(programs or 0)
 
