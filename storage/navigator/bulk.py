@@ -1,8 +1,7 @@
 """Bulk writes of a navigator batch: rows handed to the driver as plain tuples.
 
 SQLAlchemy's Core executemany processes every row's parameters on its way to the driver (names
-to positions, defaults, each value through its type): in a full import of 100 000 programs that
-cost more CPU than SQLite's own work. Here a statement is written once per table and column set
+to positions, defaults, each value through its type, a dict per row). Here a statement is written once per table and column set
 in the driver's parameter style, each column's conversion (the dialect's own bind processor:
 dates and times as text on SQLite, JSON as text, booleans) and Python-side default are looked
 up once, and the rows go to ``exec_driver_sql`` as tuples: the values SQLAlchemy would have
@@ -211,7 +210,8 @@ def collector_paused() -> Iterator[None]:
 
 
 async def widen_cache(session: AsyncSession) -> None:
-    """A larger page cache for this connection while it imports (SQLite only)."""
+    """A larger page cache for this connection (SQLite only; it stays while the connection
+    lives, which for ``python -m bot navigator import`` is the import)."""
     connection = await session.connection()
     if connection.dialect.name == "sqlite":
         await connection.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
