@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.navigator.bulk import collector_paused
 from storage.navigator.catalogue import APPLIED, PENDING, CatalogueWriter
 from storage.navigator.groups import write_groups, write_schedules
 from storage.navigator.ledger import Entry, Ledger
@@ -37,6 +38,11 @@ class ApplyResult:
 
 async def apply_objects(session: AsyncSession, objects: Sequence[object]) -> ApplyResult:
     """Apply objects in the caller's transaction (commits nothing)."""
+    with collector_paused():
+        return await _apply(session, objects)
+
+
+async def _apply(session: AsyncSession, objects: Sequence[object]) -> ApplyResult:
     ledger = Ledger(session)
     writer = CatalogueWriter(session, ledger)
     await writer.load_municipalities()

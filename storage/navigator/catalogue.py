@@ -20,20 +20,22 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.catalog import fold, reindex_search_words, search_text_for
+from storage.catalog import fold, reindex_search_words, search_text_for, word_rows
 from storage.models import (
     Enrollment,
     Municipality,
     NavigatorOktmo,
     NavigatorReport,
     Program,
+    ProgramWord,
     Provider,
     User,
 )
 from storage.models.enrollments import LIVE_STATUSES
+from storage.navigator.bulk import insert_rows, update_rows
 from storage.navigator.ledger import Entry, Ledger, chunks
 from storage.navigator.mapping import (
     BadRecord,
@@ -43,13 +45,14 @@ from storage.navigator.mapping import (
     parse,
 )
 from storage.notifications import NoticeKind, NotificationRepo
+from storage.search.vocabulary import mark_stale
 
 APPLIED, PENDING, SKIPPED, DELETED = "applied", "pending", "skipped", "deleted"
 WITHDRAWN_KIND = NoticeKind.navigator_withdrawn  # the parent's notice (handlers/enrollment_texts)
 PROVIDERS = Provider.__table__
 PROGRAMS = Program.__table__
+WORDS = ProgramWord.__table__
 MONTHS = PROGRAMS.c.months.default.arg  # a new program's months (the column default)
-BY_ID = bindparam("row_id")  # executemany UPDATE … WHERE id = :row_id
 
 
 @dataclass
@@ -72,12 +75,12 @@ class ProgramFacts:
 async def insert_ids(
     session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]]
 ) -> list[int]:
-    """One executemany INSERT per chunk, then our ids read back by ``navigator_id`` (unique),
-    in the order of ``rows``. (``INSERT … RETURNING`` with its order kept cost SQLAlchemy
-    several times more than the insert itself.)"""
+    """One executemany INSERT per chunk (storage/navigator/bulk.py), then our ids read back by
+    ``navigator_id`` (unique), in the order of ``rows``. (``INSERT … RETURNING`` with its order
+    kept cost SQLAlchemy several times more than the insert itself.)"""
     ids: list[int] = []
     for batch in chunks(rows, 1000):
-        await session.execute(insert(table), batch)
+        await insert_rows(session, table, batch)
         keys = [row["navigator_id"] for row in batch]
         read = select(table.c.navigator_id, table.c.id).where(table.c.navigator_id.in_(keys))
         found = {key: row_id for key, row_id in await session.execute(read)}
@@ -87,8 +90,7 @@ async def insert_ids(
 
 async def update_by_id(session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]]) -> None:
     """One executemany UPDATE; every row carries ``row_id`` and the same columns."""
-    for batch in chunks(rows, 1000):
-        await session.execute(update(table).where(table.c.id == BY_ID), batch)
+    await update_rows(session, table, rows, key="row_id", column="id")
 
 
 def applied(entry: Entry | None) -> bool:
@@ -107,6 +109,7 @@ class CatalogueWriter:
         self.providers: dict[int, tuple[str, int]] = {}  # id → (name, municipality id)
         self.programs: dict[int, ProgramFacts] = {}
         self.reindex: set[int] = set()  # programs whose search words are to be rebuilt
+        self.new_words: list[dict[str, Any]] = []  # of programs new in this batch
         self.monthly: dict[str, int] = {}  # group uuid → monthly cost, from records parsed now
 
     # --- shared ---------------------------------------------------------------------------------
@@ -181,9 +184,13 @@ class CatalogueWriter:
             await self.session.execute(insert(NavigatorOktmo.__table__), self._learnt)
         if self._reports:
             await self.session.execute(insert(NavigatorReport.__table__), self._reports)
+        if self.new_words:  # in primary-key order: appending to the b-tree is the fast way
+            self.new_words.sort(key=lambda w: (w["municipality_id"], w["word"], w["program_id"]))
+            await insert_rows(self.session, WORDS, self.new_words)
+            mark_stale(self.session)
         if self.reindex:
             await reindex_search_words(self.session, self.reindex)
-        self._learnt, self._reports, self.reindex = [], [], set()
+        self._learnt, self._reports, self.reindex, self.new_words = [], [], set(), []
 
     # --- partners -------------------------------------------------------------------------------
 
@@ -278,7 +285,12 @@ class CatalogueWriter:
         for (row, values), new_id in zip(inserts, ids, strict=True):
             row.local_id = new_id
             self.programs[new_id] = ProgramFacts(values["age_min"], values["age_max"], MONTHS, 0)
-            self.reindex.add(new_id)
+            self.new_words += word_rows(
+                new_id,
+                values["municipality_id"],
+                values["search_text"],
+                published=values["published"],
+            )
         await update_by_id(self.session, PROGRAMS, updates)
         await self._hide(hidden)
         return {

@@ -13,9 +13,10 @@ from collections.abc import Collection, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from storage.models import Enrollment, EnrollmentStatus, Group, Program, ScheduleSlot
+from storage.navigator.bulk import insert_rows
 from storage.navigator.catalogue import (
     APPLIED,
     DELETED,
@@ -207,8 +208,7 @@ async def write_schedules(
             rebuilt.append(group.local_id)
     for chunk in chunks(rebuilt):
         await writer.session.execute(delete(SLOTS).where(SLOTS.c.group_id.in_(chunk)))
-    for chunk in chunks(slots, 1000):
-        await writer.session.execute(insert(SLOTS), chunk)
+    await insert_rows(writer.session, SLOTS, slots)
 
 
 def _slots(writer: CatalogueWriter, row: Entry, group_id: int) -> list[dict[str, Any]]:

@@ -12,10 +12,11 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import NavigatorObject
+from storage.navigator.bulk import insert_rows, update_rows
 
 CHUNK = 500  # ids per IN (...): under every driver's parameter limit
 _TABLE = NavigatorObject.__table__
@@ -124,13 +125,9 @@ class Ledger:
                 versions.append({"key": entry.uuid, **_row(entry, with_key=False)})
             elif entry.touched:
                 states.append({"key": entry.uuid, "state": entry.state, "local_id": entry.local_id})
-        by_key = _TABLE.c.uuid == bindparam("key")
-        for batch in chunks(new, 1000):
-            await self.session.execute(insert(_TABLE), batch)
-        for batch in chunks(versions, 1000):
-            await self.session.execute(update(_TABLE).where(by_key), batch)
-        for batch in chunks(states, 1000):
-            await self.session.execute(update(_TABLE).where(by_key), batch)
+        await insert_rows(self.session, _TABLE, new)
+        await update_rows(self.session, _TABLE, versions, key="key", column="uuid")
+        await update_rows(self.session, _TABLE, states, key="key", column="uuid")
         for entry in self.entries.values():
             entry.stored, entry.new_version = True, False
             entry.state_before, entry.local_before = entry.state, entry.local_id

@@ -26,6 +26,7 @@ from storage.models import (
     User,
 )
 from storage.navigator.apply import ApplyResult, apply_objects, apply_page
+from storage.navigator.bulk import widen_cache
 from storage.navigator.client import NavigatorClient, NavigatorError
 from storage.navigator.state import sync_row
 from storage.notifications import NoticeKind, NotificationRepo
@@ -276,6 +277,7 @@ async def apply_import_batch(
 ) -> ApplyResult:
     """One batch of an export file in one transaction: its objects applied, its unreadable
     lines reported (admins read them beside the pull's skipped records), totals counted."""
+    await widen_cache(session)
     result = await apply_objects(session, objects)
     for line in bad_lines:
         session.add(NavigatorReport(kind="skipped", reason="bad_json", detail=f"line {line}"))

@@ -154,6 +154,11 @@ _PLACEHOLDERS: dict[str, Callable[[str, int], str]] = {
 }
 
 
+def placeholder(paramstyle: str, name: str, position: int) -> str:
+    """The driver's marker of parameter ``name``, the ``position``-th (1-based) of a statement."""
+    return _PLACEHOLDERS[paramstyle](name, position)
+
+
 def _scores_sql(builder: _Builder, groups: Sequence[TermGroup], require_all: bool) -> str:
     """(pid, score, hits) per matching program: hits = groups matched, score = their sum."""
     union = " UNION ALL ".join(part for i, g in enumerate(groups) for part in builder.group(g, i))

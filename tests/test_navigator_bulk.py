@@ -1,0 +1,117 @@
+"""The bulk write path (storage/navigator/bulk.py: rows to the driver as tuples) writes exactly
+what SQLAlchemy's Core statements write: the same exports imported by both paths leave the same
+stored values in every table the sync writes, compared as the driver returns them (dates, times
+and JSON as stored text on SQLite), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+import storage.navigator.bulk as bulk
+from bot.navigator_cli import import_file
+from bot.navigator_gateway import catalogue as nav
+from storage.base import Base
+from storage.db import create_session_factory
+from tests.support.navigator import BELOVO, KEMEROVO, region
+
+# Every table an import writes; columns that hold the time of writing are left out.
+TABLES = (
+    "providers",
+    "programs",
+    "groups",
+    "schedule_slots",
+    "program_words",
+    "navigator_objects",
+    "navigator_reports",
+    "navigator_oktmo",
+    "notifications",
+)
+CLOCK_COLUMNS = {"updated_at", "created_at"}
+
+
+def _first_export() -> list[dict[str, Any]]:
+    objects = list(nav.generate(40, [KEMEROVO, BELOVO], seed=5))
+    partner = next(o for o in objects if o["type"] == "partner")
+    partner["oktmo"] = "32701000"  # a code learnt with its name
+    objects.append(nav.partner("pa-x", 1_764_547_200, "Нигде"))  # unknown municipality
+    objects.append({"type": "program", "uuid": "pr-bad", "lastmodifiedTs": 1})  # missing fields
+    random.Random(7).shuffle(objects)  # children before parents: pending, then applied
+    return objects
+
+
+def _second_export(first: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Newer versions: renames, seats, an archived program, deletions, a changed schedule."""
+    ts = 1_764_600_000
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for obj in first:
+        by_type.setdefault(obj["type"], []).append(obj)
+    programs, groups, schedules = by_type["program"], by_type["group"], by_type["schedule"]
+    changed = [
+        {**programs[0], "lastmodifiedTs": ts, "name": "Шахматы для всех"},
+        {**programs[1], "lastmodifiedTs": ts, "state": "archive"},
+        {**programs[2], "lastmodifiedTs": ts, "minAge": 9, "maxAge": 15},
+        {**groups[0], "lastmodifiedTs": ts, "freePlaces": 3, "isLocked": True},
+        {**groups[1], "lastmodifiedTs": ts, "financingSources": [{"source": "budget"}]},
+        nav.tombstone(groups[2], ts),
+        nav.tombstone(schedules[3], ts),
+        {**schedules[4], "lastmodifiedTs": ts, "weekDays": ["tue", "sat"], "timeEnd": "17:00"},
+        {**groups[5], "lastmodifiedTs": ts, "dateBegin": "not a date"},
+        programs[6],  # a replay: ignored
+    ]
+    return [obj for obj in changed if obj.get("type") != "program" or obj.get("uuid") != "pr-bad"]
+
+
+def _write(path: Path, objects: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objects))
+    return path
+
+
+async def _dump(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
+    tables = Base.metadata.tables
+    out = {}
+    async with engine.connect() as conn:
+        for name in TABLES:
+            columns = [c.name for c in tables[name].columns if c.name not in CLOCK_COLUMNS]
+            listed = ", ".join(f'"{c}"' for c in columns)
+            result = await conn.exec_driver_sql(f'SELECT {listed} FROM "{name}"')
+            out[name] = sorted((tuple(row) for row in result), key=repr)
+    return out
+
+
+async def _fresh(engine: AsyncEngine) -> None:
+    """Empty tables with their id sequences restarted, and the region again."""
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.drop_all)
+        await conn.run_sync(Base.metadata.create_all)
+    session: AsyncSession
+    async with create_session_factory(engine)() as session:
+        await region(session)
+
+
+async def _import_both(engine: AsyncEngine, tmp_path: Path, batch: int) -> dict[str, Any]:
+    first = _first_export()
+    for name, objects in (("first", first), ("second", _second_export(first))):
+        await import_file(engine, _write(tmp_path / f"{name}.jsonl", objects), batch=batch)
+    return await _dump(engine)
+
+
+@pytest.mark.parametrize("batch", [13, 1000])
+async def test_the_bulk_path_writes_what_core_statements_write(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    await _fresh(engine)
+    monkeypatch.setattr(bulk, "ENABLED", False)
+    by_core = await _import_both(engine, tmp_path, batch)
+    await _fresh(engine)
+    monkeypatch.setattr(bulk, "ENABLED", True)
+    by_driver = await _import_both(engine, tmp_path, batch)
+    assert by_core["programs"] and by_core["program_words"] and by_core["schedule_slots"]
+    assert any(row for row in by_core["navigator_reports"])  # the bad records are in it
+    for name in TABLES:
+        assert by_driver[name] == by_core[name], name
