@@ -10,7 +10,7 @@ is documented in docs/ARCHITECTURE.md ("Issue 9").
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
@@ -233,8 +233,10 @@ class NotificationRepo(Repo):
         limit: int = 50,
         lease: timedelta = timedelta(minutes=2),
         per_chat: bool = True,
+        priorities: Collection[Priority] | None = None,
     ) -> Sequence[Notification]:
-        """Take up to ``limit`` due rows for ``worker``, most urgent first.
+        """Take up to ``limit`` due rows for ``worker``, most urgent first (of ``priorities``
+        only, when given: the sender's express path takes service rows apart).
 
         With ``per_chat`` (Telegram's 1 message a second to one chat): at most one row per chat,
         and none for a chat that got a message within the last second or has one in flight.
@@ -264,6 +266,8 @@ class NotificationRepo(Repo):
         )
         if per_chat:
             due = due.where(~chat_busy)
+        if priorities is not None:
+            due = due.where(Notification.priority.in_([int(p) for p in priorities]))
         ids: dict[int, int] = {}
         for row_id, chat in (await self.session.execute(due)).all():
             if len(ids) < limit:
