@@ -227,14 +227,15 @@ async def _reserve(session: AsyncSession, count: int, rate: float) -> limits.Slo
 
 
 async def _wait_for_slot(slots: limits.Slots, slot: int) -> int:
-    """Sleep until slot number ``slot``; returns the slot to send in. Woken too late for it,
-    sending would crowd the next worker's slots: the next slot still ahead is taken instead."""
-    await _sleep_until(slots.at(slot))
-    late = time.time() - slots.at(slot)
-    if late > LATE_SECONDS:
+    """Sleep until slot number ``slot``; returns the slot to send in (``slots.count``: none
+    left). Woken too late for it, sending would crowd the next worker's slots: the next slot
+    still ahead is waited for instead, and that wake-up is checked the same way."""
+    while slot < slots.count:
+        await _sleep_until(slots.at(slot))
+        late = time.time() - slots.at(slot)
+        if late <= LATE_SECONDS:
+            break
         slot += math.ceil(late / slots.interval)
-        if slot < slots.count:
-            await _sleep_until(slots.at(slot))
     return slot
 
 
@@ -409,11 +410,11 @@ async def _send_paced(bot: Bot, batch: _Batch, rate: float) -> int:
     slot = index = 0
     while index < len(messages):
         slot = await _wait_for_slot(slots, slot)
-        if slot >= slots.count:  # woken late too often: fresh slots for the rest
+        while slot >= slots.count:  # woken late too often: fresh slots for the rest
             await batch.settle()
-            slots, slot = await _reserve(batch.session, len(messages) - index, rate), 0
+            slots = await _reserve(batch.session, len(messages) - index, rate)
             await batch.hold_until(slots.at(slots.count - 1))
-            await _sleep_until(slots.at(0))
+            slot = await _wait_for_slot(slots, 0)
         if not batch.go_on(index):  # a 429: the rest goes back to the queue
             await batch.settle()
             await NotificationRepo(batch.session).release(batch.ids(index))
