@@ -247,6 +247,16 @@ async def worker_main(lease: float) -> None:
         await app.engine.dispose()
 
 
+async def _worker_until_terminated(lease: float) -> None:
+    """``worker_main`` until the bench's SIGTERM, which cancels it (it still writes its CPU);
+    a ``sys.exit`` from a signal handler would leave a traceback of the loop's tasks."""
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await worker_main(lease)
+
+
 async def main_async(args: argparse.Namespace) -> None:
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     for backend in backends:
@@ -273,8 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plan", type=int, default=0)
     args = parser.parse_args(argv)
     if args.mode == "worker":
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        asyncio.run(worker_main(args.lease))
+        asyncio.run(_worker_until_terminated(args.lease))
         return 0
     asyncio.run(main_async(args))
     return 0
