@@ -298,6 +298,24 @@ class NotificationRepo(Repo):
         )
         return list(rows.all())
 
+    async def any_due(self, priority: Priority) -> bool:
+        """Is an unclaimed row of ``priority`` due? One probe of the queue's index, without
+        the claim's per-chat conditions, no commit: the sender's express path asks it several
+        times a second and claims only when it says yes."""
+        now = utcnow()
+        found = await self.session.scalar(
+            select(Notification.id)
+            .where(
+                Notification.state == State.queued,
+                Notification.priority == int(priority),
+                Notification.not_before <= now,
+                Notification.attempts < MAX_ATTEMPTS,
+                or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
+            )
+            .limit(1)
+        )
+        return found is not None
+
     async def extend_lease(self, ids: Sequence[int], worker: str, lease: timedelta) -> None:
         """A live worker keeps its rows while a slow batch goes on (commits)."""
         if ids:

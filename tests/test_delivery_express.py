@@ -17,10 +17,12 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.emulator.model import ChatEvent
 from bot.workers.notifications import paced_batch, run_notification_sender
 from handlers.notifications import register
+from storage.base import utcnow
 from storage.db import create_engine, create_session_factory
 from storage.delivery import NotificationRepo, Outgoing, Priority, State, limits
 from storage.models import Notification
@@ -99,3 +101,26 @@ async def test_a_seat_offer_overtakes_an_announcement_booked_ahead_by_two_sender
     assert len(rows) == PARENTS + 1
     assert {state for state, _ in rows} == {State.sent}
     assert {attempts for _, attempts in rows} == {1}  # a displaced row is no failed attempt
+
+
+async def test_the_express_probe_sees_only_due_unclaimed_rows_of_its_priority(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    later = utcnow() + timedelta(minutes=5)
+    async with sessionmaker() as session:
+        repo = NotificationRepo(session)
+        await repo.enqueue_many(
+            [
+                Outgoing(1, "test_express", {"n": 1}, Priority.announcement),
+                Outgoing(2, "test_express", {"n": 2}, Priority.service, not_before=later),
+            ]
+        )
+        await session.commit()
+        assert not await repo.any_due(Priority.service)
+        assert await repo.any_due(Priority.announcement)
+        repo.enqueue(3, "test_express", priority=Priority.service, n=3)
+        await session.commit()
+        assert await repo.any_due(Priority.service)
+        claimed = await repo.claim_due("w", priorities=(Priority.service,))
+        assert [row.telegram_id for row in claimed] == [3]
+        assert not await repo.any_due(Priority.service)  # in flight: nothing left to look for

@@ -291,7 +291,10 @@ class _Express:
 
     async def _claim(self, limit: int) -> None:
         async with self.sessionmaker() as session:
-            rows = await NotificationRepo(session).claim_due(
+            repo = NotificationRepo(session)
+            if not await repo.any_due(Priority.service):  # nearly always: a cheap probe
+                return
+            rows = await repo.claim_due(
                 self.worker, limit=limit, lease=self.lease, priorities=(Priority.service,)
             )
             if rows:
