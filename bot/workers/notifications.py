@@ -336,6 +336,12 @@ class _Batch:
         # Looked for from the slot after next: the look itself takes a round trip or two.
         self.express.look(sum(1 for message in self.messages[index + 2 :] if message.bulk))
 
+    async def hand_back_express(self) -> None:
+        """The rest of the batch moves to fresh slots at the end of the schedule: service rows
+        found for it go back to the queue at once, for a lane that sends sooner."""
+        if self.express is not None:
+            await NotificationRepo(self.session).release(await self.express.close())
+
     def go_on(self, start: int) -> bool:
         """Before the send of ``messages[start]``: False when a 429 (this worker's or another's)
         says to stop; now and then starts writing the marks so far."""
@@ -415,6 +421,7 @@ async def _send_paced(bot: Bot, batch: _Batch, rate: float) -> int:
         slot = await _wait_for_slot(slots, slot)
         while slot >= slots.count:  # woken late too often: fresh slots for the rest
             await batch.settle()
+            await batch.hand_back_express()
             slots = await _reserve(batch.session, len(messages) - index, rate)
             await batch.hold_until(slots.at(slots.count - 1))
             slot = await _wait_for_slot(slots, 0)
