@@ -10,7 +10,7 @@ is documented in docs/ARCHITECTURE.md ("Issue 9").
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
@@ -234,8 +234,10 @@ class NotificationRepo(Repo):
         limit: int = 50,
         lease: timedelta = timedelta(minutes=2),
         per_chat: bool = True,
+        priorities: Collection[Priority] | None = None,
     ) -> Sequence[Notification]:
-        """Take up to ``limit`` due rows for ``worker``, most urgent first.
+        """Take up to ``limit`` due rows for ``worker``, most urgent first (of ``priorities``
+        only, when given: the sender's express path takes service rows apart).
 
         With ``per_chat`` (Telegram's 1 message a second to one chat): at most one row per chat,
         and none for a chat that got a message within the last second or has one in flight.
@@ -265,6 +267,8 @@ class NotificationRepo(Repo):
         )
         if per_chat:
             due = due.where(~chat_busy)
+        if priorities is not None:
+            due = due.where(Notification.priority.in_([int(p) for p in priorities]))
         ids: dict[int, int] = {}
         for row_id, chat in (await self.session.execute(due)).all():
             if len(ids) < limit:
@@ -294,6 +298,24 @@ class NotificationRepo(Repo):
             .execution_options(populate_existing=True)
         )
         return list(rows.all())
+
+    async def any_due(self, priority: Priority) -> bool:
+        """Is an unclaimed row of ``priority`` due? One probe of the queue's index, without
+        the claim's per-chat conditions, no commit: the sender's express path asks it several
+        times a second and claims only when it says yes."""
+        now = utcnow()
+        found = await self.session.scalar(
+            select(Notification.id)
+            .where(
+                Notification.state == State.queued,
+                Notification.priority == int(priority),
+                Notification.not_before <= now,
+                Notification.attempts < MAX_ATTEMPTS,
+                or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
+            )
+            .limit(1)
+        )
+        return found is not None
 
     async def extend_lease(self, ids: Sequence[int], worker: str, lease: timedelta) -> None:
         """A live worker keeps its rows while a slow batch goes on (commits)."""

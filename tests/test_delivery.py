@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.workers import notifications as sender
 from bot.workers.notifications import deliver_pending
 from handlers.notifications import register
 from storage.base import utcnow
@@ -138,6 +139,26 @@ async def test_shared_slots_never_overlap_and_start_after_a_pause(
             assert row is not None and row.rate_limited == 1
     finally:
         await other.dispose()
+
+
+async def test_a_late_wake_up_is_checked_again_on_the_slot_it_moves_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every send a lane makes is within LATE_SECONDS of its slot, also after a late wake-up
+    moved it to a later slot (a send late twice could crowd the next worker's slots)."""
+    clock = [100.0]
+    lateness = [0.03, 0.025, 0.0, 0.05, 0.05, 0.05]
+
+    async def sleep_until(moment: float) -> None:
+        clock[0] = max(clock[0], moment) + lateness.pop(0)
+
+    monkeypatch.setattr(sender, "_sleep_until", sleep_until)
+    monkeypatch.setattr(sender.time, "time", lambda: clock[0])
+    slots = limits.Slots(start=100.0, interval=1 / 28.8, count=5)
+    slot = await sender._wait_for_slot(slots, 0)
+    assert slot == 2 and clock[0] - slots.at(slot) <= sender.LATE_SECONDS
+    # Late for every slot left: none is taken (the lane reserves fresh ones).
+    assert await sender._wait_for_slot(slots, 3) == slots.count
 
 
 # --- quiet hours ------------------------------------------------------------------------------

@@ -12,6 +12,13 @@ limits.py), so all workers together stay under ``DELIVERY_RATE``. A 429 pauses e
 for ``retry_after``. A recipient who blocked the bot (403) or whose chat is gone is marked
 unreachable and what is queued for them is dropped; a 400 marks that row failed with its
 reason (the rest goes on); network and server errors are retried with a growing delay.
+
+Express path: slots are booked seconds ahead by the lanes' batches, so a service row (a
+decision, money, a seat offer) queued meanwhile would wait behind all of them. Instead, a lane
+that is sending looks for due service rows every ``EXPRESS_POLL`` seconds (``_Express``, one
+look per process at a time), sends one in its next slot and gives the batch's last bulk row
+back to the queue unsent; an ordinary claim made while slots are booked far ahead leaves
+service rows to that path (docs/ARCHITECTURE.md, "Issue 10").
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ import os
 import socket
 import time
 import uuid
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -45,10 +54,11 @@ from handlers.announcements import deliver
 from handlers.notifications import keyboard, render
 from storage.delivery import Ready, limits, prepare
 from storage.delivery.quiet import DEFAULT_QUIET, QuietHours
-from storage.notifications import NotificationRepo
+from storage.notifications import NotificationRepo, Priority
 
 if TYPE_CHECKING:
     from bot.factory import App
+    from storage.models import Notification
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +76,11 @@ FLUSH_SECONDS = 0.5
 # At 30/s a one-second window then holds 29 slots, with room for one send up to 35 ms late.
 HEADROOM = 0.96
 LATE_SECONDS = 0.02  # a send this late for its slot takes a new one
+# A sending lane looks for due service rows this often (one look per process at a time), and an
+# ordinary claim leaves them to that path while the schedule is booked further ahead than this.
+EXPRESS_POLL = 0.25
+EXPRESS_HORIZON = 0.5
+BULK = (Priority.reminder, Priority.announcement)
 SEQUENTIAL_INTERVAL = 0.01  # slots 10 ms apart or more (≤ 100 messages a second)
 UNRENDERABLE_RETRY = timedelta(minutes=10)
 LEASE = timedelta(minutes=2)
@@ -89,6 +104,12 @@ class _Message:
     ready: Ready
     text: str
     markup: InlineKeyboardMarkup | None
+    attempts: int = 0
+    priority: int = Priority.service
+
+    @property
+    def bulk(self) -> bool:
+        return self.priority > Priority.service
 
 
 @dataclass
@@ -100,9 +121,11 @@ class _Outcomes:
     rejected: list[tuple[int, str]] = field(default_factory=list)
     retry: list[tuple[int, str, int]] = field(default_factory=list)
     flood: list[tuple[int, float]] = field(default_factory=list)
+    displaced: list[int] = field(default_factory=list)  # unsent, back to the queue as they were
 
     def __bool__(self) -> bool:
-        return bool(self.sent or self.unreachable or self.rejected or self.retry or self.flood)
+        lists = (self.sent, self.unreachable, self.rejected, self.retry, self.flood, self.displaced)
+        return any(lists)
 
 
 def _render(rows: list[Ready], i18n: I18n) -> tuple[list[_Message], list[int]]:
@@ -124,6 +147,22 @@ def _render(rows: list[Ready], i18n: I18n) -> tuple[list[_Message], list[int]]:
             continue
         messages.append(_Message(row, text, markup))
     return messages, unrendered
+
+
+async def _messages(
+    session: AsyncSession, rows: Sequence[Notification], i18n: I18n, default_quiet: QuietHours
+) -> list[_Message]:
+    """Claimed rows made ready (quiet hours, resolvers: ``prepare``) and rendered; a row no
+    renderer reads is failed, to be tried again later."""
+    claimed = {row.id: row for row in rows}
+    messages, unrendered = _render(await prepare(session, rows, default_quiet=default_quiet), i18n)
+    repo = NotificationRepo(session)
+    for row_id in unrendered:
+        await repo.mark_failed(row_id, "not rendered", UNRENDERABLE_RETRY)
+    for message in messages:
+        row = claimed[message.ready.row_id]
+        message.attempts, message.priority = row.attempts, row.priority
+    return messages
 
 
 async def _send(bot: Bot, message: _Message, attempts: int, out: _Outcomes) -> None:
@@ -167,9 +206,10 @@ async def _flush(session: AsyncSession, out: _Outcomes) -> tuple[int, float]:
     for row_id, wait in out.flood:
         longest = max(longest, wait)
         await repo.release([row_id])
+    await repo.release(out.displaced)
     if longest:
         await limits.pause_all(session, longest)
-    out.unreachable, out.rejected, out.retry, out.flood = [], [], [], []
+    out.unreachable, out.rejected, out.retry, out.flood, out.displaced = [], [], [], [], []
     return len(sent), longest
 
 
@@ -187,15 +227,78 @@ async def _reserve(session: AsyncSession, count: int, rate: float) -> limits.Slo
 
 
 async def _wait_for_slot(slots: limits.Slots, slot: int) -> int:
-    """Sleep until slot number ``slot``; returns the slot to send in. Woken too late for it,
-    sending would crowd the next worker's slots: the next slot still ahead is taken instead."""
-    await _sleep_until(slots.at(slot))
-    late = time.time() - slots.at(slot)
-    if late > LATE_SECONDS:
+    """Sleep until slot number ``slot``; returns the slot to send in (``slots.count``: none
+    left). Woken too late for it, sending would crowd the next worker's slots: the next slot
+    still ahead is waited for instead, and that wake-up is checked the same way."""
+    while slot < slots.count:
+        await _sleep_until(slots.at(slot))
+        late = time.time() - slots.at(slot)
+        if late <= LATE_SECONDS:
+            break
         slot += math.ceil(late / slots.interval)
-        if slot < slots.count:
-            await _sleep_until(slots.at(slot))
     return slot
+
+
+@dataclass
+class ExpressWatch:
+    """One per sender process, shared by its lanes: when they last looked for service rows."""
+
+    looked_at: float = 0.0
+
+
+@dataclass
+class _Express:
+    """A batch's look-out for service rows queued after its claim (see the module's text).
+
+    Looks run in their own session beside the sends; what they claim (under the batch's
+    worker name and lease) waits in ``ready`` for the batch's next slot."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    i18n: I18n
+    default_quiet: QuietHours
+    worker: str
+    lease: timedelta
+    watch: ExpressWatch
+    ready: deque[_Message] = field(default_factory=deque)
+    _looking: asyncio.Task[None] | None = None
+
+    def look(self, room: int) -> None:
+        """Start a look for up to ``room`` due service rows, unless one ran lately."""
+        now = time.time()
+        if room > 0 and self._looking is None and now - self.watch.looked_at >= EXPRESS_POLL:
+            self.watch.looked_at = now
+            self._looking = asyncio.create_task(self._claim(room))
+
+    def take(self) -> _Message | None:
+        if self._looking is not None and self._looking.done():
+            self._end_look(self._looking)
+        return self.ready.popleft() if self.ready else None
+
+    async def close(self) -> list[int]:
+        """The batch ends: a look under way is awaited; the ids of what was not sent."""
+        if self._looking is not None:
+            await asyncio.wait([self._looking])
+            self._end_look(self._looking)
+        ids = [message.ready.row_id for message in self.ready]
+        self.ready.clear()
+        return ids
+
+    def _end_look(self, task: asyncio.Task[None]) -> None:
+        self._looking = None
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Its rows (if the claim committed) are retried when the lease runs out.
+            log.error("express look failed: %s", type(error).__name__)
+
+    async def _claim(self, limit: int) -> None:
+        async with self.sessionmaker() as session:
+            repo = NotificationRepo(session)
+            if not await repo.any_due(Priority.service):  # nearly always: a cheap probe
+                return
+            rows = await repo.claim_due(
+                self.worker, limit=limit, lease=self.lease, priorities=(Priority.service,)
+            )
+            if rows:
+                self.ready.extend(await _messages(session, rows, self.i18n, self.default_quiet))
 
 
 @dataclass
@@ -210,7 +313,7 @@ class _Batch:
     worker: str
     lease: timedelta
     messages: list[_Message]
-    attempts: dict[int, int]
+    express: _Express | None = None
     out: _Outcomes = field(default_factory=_Outcomes)
     sent: int = 0
     pause_ends: float = 0.0  # the shared 429 pause as last read (epoch seconds)
@@ -220,6 +323,24 @@ class _Batch:
 
     def ids(self, start: int = 0) -> list[int]:
         return [message.ready.row_id for message in self.messages[start:]]
+
+    def express_first(self, index: int) -> None:
+        """Before the send of ``messages[index]``: a service row found since goes in this
+        slot, and the batch's last bulk row goes back to the queue (the slots stay as booked);
+        now and then a look for more starts."""
+        if self.express is None:
+            return
+        if self.messages[-1].bulk and (found := self.express.take()) is not None:
+            self.messages.insert(index, found)
+            self.out.displaced.append(self.messages.pop().ready.row_id)
+        # Looked for from the slot after next: the look itself takes a round trip or two.
+        self.express.look(sum(1 for message in self.messages[index + 2 :] if message.bulk))
+
+    async def hand_back_express(self) -> None:
+        """The rest of the batch moves to fresh slots at the end of the schedule: service rows
+        found for it go back to the queue at once, for a lane that sends sooner."""
+        if self.express is not None:
+            await NotificationRepo(self.session).release(await self.express.close())
 
     def go_on(self, start: int) -> bool:
         """Before the send of ``messages[start]``: False when a 429 (this worker's or another's)
@@ -261,11 +382,12 @@ class _Batch:
             await task
 
     def send(self, bot: Bot, message: _Message) -> asyncio.Task[None]:
-        attempts = self.attempts[message.ready.row_id]
-        return asyncio.create_task(_send(bot, message, attempts, self.out))
+        return asyncio.create_task(_send(bot, message, message.attempts, self.out))
 
     async def finish(self, tasks: list[asyncio.Task[None]]) -> int:
         await self.settle()
+        if self.express is not None:  # found too late for this batch: back to the queue
+            self.out.displaced += await self.express.close()
         pending = {task for task in tasks if not task.done()}
         while pending:  # sends still in flight keep their rows' lease
             _done, pending = await asyncio.wait(
@@ -294,19 +416,22 @@ async def _send_paced(bot: Bot, batch: _Batch, rate: float) -> int:
     await batch.hold_until(slots.at(slots.count - 1))
     await batch.keep(0)  # another worker's 429 since these slots were reserved
     tasks: list[asyncio.Task[None]] = []
-    slot = 0
-    for index, message in enumerate(messages):
+    slot = index = 0
+    while index < len(messages):
         slot = await _wait_for_slot(slots, slot)
-        if slot >= slots.count:  # woken late too often: fresh slots for the rest
+        while slot >= slots.count:  # woken late too often: fresh slots for the rest
             await batch.settle()
-            slots, slot = await _reserve(batch.session, len(messages) - index, rate), 0
+            await batch.hand_back_express()
+            slots = await _reserve(batch.session, len(messages) - index, rate)
             await batch.hold_until(slots.at(slots.count - 1))
-            await _sleep_until(slots.at(0))
+            slot = await _wait_for_slot(slots, 0)
         if not batch.go_on(index):  # a 429: the rest goes back to the queue
             await batch.settle()
             await NotificationRepo(batch.session).release(batch.ids(index))
             break
-        slot += 1
+        batch.express_first(index)
+        message = messages[index]
+        slot, index = slot + 1, index + 1
         task = batch.send(bot, message)
         tasks.append(task)
         if slots.interval >= SEQUENTIAL_INTERVAL:
@@ -327,28 +452,34 @@ async def deliver_pending(
     rate: float | None = None,
     lease: timedelta = LEASE,
     default_quiet: QuietHours = DEFAULT_QUIET,
+    express: ExpressWatch | None = None,
 ) -> int:
     """Send one batch of due messages at ``rate`` a second overall; returns how many were sent.
 
     ``rate=None`` sends unpaced and ignores the per-chat limit, for tests that run without
     the emulator's limits; the running bot always paces (``DELIVERY_RATE``).
-    ``default_quiet``: the quiet hours of parents who chose none (``QUIET_HOURS``)."""
+    ``default_quiet``: the quiet hours of parents who chose none (``QUIET_HOURS``).
+    ``express``: the process's watch shared by its lanes (paced only; a fresh one if None)."""
     load_texts()  # every kind's renderer, whether or not a dispatcher was built here
     async with sessionmaker() as session:
-        repo = NotificationRepo(session)
-        rows = list(await repo.claim_due(worker, limit=limit, lease=lease, per_chat=bool(rate)))
-        if not rows:
-            return 0
-        attempts = {row.id: row.attempts for row in rows}
-        messages, unrendered = _render(
-            await prepare(session, rows, default_quiet=default_quiet), i18n
+        # Slots booked far ahead: a lane already sending takes a service row sooner (the
+        # express path) than this batch's slots would come, so this claim leaves it to them.
+        ahead = bool(rate) and await limits.booked_until(session) > time.time() + EXPRESS_HORIZON
+        rows = await NotificationRepo(session).claim_due(
+            worker,
+            limit=limit,
+            lease=lease,
+            per_chat=bool(rate),
+            priorities=BULK if ahead else None,
         )
-        for row_id in unrendered:
-            await repo.mark_failed(row_id, "not rendered", UNRENDERABLE_RETRY)
+        messages = await _messages(session, rows, i18n, default_quiet) if rows else []
         if not messages:
             return 0
-        batch = _Batch(session, worker, lease, messages, attempts)
-        return await (_send_paced(bot, batch, rate) if rate else _send_unpaced(bot, batch))
+        if not rate:
+            return await _send_unpaced(bot, _Batch(session, worker, lease, messages))
+        watch = express or ExpressWatch()
+        scout = _Express(sessionmaker, i18n, default_quiet, worker, lease, watch)
+        return await _send_paced(bot, _Batch(session, worker, lease, messages, scout), rate)
 
 
 def paced_batch(rate: float) -> int:
@@ -356,7 +487,7 @@ def paced_batch(rate: float) -> int:
     return max(MIN_PACED_BATCH, math.ceil(rate * BATCH_SECONDS))
 
 
-async def _lane(app: App, idle: float, lease: timedelta) -> None:
+async def _lane(app: App, idle: float, lease: timedelta, watch: ExpressWatch) -> None:
     worker = worker_name()
     rate = app.settings.delivery_rate
     while True:
@@ -370,6 +501,7 @@ async def _lane(app: App, idle: float, lease: timedelta) -> None:
                 rate=rate,
                 lease=lease,
                 default_quiet=app.settings.quiet_hours,
+                express=watch,
             )
         except asyncio.CancelledError:
             raise
@@ -387,4 +519,5 @@ async def run_notification_sender(
 
     ``lanes`` batches at a time, each under its own lease name: their slots come one after
     the other from the shared schedule, so one lane's claim and marks never leave a gap."""
-    await asyncio.gather(*(_lane(app, idle, lease) for _ in range(lanes)))
+    watch = ExpressWatch()
+    await asyncio.gather(*(_lane(app, idle, lease, watch) for _ in range(lanes)))

@@ -94,6 +94,15 @@ async def pause_all(session: AsyncSession, retry_after: float, *, now: float | N
     await session.commit()
 
 
+async def booked_until(session: AsyncSession) -> float:
+    """When the send slots reserved so far end, epoch seconds (a 429 pause is not counted:
+    nobody sends in it). No commit: the caller's claim follows in the same transaction."""
+    found = await session.scalar(
+        select(DeliveryThrottle.slot_at).where(DeliveryThrottle.name == GLOBAL)
+    )
+    return float(found or 0.0)
+
+
 async def paused_until(session: AsyncSession) -> float:
     value = await session.scalar(
         select(DeliveryThrottle.paused_until).where(DeliveryThrottle.name == GLOBAL)
