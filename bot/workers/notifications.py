@@ -31,34 +31,28 @@ import socket
 import time
 import uuid
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramNotFound,
-    TelegramRetryAfter,
-)
-from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.i18n import pick_locale
+from bot.workers.messages import (
+    Message,
+    Outcomes,
+    flush_outcomes,
+    ready_messages,
+    send_one,
+)
 from handlers import load_texts
-from handlers.announcements import deliver
-from handlers.notifications import keyboard, render
-from storage.delivery import Ready, limits, prepare
+from storage.delivery import limits
 from storage.delivery.quiet import DEFAULT_QUIET, QuietHours
 from storage.notifications import NotificationRepo, Priority
 
 if TYPE_CHECKING:
     from bot.factory import App
-    from storage.models import Notification
 
 log = logging.getLogger(__name__)
 
@@ -82,135 +76,14 @@ EXPRESS_POLL = 0.25
 EXPRESS_HORIZON = 0.5
 BULK = (Priority.reminder, Priority.announcement)
 SEQUENTIAL_INTERVAL = 0.01  # slots 10 ms apart or more (≤ 100 messages a second)
-UNRENDERABLE_RETRY = timedelta(minutes=10)
 LEASE = timedelta(minutes=2)
 RENEW_AFTER = 0.3  # a live worker extends its rows' lease when 30 % of it has passed
+
+
 # Telegram's descriptions of a chat that is gone (they come as 400, not 403).
-_GONE = ("chat not found", "user is deactivated", "bot was blocked", "peer_id_invalid")
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, … capped at an hour."""
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
-
-
 def worker_name() -> str:
     """Unique per process: the lease says who holds a row."""
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-@dataclass
-class _Message:
-    ready: Ready
-    text: str
-    markup: InlineKeyboardMarkup | None
-    attempts: int = 0
-    priority: int = Priority.service
-
-    @property
-    def bulk(self) -> bool:
-        return self.priority > Priority.service
-
-
-@dataclass
-class _Outcomes:
-    """What the send tasks report; the batch loop writes it to the database."""
-
-    sent: list[int] = field(default_factory=list)
-    unreachable: list[tuple[int, int, str]] = field(default_factory=list)
-    rejected: list[tuple[int, str]] = field(default_factory=list)
-    retry: list[tuple[int, str, int]] = field(default_factory=list)
-    flood: list[tuple[int, float]] = field(default_factory=list)
-    displaced: list[int] = field(default_factory=list)  # unsent, back to the queue as they were
-
-    def __bool__(self) -> bool:
-        lists = (self.sent, self.unreachable, self.rejected, self.retry, self.flood, self.displaced)
-        return any(lists)
-
-
-def _render(rows: list[Ready], i18n: I18n) -> tuple[list[_Message], list[int]]:
-    messages: list[_Message] = []
-    unrendered: list[int] = []
-    for row in rows:
-        person = row.recipient
-        locale = pick_locale(person.language, person.telegram_language, i18n.default_locale)
-        try:
-            with i18n.context(), i18n.use_locale(locale):
-                text = render(row.kind, row.params)
-                markup = keyboard(row.kind, row.params) if text is not None else None
-        except (KeyError, TypeError, ValueError) as error:  # params the renderer cannot read
-            log.error("notification %s not rendered: %s", row.row_id, type(error).__name__)
-            text = None
-        if text is None:
-            log.error("notification kind %s has no renderer that reads it", row.kind)
-            unrendered.append(row.row_id)
-            continue
-        messages.append(_Message(row, text, markup))
-    return messages, unrendered
-
-
-async def _messages(
-    session: AsyncSession, rows: Sequence[Notification], i18n: I18n, default_quiet: QuietHours
-) -> list[_Message]:
-    """Claimed rows made ready (quiet hours, resolvers: ``prepare``) and rendered; a row no
-    renderer reads is failed, to be tried again later."""
-    claimed = {row.id: row for row in rows}
-    messages, unrendered = _render(await prepare(session, rows, default_quiet=default_quiet), i18n)
-    repo = NotificationRepo(session)
-    for row_id in unrendered:
-        await repo.mark_failed(row_id, "not rendered", UNRENDERABLE_RETRY)
-    for message in messages:
-        row = claimed[message.ready.row_id]
-        message.attempts, message.priority = row.attempts, row.priority
-    return messages
-
-
-async def _send(bot: Bot, message: _Message, attempts: int, out: _Outcomes) -> None:
-    row = message.ready
-    try:
-        # A text, or a photo / document with a caption (announcements: handlers/announcements.py).
-        await deliver(
-            bot, row.telegram_id, message.text, message.markup, row.params, silent=row.silent
-        )
-    except TelegramRetryAfter as flood:
-        out.flood.append((row.row_id, float(flood.retry_after)))
-    except (TelegramForbiddenError, TelegramNotFound) as error:
-        out.unreachable.append((row.row_id, row.telegram_id, type(error).__name__))
-    except TelegramBadRequest as error:
-        if any(gone in error.message.lower() for gone in _GONE):
-            out.unreachable.append((row.row_id, row.telegram_id, type(error).__name__))
-        else:
-            out.rejected.append((row.row_id, error.message))
-    except (TelegramAPIError, OSError, TimeoutError) as error:
-        out.retry.append((row.row_id, type(error).__name__, attempts))
-    else:
-        out.sent.append(row.row_id)
-
-
-async def _flush(session: AsyncSession, out: _Outcomes) -> tuple[int, float]:
-    """Write the outcomes so far; returns (sent, the longest retry_after seen)."""
-    repo = NotificationRepo(session)
-    sent, out.sent = out.sent, []
-    await repo.mark_sent_many(sent)
-    for row_id, telegram_id, reason in out.unreachable:
-        # The type only: descriptions may hold user text.
-        log.info("notification %s undeliverable: %s", row_id, reason)
-        await repo.mark_undeliverable(row_id, reason)
-        await limits.mark_unreachable(session, telegram_id, reason)
-    for row_id, reason in out.rejected:
-        log.warning("notification %s refused by Telegram (400)", row_id)
-        await repo.mark_rejected(row_id, reason)
-    for row_id, reason, attempts in out.retry:
-        await repo.mark_failed(row_id, reason, retry_delay(attempts))
-    longest = 0.0
-    for row_id, wait in out.flood:
-        longest = max(longest, wait)
-        await repo.release([row_id])
-    await repo.release(out.displaced)
-    if longest:
-        await limits.pause_all(session, longest)
-    out.unreachable, out.rejected, out.retry, out.flood, out.displaced = [], [], [], [], []
-    return len(sent), longest
 
 
 async def _sleep_until(moment: float) -> None:
@@ -259,7 +132,7 @@ class _Express:
     worker: str
     lease: timedelta
     watch: ExpressWatch
-    ready: deque[_Message] = field(default_factory=deque)
+    ready: deque[Message] = field(default_factory=deque)
     _looking: asyncio.Task[None] | None = None
 
     def look(self, room: int) -> None:
@@ -269,7 +142,7 @@ class _Express:
             self.watch.looked_at = now
             self._looking = asyncio.create_task(self._claim(room))
 
-    def take(self) -> _Message | None:
+    def take(self) -> Message | None:
         if self._looking is not None and self._looking.done():
             self._end_look(self._looking)
         return self.ready.popleft() if self.ready else None
@@ -298,7 +171,9 @@ class _Express:
                 self.worker, limit=limit, lease=self.lease, priorities=(Priority.service,)
             )
             if rows:
-                self.ready.extend(await _messages(session, rows, self.i18n, self.default_quiet))
+                self.ready.extend(
+                    await ready_messages(session, rows, self.i18n, self.default_quiet)
+                )
 
 
 @dataclass
@@ -312,9 +187,9 @@ class _Batch:
     session: AsyncSession
     worker: str
     lease: timedelta
-    messages: list[_Message]
+    messages: list[Message]
     express: _Express | None = None
-    out: _Outcomes = field(default_factory=_Outcomes)
+    out: Outcomes = field(default_factory=Outcomes)
     sent: int = 0
     pause_ends: float = 0.0  # the shared 429 pause as last read (epoch seconds)
     kept_at: float = 0.0
@@ -362,7 +237,7 @@ class _Batch:
                 self.ids(start), self.worker, self.lease
             )
             self.renewed_at = now
-        self.sent += (await _flush(self.session, self.out))[0]
+        self.sent += (await flush_outcomes(self.session, self.out))[0]
         self.pause_ends = await limits.paused_until(self.session)
 
     async def hold_until(self, last_slot: float) -> None:
@@ -381,8 +256,8 @@ class _Batch:
             task, self._keeping = self._keeping, None
             await task
 
-    def send(self, bot: Bot, message: _Message) -> asyncio.Task[None]:
-        return asyncio.create_task(_send(bot, message, message.attempts, self.out))
+    def send(self, bot: Bot, message: Message) -> asyncio.Task[None]:
+        return asyncio.create_task(send_one(bot, message, message.attempts, self.out))
 
     async def finish(self, tasks: list[asyncio.Task[None]]) -> int:
         await self.settle()
@@ -397,7 +272,7 @@ class _Batch:
                 await NotificationRepo(self.session).extend_lease(
                     self.ids(), self.worker, self.lease
                 )
-        self.sent += (await _flush(self.session, self.out))[0]
+        self.sent += (await flush_outcomes(self.session, self.out))[0]
         return self.sent
 
 
@@ -405,7 +280,7 @@ async def _send_unpaced(bot: Bot, batch: _Batch) -> int:
     """Tests without the emulator's limits: one send after another, marks as they go."""
     for message in batch.messages:
         await batch.send(bot, message)
-        batch.sent += (await _flush(batch.session, batch.out))[0]
+        batch.sent += (await flush_outcomes(batch.session, batch.out))[0]
     return batch.sent
 
 
@@ -472,7 +347,7 @@ async def deliver_pending(
             per_chat=bool(rate),
             priorities=BULK if ahead else None,
         )
-        messages = await _messages(session, rows, i18n, default_quiet) if rows else []
+        messages = await ready_messages(session, rows, i18n, default_quiet) if rows else []
         if not messages:
             return 0
         if not rate:
