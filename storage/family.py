@@ -163,13 +163,16 @@ class GuardianRepo(Repo):
     async def remove_guardian(self, parent: User, guardian_id: int) -> int:
         """The guardian no longer sees the child nor gets its notices, and is told so (with
         the child's first name only, as the invitation showed it); returns the child's id."""
-        guardian = await self.session.scalar(
-            select(ChildGuardian)
-            .join(Child, Child.id == ChildGuardian.child_id)
-            .where(ChildGuardian.id == guardian_id, Child.parent_id == parent.id)
-        )
-        if guardian is None:
+        found = (
+            await self.session.execute(
+                select(ChildGuardian, Child.full_name)
+                .join(Child, Child.id == ChildGuardian.child_id)
+                .where(ChildGuardian.id == guardian_id, Child.parent_id == parent.id)
+            )
+        ).first()
+        if found is None:
             raise NotFound("guardian")
+        guardian, child_name = found
         child_id = guardian.child_id
         await self.session.delete(guardian)
         AuditRepo(self.session).record(
@@ -179,9 +182,8 @@ class GuardianRepo(Repo):
             guardian_id,
             before={"child_id": child_id, "user_id": guardian.user_id},
         )
-        child = await self.session.get_one(Child, child_id)
         await NotificationRepo(self.session).enqueue_for_user(  # told, not left to wonder
-            guardian.user_id, NoticeKind.family_left, name=child.full_name.split(" ")[0]
+            guardian.user_id, NoticeKind.family_left, name=child_name.split(" ")[0]
         )
         await self.session.commit()
         return child_id

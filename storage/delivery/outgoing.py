@@ -63,7 +63,8 @@ def register_resolver(kind: str) -> Callable[[Resolver], Resolver]:
 async def recipients(
     session: AsyncSession, telegram_ids: set[int], default_quiet: QuietHours = DEFAULT_QUIET
 ) -> dict[int, Recipient]:
-    """Who the chats are; a parent who never chose quiet hours has the operator's default."""
+    """Who the chats are, every one of ``telegram_ids`` (a chat of nobody we know is a bare
+    recipient); whoever never chose quiet hours has the operator's default."""
     found = await session.execute(
         select(
             User.telegram_id,
@@ -77,10 +78,13 @@ async def recipients(
         .outerjoin(ReminderSettings, ReminderSettings.user_id == User.id)
         .where(User.telegram_id.in_(telegram_ids))
     )
-    people: dict[int, Recipient] = {}
+    people = {
+        telegram_id: Recipient(telegram_id, quiet_from=default_quiet[0], quiet_to=default_quiet[1])
+        for telegram_id in telegram_ids
+    }
     for telegram_id, user_id, language, telegram_language, tz, prefs in found.all():
         extra: dict[str, Any] = {"quiet_from": default_quiet[0], "quiet_to": default_quiet[1]}
-        if prefs is not None:
+        if prefs is not None:  # their own choices, "none" included
             extra = {
                 "quiet_from": prefs.quiet_from,
                 "quiet_to": prefs.quiet_to,
@@ -124,9 +128,7 @@ async def prepare(
     ready: list[Ready] = []
     drops: dict[str, list[int]] = {}
     for row in rows:
-        person = people.get(row.telegram_id) or Recipient(
-            row.telegram_id, quiet_from=default_quiet[0], quiet_to=default_quiet[1]
-        )
+        person = people[row.telegram_id]
         quiet = quiet_end(now, person.tz, person.quiet_from, person.quiet_to)
         if row.telegram_id in gone:
             drops.setdefault("unreachable", []).append(row.id)
