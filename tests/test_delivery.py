@@ -240,8 +240,12 @@ async def _drain(
     started = time.monotonic()
 
     async def loop(maker: async_sessionmaker[AsyncSession], name: str) -> None:
+        stalls = sender.stall_guard()  # one per "process", as run_notification_sender has
         while sum(_received(tg).values()) < total and time.monotonic() - started < 60:
-            if await deliver_pending(tg.bot, maker, tg.app.i18n, worker=name, rate=rate) == 0:
+            sent = await deliver_pending(
+                tg.bot, maker, tg.app.i18n, worker=name, rate=rate, stalls=stalls
+            )
+            if sent == 0:
                 await asyncio.sleep(0.05)
 
     await asyncio.gather(*(loop(maker, f"w{n}") for n, maker in enumerate(makers)))
@@ -349,3 +353,4 @@ async def test_blocked_recipients_are_dropped_until_they_write_again(tg: Telegra
     await _enqueue(tg.sessionmaker, [Outgoing(blocked.telegram_id, "test_plain", {"n": 6})])
     assert await tg.deliver(rate=30) == 1
     assert blocked.last.text == "№ 6"
+

@@ -8,8 +8,9 @@ are written at most ``FLUSH_SECONDS`` after the send, and a batch never holds tw
 chat, so a crash repeats at most one message per recipient.
 
 Pacing: each batch reserves its send slots from the shared throttle row (storage/delivery/
-limits.py), so all workers together stay under ``DELIVERY_RATE``. A 429 pauses every worker
-for ``retry_after``. A recipient who blocked the bot (403) or whose chat is gone is marked
+limits.py), so all workers together stay under ``DELIVERY_RATE``; a send answered late (the
+server or the network stalled, so it may have arrived late) costs the process one of its next
+slots (bot/workers/stalls.py). A 429 pauses every worker for ``retry_after``. A recipient who blocked the bot (403) or whose chat is gone is marked
 unreachable and what is queued for them is dropped; a 400 marks that row failed with its
 reason (the rest goes on); network and server errors are retried with a growing delay.
 
@@ -46,6 +47,7 @@ from bot.workers.messages import (
     ready_messages,
     send_one,
 )
+from bot.workers.stalls import StallGuard, tolerance
 from handlers import load_texts
 from storage.delivery import limits
 from storage.delivery.quiet import DEFAULT_QUIET, QuietHours
@@ -99,16 +101,20 @@ async def _reserve(session: AsyncSession, count: int, rate: float) -> limits.Slo
     )
 
 
-async def _wait_for_slot(slots: limits.Slots, slot: int) -> int:
+async def _wait_for_slot(slots: limits.Slots, slot: int, stalls: StallGuard | None = None) -> int:
     """Sleep until slot number ``slot``; returns the slot to send in (``slots.count``: none
     left). Woken too late for it, sending would crowd the next worker's slots: the next slot
-    still ahead is waited for instead, and that wake-up is checked the same way."""
+    still ahead is waited for instead, and that wake-up is checked the same way. A slot the
+    process owes for a late answer (bot/workers/stalls.py) is waited through, unused."""
     while slot < slots.count:
         await _sleep_until(slots.at(slot))
         late = time.time() - slots.at(slot)
-        if late <= LATE_SECONDS:
+        if late > LATE_SECONDS:
+            slot += math.ceil(late / slots.interval)
+        elif stalls is not None and stalls.give_up(slots.at(slot)):
+            slot += 1
+        else:
             break
-        slot += math.ceil(late / slots.interval)
     return slot
 
 
@@ -284,7 +290,7 @@ async def _send_unpaced(bot: Bot, batch: _Batch) -> int:
     return batch.sent
 
 
-async def _send_paced(bot: Bot, batch: _Batch, rate: float) -> int:
+async def _send_paced(bot: Bot, batch: _Batch, rate: float, stalls: StallGuard) -> int:
     """Each message in its own slot of the shared schedule (storage/delivery/limits.py)."""
     messages = batch.messages
     slots = await _reserve(batch.session, len(messages), rate)
@@ -293,21 +299,22 @@ async def _send_paced(bot: Bot, batch: _Batch, rate: float) -> int:
     tasks: list[asyncio.Task[None]] = []
     slot = index = 0
     while index < len(messages):
-        slot = await _wait_for_slot(slots, slot)
+        slot = await _wait_for_slot(slots, slot, stalls)
         while slot >= slots.count:  # woken late too often: fresh slots for the rest
             await batch.settle()
             await batch.hand_back_express()
             slots = await _reserve(batch.session, len(messages) - index, rate)
             await batch.hold_until(slots.at(slots.count - 1))
-            slot = await _wait_for_slot(slots, 0)
+            slot = await _wait_for_slot(slots, 0, stalls)
         if not batch.go_on(index):  # a 429: the rest goes back to the queue
             await batch.settle()
             await NotificationRepo(batch.session).release(batch.ids(index))
             break
         batch.express_first(index)
         message = messages[index]
-        slot, index = slot + 1, index + 1
         task = batch.send(bot, message)
+        stalls.watch(task, slots.at(slot))
+        slot, index = slot + 1, index + 1
         tasks.append(task)
         if slots.interval >= SEQUENTIAL_INTERVAL:
             # One request at a time per lane: a slow send (or a stalled server) delays the
@@ -328,13 +335,15 @@ async def deliver_pending(
     lease: timedelta = LEASE,
     default_quiet: QuietHours = DEFAULT_QUIET,
     express: ExpressWatch | None = None,
+    stalls: StallGuard | None = None,
 ) -> int:
     """Send one batch of due messages at ``rate`` a second overall; returns how many were sent.
 
     ``rate=None`` sends unpaced and ignores the per-chat limit, for tests that run without
     the emulator's limits; the running bot always paces (``DELIVERY_RATE``).
     ``default_quiet``: the quiet hours of parents who chose none (``QUIET_HOURS``).
-    ``express``: the process's watch shared by its lanes (paced only; a fresh one if None)."""
+    ``express``, ``stalls``: the process's watch and stall guard shared by its lanes (paced
+    only; fresh ones if None)."""
     load_texts()  # every kind's renderer, whether or not a dispatcher was built here
     async with sessionmaker() as session:
         # Slots booked far ahead: a lane already sending takes a service row sooner (the
@@ -354,7 +363,12 @@ async def deliver_pending(
             return await _send_unpaced(bot, _Batch(session, worker, lease, messages))
         watch = express or ExpressWatch()
         scout = _Express(sessionmaker, i18n, default_quiet, worker, lease, watch)
-        return await _send_paced(bot, _Batch(session, worker, lease, messages, scout), rate)
+        batch = _Batch(session, worker, lease, messages, scout)
+        return await _send_paced(bot, batch, rate, stalls or stall_guard())
+
+
+def stall_guard() -> StallGuard:
+    return StallGuard(tolerance(HEADROOM))
 
 
 def paced_batch(rate: float) -> int:
@@ -362,7 +376,9 @@ def paced_batch(rate: float) -> int:
     return max(MIN_PACED_BATCH, math.ceil(rate * BATCH_SECONDS))
 
 
-async def _lane(app: App, idle: float, lease: timedelta, watch: ExpressWatch) -> None:
+async def _lane(
+    app: App, idle: float, lease: timedelta, watch: ExpressWatch, stalls: StallGuard
+) -> None:
     worker = worker_name()
     rate = app.settings.delivery_rate
     while True:
@@ -377,6 +393,7 @@ async def _lane(app: App, idle: float, lease: timedelta, watch: ExpressWatch) ->
                 lease=lease,
                 default_quiet=app.settings.quiet_hours,
                 express=watch,
+                stalls=stalls,
             )
         except asyncio.CancelledError:
             raise
@@ -394,5 +411,5 @@ async def run_notification_sender(
 
     ``lanes`` batches at a time, each under its own lease name: their slots come one after
     the other from the shared schedule, so one lane's claim and marks never leave a gap."""
-    watch = ExpressWatch()
-    await asyncio.gather(*(_lane(app, idle, lease, watch) for _ in range(lanes)))
+    watch, stalls = ExpressWatch(), stall_guard()
+    await asyncio.gather(*(_lane(app, idle, lease, watch, stalls) for _ in range(lanes)))
