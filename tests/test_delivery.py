@@ -353,4 +353,3 @@ async def test_blocked_recipients_are_dropped_until_they_write_again(tg: Telegra
     await _enqueue(tg.sessionmaker, [Outgoing(blocked.telegram_id, "test_plain", {"n": 6})])
     assert await tg.deliver(rate=30) == 1
     assert blocked.last.text == "№ 6"
-
