@@ -8,7 +8,9 @@ later. Telegram's limit is then checked the way it counts: messages in any one s
 
 from __future__ import annotations
 
+import asyncio
 import heapq
+from types import SimpleNamespace
 
 import pytest
 
@@ -99,3 +101,35 @@ def test_a_slot_owed_expires_when_it_could_no_longer_help() -> None:
     guard.answered(slot_at=5.0, started=5.0, answered=5.002)
     guard.answered(slot_at=6.0, started=6.0, answered=6.5)  # held half a second
     assert not guard.give_up(6.5 + OWED_FOR + 0.01) and not guard.owed
+
+
+async def test_a_lane_stops_when_cancelled_even_if_its_batch_fails_while_closing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SIGTERM cancels the sender; a batch whose session raises while closing mid-write
+    (IllegalStateChangeError) must not turn the stop into "a failed batch, carry on"."""
+    calls = 0
+
+    async def batch(*_args: object, **_kwargs: object) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                raise RuntimeError("session closed mid-write") from None
+        return 0
+
+    monkeypatch.setattr(sender, "deliver_pending", batch)
+    settings = SimpleNamespace(delivery_rate=30.0, quiet_hours=None)
+    app = SimpleNamespace(bot=None, sessionmaker=None, i18n=None, settings=settings)
+    watch, stalls = sender.ExpressWatch(), sender.stall_guard()
+    lane = asyncio.create_task(sender._lane(app, 0.01, sender.LEASE, watch, stalls))  # type: ignore[arg-type]
+    await asyncio.sleep(0.05)
+    lane.cancel()
+    await asyncio.wait([lane], timeout=1)
+    try:
+        assert lane.done() and lane.cancelled() and calls == 1
+    finally:
+        lane.cancel()  # a lane that carried on is stopped at its idle sleep
+        await asyncio.wait([lane])

@@ -398,6 +398,10 @@ async def _lane(
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the loop must outlive a bad batch or a database blip
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # Stopping (SIGTERM): closing the batch's session mid-write raised instead.
+                raise asyncio.CancelledError from error
             log.error("notification batch failed: %s", type(error).__name__)
             sent = 0
         if sent == 0:
@@ -412,4 +416,7 @@ async def run_notification_sender(
     ``lanes`` batches at a time, each under its own lease name: their slots come one after
     the other from the shared schedule, so one lane's claim and marks never leave a gap."""
     watch, stalls = ExpressWatch(), stall_guard()
-    await asyncio.gather(*(_lane(app, idle, lease, watch, stalls) for _ in range(lanes)))
+    try:
+        await asyncio.gather(*(_lane(app, idle, lease, watch, stalls) for _ in range(lanes)))
+    finally:
+        log.info("sender stops: %d slots given up after late answers", stalls.given_up)
