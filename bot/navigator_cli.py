@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import io
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tqdm import tqdm
 
@@ -46,32 +45,51 @@ class ImportSummary:
         )
 
 
+@dataclass
+class _Batch:
+    objects: list[Any] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # each object's line: the ledger keeps it
+    bad: list[int] = field(default_factory=list)  # numbers of the lines that are not JSON
+
+
+def _decode(line: bytes, text: str) -> Any:
+    try:
+        return orjson.loads(line)  # from bytes: the fast way
+    except orjson.JSONDecodeError:
+        return orjson.loads(text)  # valid once its stray bytes are replaced, or not JSON
+
+
 class _Reader:
     """Batches of decoded lines; the raw file's position drives the progress bar."""
 
     def __init__(self, path: Path) -> None:
         self.raw: IO[bytes] = path.open("rb")
-        stream: IO[bytes] = gzip.GzipFile(fileobj=self.raw) if path.suffix == ".gz" else self.raw
-        self.text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace")
+        self.stream: IO[bytes] = (
+            gzip.GzipFile(fileobj=self.raw) if path.suffix == ".gz" else self.raw
+        )
         self.line = 0
 
-    def batch(self, size: int) -> tuple[list[Any], list[int]]:
-        objects: list[Any] = []
-        bad: list[int] = []
-        for raw_line in self.text:
+    def batch(self, size: int) -> _Batch:
+        batch = _Batch()
+        for raw_line in self.stream:
             self.line += 1
-            if not raw_line.strip():
+            line = raw_line.strip()
+            if not line:
                 continue
+            # orjson takes only strict JSON (no NaN, no lone surrogates), as PostgreSQL does;
+            # bytes that are not UTF-8 are replaced (the text is what the ledger keeps).
+            text = line.decode("utf-8", "replace")
             try:
-                objects.append(json.loads(raw_line))
-            except ValueError:
-                bad.append(self.line)
-            if len(objects) + len(bad) >= size:
+                batch.objects.append(_decode(line, text))
+                batch.texts.append(text)
+            except orjson.JSONDecodeError:
+                batch.bad.append(self.line)
+            if len(batch.objects) + len(batch.bad) >= size:
                 break
-        return objects, bad
+        return batch
 
     def close(self) -> None:
-        self.text.close()
+        self.stream.close()
         self.raw.close()
 
 
@@ -91,17 +109,17 @@ async def import_file(
     ahead = asyncio.ensure_future(asyncio.to_thread(reader.batch, batch))
     try:
         while True:
-            objects, bad = await ahead
-            if not objects and not bad:
+            read = await ahead
+            if not read.objects and not read.bad:
                 break
             ahead = asyncio.ensure_future(asyncio.to_thread(reader.batch, batch))
             async with sessionmaker() as session:
-                result = await apply_import_batch(session, objects, bad)
+                result = await apply_import_batch(session, read.objects, read.bad, read.texts)
             summary.lines = reader.line
             summary.applied += result.applied
             summary.ignored += result.ignored
-            summary.skipped += result.skipped + len(bad)
-            summary.bad_lines += bad
+            summary.skipped += result.skipped + len(read.bad)
+            summary.bad_lines += read.bad
             if progress is not None:
                 progress(reader.raw.tell())
     finally:

@@ -36,18 +36,24 @@ class ApplyResult:
     pending: int
 
 
-async def apply_objects(session: AsyncSession, objects: Sequence[object]) -> ApplyResult:
-    """Apply objects in the caller's transaction (commits nothing)."""
+async def apply_objects(
+    session: AsyncSession, objects: Sequence[object], texts: Sequence[str] | None = None
+) -> ApplyResult:
+    """Apply objects in the caller's transaction (commits nothing). ``texts``, when given, are
+    the objects' own JSON texts as received (an export's lines): the ledger keeps them as they
+    are instead of serialising each object again."""
     with collector_paused():
-        return await _apply(session, objects)
+        return await _apply(session, objects, texts)
 
 
-async def _apply(session: AsyncSession, objects: Sequence[object]) -> ApplyResult:
+async def _apply(
+    session: AsyncSession, objects: Sequence[object], texts: Sequence[str] | None
+) -> ApplyResult:
     ledger = Ledger(session)
     writer = CatalogueWriter(session, ledger)
     await writer.load_municipalities()
-    newest: dict[str, tuple[Envelope, dict[str, Any]]] = {}
-    for raw in objects:
+    newest: dict[str, tuple[Envelope, dict[str, Any], str | None]] = {}
+    for index, raw in enumerate(objects):
         try:
             env = envelope(raw)
         except BadRecord as error:
@@ -57,11 +63,11 @@ async def _apply(session: AsyncSession, objects: Sequence[object]) -> ApplyResul
         assert isinstance(raw, dict)
         held = newest.get(env.uuid)
         if held is None or held[0].modified_ts < env.modified_ts:
-            newest[env.uuid] = (env, raw)
+            newest[env.uuid] = (env, raw, texts[index] if texts is not None else None)
     await ledger.load(newest)
     by_type: dict[str, dict[str, Entry]] = {kind: {} for kind in TYPES}
     ignored = len(objects) - len(newest) - writer.counters.skipped
-    for uuid, (env, raw) in newest.items():
+    for uuid, (env, raw, text) in newest.items():
         row = ledger.get(uuid)
         if row is not None and row.modified_ts >= env.modified_ts:
             ignored += 1
@@ -77,6 +83,7 @@ async def _apply(session: AsyncSession, objects: Sequence[object]) -> ApplyResul
         # A tombstone carries only the common fields: it stays attached to what it deletes.
         row.parent_uuid = env.parent_uuid or row.parent_uuid
         row.payload = {} if env.deleted else raw
+        row.text = None if env.deleted else text
         by_type[env.type][uuid] = row
     await _write(writer, by_type)
     await ledger.write()

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import NavigatorObject
-from storage.navigator.bulk import insert_rows, update_rows
+from storage.navigator.bulk import JSONText, insert_rows, update_rows
 
 CHUNK = 500  # ids per IN (...): under every driver's parameter limit
 _TABLE = NavigatorObject.__table__
@@ -49,6 +49,7 @@ class Entry:
     local_before: int | None = None
     parent_before: str | None = None
     new_version: bool = False  # a newer version arrived in this batch
+    text: str | None = None  # the new version's JSON text as received: written as it is
 
     def __post_init__(self) -> None:
         self.state_before, self.local_before = self.state, self.local_id
@@ -97,9 +98,11 @@ class Ledger:
             return []
         for chunk in chunks(parents):
             rows = await self.session.execute(
-                select(*_COLUMNS, _TABLE.c.payload).where(
-                    _TABLE.c.parent_uuid.in_(chunk), _TABLE.c.type == kind
-                )
+                select(*_COLUMNS, _TABLE.c.payload)
+                .where(_TABLE.c.parent_uuid.in_(chunk), _TABLE.c.type == kind)
+                # In a set order (not the heap's): the rows they make get the same ids whatever
+                # the stored payloads' sizes, so the two write paths can be compared.
+                .order_by(_TABLE.c.uuid)
             )
             for *columns, payload in rows:
                 held = self.entries.get(columns[0])
@@ -143,5 +146,5 @@ def _row(entry: Entry, *, with_key: bool = True) -> dict[str, Any]:
         "parent_uuid": entry.parent_uuid,
         "state": entry.state,
         "local_id": entry.local_id,
-        "payload": entry.payload or {},
+        "payload": JSONText(entry.text) if entry.text is not None else entry.payload or {},
     }

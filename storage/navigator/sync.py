@@ -273,12 +273,15 @@ async def reports(
 
 
 async def apply_import_batch(
-    session: AsyncSession, objects: list[object], bad_lines: list[int]
+    session: AsyncSession,
+    objects: list[object],
+    bad_lines: list[int],
+    texts: list[str] | None = None,
 ) -> ApplyResult:
     """One batch of an export file in one transaction: its objects applied, its unreadable
     lines reported (admins read them beside the pull's skipped records), totals counted."""
     await widen_cache(session)
-    result = await apply_objects(session, objects)
+    result = await apply_objects(session, objects, texts)
     for line in bad_lines:
         session.add(NavigatorReport(kind="skipped", reason="bad_json", detail=f"line {line}"))
     state = await sync_row(session)
