@@ -1,7 +1,8 @@
 """``python -m bot navigator import FILE`` and ``python -m bot navigator pull``.
 
-The import streams a JSON Lines export (``.gz`` read compressed) in batches: lines are read and
-decoded in a worker thread, each batch is applied in one transaction with the pull's rules
+The import streams a JSON Lines export (``.gz`` read compressed) in batches: lines are read,
+decoded and checked by bot/navigator_reader.py (in a process of its own for a large file) while
+the previous batch is written, each batch applied in one transaction with the pull's rules
 (storage.navigator.apply), so memory stays flat whatever the file's size; a line that is not
 JSON is skipped and reported like any bad record. The pull runs every page once.
 """
@@ -9,24 +10,24 @@ JSON is skipped and reported like any bad record. The pull runs every page once.
 from __future__ import annotations
 
 import asyncio
-import gzip
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tqdm import tqdm
 
 from bot.config import Settings
+from bot.navigator_reader import ReaderProcess, ReaderThread
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
+from storage.navigator.bulk import collector_paused
 from storage.navigator.client import NavigatorClient
 from storage.navigator.sync import apply_import_batch, pull, status
 
 BATCH = 4000  # lines per transaction: fewer, larger commits write each index page fewer times
+READER_PROCESS_BYTES = 1 << 20  # from this size (≈ 5 000 programs gzipped) a reader process
 
 
 @dataclass
@@ -45,86 +46,52 @@ class ImportSummary:
         )
 
 
-@dataclass
-class _Batch:
-    objects: list[Any] = field(default_factory=list)
-    texts: list[str] = field(default_factory=list)  # each object's line: the ledger keeps it
-    bad: list[int] = field(default_factory=list)  # numbers of the lines that are not JSON
-
-
-def _decode(line: bytes, text: str) -> Any:
-    try:
-        return orjson.loads(line)  # from bytes: the fast way
-    except orjson.JSONDecodeError:
-        return orjson.loads(text)  # valid once its stray bytes are replaced, or not JSON
-
-
-class _Reader:
-    """Batches of decoded lines; the raw file's position drives the progress bar."""
-
-    def __init__(self, path: Path) -> None:
-        self.raw: IO[bytes] = path.open("rb")
-        self.stream: IO[bytes] = (
-            gzip.GzipFile(fileobj=self.raw) if path.suffix == ".gz" else self.raw
-        )
-        self.line = 0
-
-    def batch(self, size: int) -> _Batch:
-        batch = _Batch()
-        for raw_line in self.stream:
-            self.line += 1
-            line = raw_line.strip()
-            if not line:
-                continue
-            # orjson takes only strict JSON (no NaN, no lone surrogates), as PostgreSQL does;
-            # bytes that are not UTF-8 are replaced (the text is what the ledger keeps).
-            text = line.decode("utf-8", "replace")
-            try:
-                batch.objects.append(_decode(line, text))
-                batch.texts.append(text)
-            except orjson.JSONDecodeError:
-                batch.bad.append(self.line)
-            if len(batch.objects) + len(batch.bad) >= size:
-                break
-        return batch
-
-    def close(self) -> None:
-        self.stream.close()
-        self.raw.close()
-
-
 async def import_file(
     engine: AsyncEngine,
     path: Path,
     *,
     batch: int = BATCH,
     progress: Callable[[int], None] | None = None,
+    reader_process: bool | None = None,
 ) -> ImportSummary:
-    """Apply an export file; ``progress`` gets the raw bytes read so far."""
+    """Apply an export file; ``progress`` gets the raw bytes read so far. ``reader_process``:
+    decode and check lines in a process of their own (None: when the file is large)."""
     sessionmaker = create_session_factory(engine)
-    reader = await asyncio.to_thread(_Reader, path)
+    if reader_process is None:
+        size = (await asyncio.to_thread(path.stat)).st_size
+        reader_process = size >= READER_PROCESS_BYTES
+    reader: ReaderProcess | ReaderThread = (
+        await ReaderProcess.start(path, batch)
+        if reader_process
+        else await asyncio.to_thread(ReaderThread, path)
+    )
     summary = ImportSummary()
-    # The next batch is read and decoded while this one is written (SQLite works without
-    # the GIL); never more than two batches in memory.
-    ahead = asyncio.ensure_future(asyncio.to_thread(reader.batch, batch))
+    # The next batch is read and checked while this one is written; never more than two
+    # batches in memory. The cyclic collector stays paused for the import (a batch's tuples
+    # hold no cycles; each batch ends with a young-generation pass): it would otherwise walk
+    # the batch on its way in, in the unpickling thread too.
+    ahead = asyncio.ensure_future(reader.batch(batch))
     try:
-        while True:
-            read = await ahead
-            if not read.objects and not read.bad:
-                break
-            ahead = asyncio.ensure_future(asyncio.to_thread(reader.batch, batch))
-            async with sessionmaker() as session:
-                result = await apply_import_batch(session, read.objects, read.bad, read.texts)
-            summary.lines = reader.line
-            summary.applied += result.applied
-            summary.ignored += result.ignored
-            summary.skipped += result.skipped + len(read.bad)
-            summary.bad_lines += read.bad
-            if progress is not None:
-                progress(reader.raw.tell())
+        with collector_paused():
+            while True:
+                read = await ahead
+                if read.empty:
+                    break
+                ahead = asyncio.ensure_future(reader.batch(batch))
+                async with sessionmaker() as session:
+                    result = await apply_import_batch(
+                        session, read.checked(), read.errors(), read.bad_lines
+                    )
+                summary.lines = read.lines
+                summary.applied += result.applied
+                summary.ignored += result.ignored
+                summary.skipped += result.skipped + len(read.bad_lines)
+                summary.bad_lines += read.bad_lines
+                if progress is not None:
+                    progress(read.position)
     finally:
-        await asyncio.wait([ahead])  # a thread cannot be cancelled: let it finish its batch
-        await asyncio.to_thread(reader.close)
+        await asyncio.wait([ahead])  # a reader cannot be interrupted: let it finish its batch
+        await reader.close()
     async with sessionmaker() as session:
         summary.waiting = (await status(session)).waiting_objects
     return summary

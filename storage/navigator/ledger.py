@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import NavigatorObject
 from storage.navigator.bulk import JSONText, insert_rows, update_rows
+from storage.navigator.mapping import BadRecord, Record, checked_record
 
 CHUNK = 500  # ids per IN (...): under every driver's parameter limit
 _TABLE = NavigatorObject.__table__
@@ -50,10 +51,19 @@ class Entry:
     parent_before: str | None = None
     new_version: bool = False  # a newer version arrived in this batch
     text: str | None = None  # the new version's JSON text as received: written as it is
+    record: Record | BadRecord | None = None  # the payload checked (None: not yet)
 
     def __post_init__(self) -> None:
         self.state_before, self.local_before = self.state, self.local_id
         self.parent_before = self.parent_uuid
+
+    def parsed(self) -> Record:
+        """The payload as a record (checked once per version), or ``BadRecord``."""
+        if self.record is None:
+            self.record = checked_record(self.type, self.payload or {})
+        if isinstance(self.record, BadRecord):
+            raise BadRecord(self.record.code, self.record.detail)
+        return self.record
 
     @property
     def touched(self) -> bool:
@@ -108,7 +118,7 @@ class Ledger:
                 held = self.entries.get(columns[0])
                 if held is None:
                     self.entries[columns[0]] = Entry(*columns, payload=payload, stored=True)
-                elif held.payload is None:
+                elif held.payload is None and not held.new_version:
                     held.payload = payload
         return [
             entry
