@@ -55,6 +55,7 @@ class Batch:
 
 
 def _unpack(item: Wire) -> Checked:
+    # tuple.__new__: a named tuple's own __new__ is a Python call per object.
     fields, text, values, error = item
     envelope = tuple.__new__(Envelope, fields)
     record: Any = None
@@ -62,7 +63,7 @@ def _unpack(item: Wire) -> Checked:
         record = BadRecord(*error)
     elif values is not None:
         record = tuple.__new__(RECORDS[envelope.type], values)
-    return Checked(envelope, None, text, record)
+    return tuple.__new__(Checked, (envelope, None, text, record))
 
 
 def _decode(line: bytes, text: str) -> Any:

@@ -149,20 +149,15 @@ def _tuples(
             filled[position] = convert(filled[position])
     prefix = tuple(filled)
     pick = itemgetter(*keys)
-    single = len(keys) == 1
-    converters = statement.converters
-    out: list[tuple[Any, ...]] = []
-    for row in rows:
-        picked = pick(row)
-        values = prefix + ((picked,) if single else picked)
-        if converters:
-            listed = list(values)
-            for position, convert in converters:
-                if listed[position] is not None:
-                    listed[position] = convert(listed[position])
-            values = tuple(listed)
-        out.append(values)
-    return out
+    picked = [(pick(row),) for row in rows] if len(keys) == 1 else [pick(row) for row in rows]
+    if not statement.converters:
+        return [prefix + values for values in picked]
+    # Column by column: one comprehension per converted column instead of a loop per row.
+    columns: list[Sequence[Any]] = list(zip(*picked, strict=True))
+    for position, convert in statement.converters:
+        at = position - len(prefix)
+        columns[at] = [None if value is None else convert(value) for value in columns[at]]
+    return [prefix + values for values in zip(*columns, strict=True)]
 
 
 def _driver_ready(dialect: Dialect) -> bool:
@@ -222,7 +217,8 @@ async def update_rows(
 def collector_paused() -> Iterator[None]:
     """A batch allocates tens of thousands of short-lived dicts and tuples that hold no cycles;
     the cyclic collector would walk the whole heap several times per batch for nothing. Paused
-    for the batch, one young-generation pass after it."""
+    for the batch, one young-generation pass after it; within a pause that is already on (an
+    import pauses it for the whole file and passes now and then) no pass of its own."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -230,7 +226,7 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-        gc.collect(1)
+            gc.collect(1)
 
 
 async def widen_cache(session: AsyncSession) -> None:

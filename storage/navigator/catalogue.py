@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, insert, select, update
@@ -184,7 +185,7 @@ class CatalogueWriter:
         if self._reports:
             await self.session.execute(insert(NavigatorReport.__table__), self._reports)
         if self.new_words:  # in primary-key order: appending to the b-tree is the fast way
-            self.new_words.sort(key=lambda w: (w["municipality_id"], w["word"], w["program_id"]))
+            self.new_words.sort(key=itemgetter("municipality_id", "word", "program_id"))
             await insert_rows(self.session, WORDS, self.new_words)
             mark_stale(self.session)
         if self.reindex:
