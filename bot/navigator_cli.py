@@ -1,7 +1,8 @@
 """``python -m bot navigator import FILE`` and ``python -m bot navigator pull``.
 
-The import streams a JSON Lines export (``.gz`` read compressed) in batches: lines are read and
-decoded in a worker thread, each batch is applied in one transaction with the pull's rules
+The import streams a JSON Lines export (``.gz`` read compressed) in batches: lines are read,
+decoded and checked by bot/navigator_reader.py (in a process of its own for a large file) while
+the previous batch is written, each batch applied in one transaction with the pull's rules
 (storage.navigator.apply), so memory stays flat whatever the file's size; a line that is not
 JSON is skipped and reported like any bad record. The pull runs every page once.
 """
@@ -9,25 +10,27 @@ JSON is skipped and reported like any bad record. The pull runs every page once.
 from __future__ import annotations
 
 import asyncio
-import gzip
-import io
-import json
+import gc
+import itertools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tqdm import tqdm
 
 from bot.config import Settings
+from bot.navigator_reader import ReaderProcess, ReaderThread
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
+from storage.navigator.bulk import collector_paused
 from storage.navigator.client import NavigatorClient
 from storage.navigator.sync import apply_import_batch, pull, status
 
 BATCH = 4000  # lines per transaction: fewer, larger commits write each index page fewer times
+COLLECT_EVERY = 16  # batches
+READER_PROCESS_BYTES = 1 << 20  # from this size (≈ 5 000 programs gzipped) a reader process
 
 
 @dataclass
@@ -46,67 +49,54 @@ class ImportSummary:
         )
 
 
-class _Reader:
-    """Batches of decoded lines; the raw file's position drives the progress bar."""
-
-    def __init__(self, path: Path) -> None:
-        self.raw: IO[bytes] = path.open("rb")
-        stream: IO[bytes] = gzip.GzipFile(fileobj=self.raw) if path.suffix == ".gz" else self.raw
-        self.text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace")
-        self.line = 0
-
-    def batch(self, size: int) -> tuple[list[Any], list[int]]:
-        objects: list[Any] = []
-        bad: list[int] = []
-        for raw_line in self.text:
-            self.line += 1
-            if not raw_line.strip():
-                continue
-            try:
-                objects.append(json.loads(raw_line))
-            except ValueError:
-                bad.append(self.line)
-            if len(objects) + len(bad) >= size:
-                break
-        return objects, bad
-
-    def close(self) -> None:
-        self.text.close()
-        self.raw.close()
-
-
 async def import_file(
     engine: AsyncEngine,
     path: Path,
     *,
     batch: int = BATCH,
     progress: Callable[[int], None] | None = None,
+    reader_process: bool | None = None,
 ) -> ImportSummary:
-    """Apply an export file; ``progress`` gets the raw bytes read so far."""
+    """Apply an export file; ``progress`` gets the raw bytes read so far. ``reader_process``:
+    decode and check lines in a process of their own (None: when the file is large)."""
     sessionmaker = create_session_factory(engine)
-    reader = await asyncio.to_thread(_Reader, path)
+    if reader_process is None:
+        size = (await asyncio.to_thread(path.stat)).st_size
+        reader_process = size >= READER_PROCESS_BYTES
+    reader: ReaderProcess | ReaderThread = (
+        await ReaderProcess.start(path, batch)
+        if reader_process
+        else await asyncio.to_thread(ReaderThread, path)
+    )
     summary = ImportSummary()
-    # The next batch is read and decoded while this one is written (SQLite works without
-    # the GIL); never more than two batches in memory.
-    ahead = asyncio.ensure_future(asyncio.to_thread(reader.batch, batch))
+    # The next batch is read and checked while this one is written; never more than two
+    # batches in memory. The cyclic collector stays paused for the import: it would walk
+    # every batch on its way in (in the unpickling thread too) and find a few hundred objects
+    # in cycles per batch; a young-generation pass every ``COLLECT_EVERY`` batches frees them.
+    ahead = asyncio.ensure_future(reader.batch(batch))
     try:
-        while True:
-            objects, bad = await ahead
-            if not objects and not bad:
-                break
-            ahead = asyncio.ensure_future(asyncio.to_thread(reader.batch, batch))
-            async with sessionmaker() as session:
-                result = await apply_import_batch(session, objects, bad)
-            summary.lines = reader.line
-            summary.applied += result.applied
-            summary.ignored += result.ignored
-            summary.skipped += result.skipped + len(bad)
-            summary.bad_lines += bad
-            if progress is not None:
-                progress(reader.raw.tell())
+        with collector_paused():
+            for count in itertools.count(1):
+                read = await ahead
+                if read.empty:
+                    break
+                if count % COLLECT_EVERY == 0:
+                    gc.collect(1)
+                ahead = asyncio.ensure_future(reader.batch(batch))
+                async with sessionmaker() as session:
+                    result = await apply_import_batch(
+                        session, read.checked(), read.errors(), read.bad_lines
+                    )
+                summary.lines = read.lines
+                summary.applied += result.applied
+                summary.ignored += result.ignored
+                summary.skipped += result.skipped + len(read.bad_lines)
+                summary.bad_lines += read.bad_lines
+                if progress is not None:
+                    progress(read.position)
     finally:
-        await asyncio.wait([ahead])  # a thread cannot be cancelled: let it finish its batch
-        await asyncio.to_thread(reader.close)
+        await asyncio.wait([ahead])  # a reader cannot be interrupted: let it finish its batch
+        await reader.close()
     async with sessionmaker() as session:
         summary.waiting = (await status(session)).waiting_objects
     return summary

@@ -1,7 +1,8 @@
 """The bulk write path (storage/navigator/bulk.py: rows to the driver as tuples) writes exactly
 what SQLAlchemy's Core statements write: the same exports imported by both paths leave the same
-stored values in every table the sync writes, compared as the driver returns them (dates, times
-and JSON as stored text on SQLite), on SQLite and PostgreSQL."""
+stored values in every table the sync writes, compared as the driver returns them (dates and times
+as stored text on SQLite), on SQLite and PostgreSQL. The ledger's payload is compared by value:
+the driver path keeps an export line's own text, the Core statements serialise the object."""
 
 from __future__ import annotations
 
@@ -80,8 +81,16 @@ async def _dump(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
             columns = [c.name for c in tables[name].columns if c.name not in CLOCK_COLUMNS]
             listed = ", ".join(f'"{c}"' for c in columns)
             result = await conn.exec_driver_sql(f'SELECT {listed} FROM "{name}"')
-            out[name] = sorted((tuple(row) for row in result), key=repr)
+            rows = [tuple(row) for row in result]
+            if name == "navigator_objects":  # the line as received on one path: compare values
+                at = columns.index("payload")
+                rows = [(*r[:at], _value(r[at]), *r[at + 1 :]) for r in rows]
+            out[name] = sorted(rows, key=repr)
     return out
+
+
+def _value(payload: Any) -> Any:
+    return json.loads(payload) if isinstance(payload, str) else payload
 
 
 async def _fresh(engine: AsyncEngine) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +20,7 @@ from storage.navigator.bulk import collector_paused
 from storage.navigator.catalogue import APPLIED, PENDING, CatalogueWriter
 from storage.navigator.groups import write_groups, write_schedules
 from storage.navigator.ledger import Entry, Ledger
-from storage.navigator.mapping import TYPES, BadRecord, Envelope, envelope
+from storage.navigator.mapping import TYPES, BadRecord, Checked, check
 from storage.navigator.state import sync_row
 
 _CHILD = {"partner": "program", "program": "group"}
@@ -37,31 +36,44 @@ class ApplyResult:
 
 
 async def apply_objects(session: AsyncSession, objects: Sequence[object]) -> ApplyResult:
-    """Apply objects in the caller's transaction (commits nothing)."""
+    """Apply decoded objects (a pull page) in the caller's transaction (commits nothing)."""
+    checked: list[Checked] = []
+    unusable: list[BadRecord] = []
+    for raw in objects:
+        try:
+            checked.append(check(raw))
+        except BadRecord as error:
+            unusable.append(error)
+    return await apply_checked(session, checked, unusable)
+
+
+async def apply_checked(
+    session: AsyncSession, objects: Sequence[Checked], unusable: Sequence[BadRecord] = ()
+) -> ApplyResult:
+    """Apply objects whose common fields are read (``mapping.check``; an import's reader
+    checks their records too), and report those that could not even be versioned."""
     with collector_paused():
-        return await _apply(session, objects)
+        return await _apply(session, objects, unusable)
 
 
-async def _apply(session: AsyncSession, objects: Sequence[object]) -> ApplyResult:
+async def _apply(
+    session: AsyncSession, objects: Sequence[Checked], unusable: Sequence[BadRecord]
+) -> ApplyResult:
     ledger = Ledger(session)
     writer = CatalogueWriter(session, ledger)
     await writer.load_municipalities()
-    newest: dict[str, tuple[Envelope, dict[str, Any]]] = {}
-    for raw in objects:
-        try:
-            env = envelope(raw)
-        except BadRecord as error:
-            writer.counters.skipped += 1
-            writer.report("skipped", error.code, row=None, detail=_describe(raw, error))
-            continue
-        assert isinstance(raw, dict)
-        held = newest.get(env.uuid)
-        if held is None or held[0].modified_ts < env.modified_ts:
-            newest[env.uuid] = (env, raw)
+    for error in unusable:
+        writer.counters.skipped += 1
+        writer.report("skipped", error.code, row=None, detail=error.detail)
+    newest: dict[str, Checked] = {}
+    for item in objects:
+        held = newest.get(item.envelope.uuid)
+        if held is None or held.envelope.modified_ts < item.envelope.modified_ts:
+            newest[item.envelope.uuid] = item
     await ledger.load(newest)
     by_type: dict[str, dict[str, Entry]] = {kind: {} for kind in TYPES}
-    ignored = len(objects) - len(newest) - writer.counters.skipped
-    for uuid, (env, raw) in newest.items():
+    ignored = len(objects) - len(newest)
+    for uuid, (env, payload, text, record) in newest.items():
         row = ledger.get(uuid)
         if row is not None and row.modified_ts >= env.modified_ts:
             ignored += 1
@@ -76,13 +88,16 @@ async def _apply(session: AsyncSession, objects: Sequence[object]) -> ApplyResul
         row.modified_ts, row.deleted, row.new_version = env.modified_ts, env.deleted, True
         # A tombstone carries only the common fields: it stays attached to what it deletes.
         row.parent_uuid = env.parent_uuid or row.parent_uuid
-        row.payload = {} if env.deleted else raw
+        row.payload = {} if env.deleted else payload
+        row.text = None if env.deleted else text
+        row.record = None if env.deleted else record
         by_type[env.type][uuid] = row
     await _write(writer, by_type)
     await ledger.write()
     await writer.finish()
     counters = writer.counters
-    return ApplyResult(len(objects), counters.applied, ignored, counters.skipped, counters.pending)
+    received = len(objects) + len(unusable)
+    return ApplyResult(received, counters.applied, ignored, counters.skipped, counters.pending)
 
 
 async def apply_page(
@@ -96,11 +111,6 @@ async def apply_page(
     state.skipped_total += result.skipped
     await session.commit()
     return result
-
-
-def _describe(raw: object, error: BadRecord) -> str:
-    uuid = raw.get("uuid") if isinstance(raw, dict) else None
-    return f"{uuid}: {error.detail}" if isinstance(uuid, str) else error.detail
 
 
 async def _write(writer: CatalogueWriter, by_type: dict[str, dict[str, Entry]]) -> None:

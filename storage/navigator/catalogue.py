@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, insert, select, update
@@ -42,7 +43,6 @@ from storage.navigator.mapping import (
     GroupRecord,
     PartnerRecord,
     ProgramRecord,
-    parse,
 )
 from storage.notifications import NoticeKind, NotificationRepo
 from storage.search.vocabulary import mark_stale
@@ -185,7 +185,7 @@ class CatalogueWriter:
         if self._reports:
             await self.session.execute(insert(NavigatorReport.__table__), self._reports)
         if self.new_words:  # in primary-key order: appending to the b-tree is the fast way
-            self.new_words.sort(key=lambda w: (w["municipality_id"], w["word"], w["program_id"]))
+            self.new_words.sort(key=itemgetter("municipality_id", "word", "program_id"))
             await insert_rows(self.session, WORDS, self.new_words)
             mark_stale(self.session)
         if self.reindex:
@@ -204,7 +204,7 @@ class CatalogueWriter:
                 row.state = DELETED
                 continue
             try:
-                record = parse("partner", row.payload or {})
+                record = row.parsed()
                 assert isinstance(record, PartnerRecord)
                 values = {
                     "name": record.name,
@@ -308,7 +308,7 @@ class CatalogueWriter:
         """The program's columns, or None (its state set) when it is not to be shown. A bad
         record is reported at once, even before its partner comes."""
         try:
-            record = None if row.deleted else parse("program", row.payload or {})
+            record = None if row.deleted else row.parsed()
             partner = self.ledger.get(row.parent_uuid)
             if record is None or not applied(partner):
                 self.wait(row)
@@ -402,7 +402,7 @@ class CatalogueWriter:
             if not group.deleted:
                 cost = self.monthly.get(group.uuid)
                 if cost is None:
-                    cost = _monthly(group.payload or {})
+                    cost = _monthly(group)
                 dearest[group.parent_uuid or ""] = max(
                     dearest.get(group.parent_uuid or "", 0), cost
                 )
@@ -422,9 +422,9 @@ def _facts(state: str, local_id: int | None, provider: tuple[str, int] | None) -
     return (state == APPLIED, local_id, provider)
 
 
-def _monthly(payload: dict[str, Any]) -> int:
+def _monthly(group: Entry) -> int:
     try:
-        record = parse("group", payload)
+        record = group.parsed()
     except BadRecord:
         return 0
     assert isinstance(record, GroupRecord)

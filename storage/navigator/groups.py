@@ -28,7 +28,7 @@ from storage.navigator.catalogue import (
     update_by_id,
 )
 from storage.navigator.ledger import Entry, chunks
-from storage.navigator.mapping import BadRecord, GroupRecord, ScheduleRecord, parse
+from storage.navigator.mapping import BadRecord, GroupRecord, ScheduleRecord
 
 ALWAYS_OPEN = date(1970, 1, 1)  # an enrollment window with no start date
 SEAT_HOLDERS = ("submitted", "confirmed", "active")
@@ -53,7 +53,7 @@ async def write_groups(writer: CatalogueWriter, rows: Sequence[Entry]) -> set[st
     for row in rows:
         exists = row.local_id in existing
         try:
-            record = None if row.deleted else parse("group", row.payload or {})
+            record = None if row.deleted else row.parsed()
         except BadRecord as error:  # reported at once, even before its program comes
             writer.monthly[row.uuid] = 0
             writer.skip(row, error)
@@ -216,7 +216,7 @@ def _slots(writer: CatalogueWriter, row: Entry, group_id: int) -> list[dict[str,
         row.state = DELETED
         return []
     try:
-        record = parse("schedule", row.payload or {})
+        record = row.parsed()
     except BadRecord as error:
         writer.skip(row, error)
         return []
@@ -241,7 +241,7 @@ def _wait(writer: CatalogueWriter, row: Entry) -> None:
         row.state = DELETED
         return
     try:
-        parse("schedule", row.payload or {})
+        row.parsed()
     except BadRecord as error:
         writer.skip(row, error)
         return

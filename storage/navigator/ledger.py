@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import NavigatorObject
-from storage.navigator.bulk import insert_rows, update_rows
+from storage.navigator.bulk import JSONText, insert_rows, update_rows
+from storage.navigator.mapping import BadRecord, Record, checked_record
 
 CHUNK = 500  # ids per IN (...): under every driver's parameter limit
 _TABLE = NavigatorObject.__table__
@@ -49,10 +50,20 @@ class Entry:
     local_before: int | None = None
     parent_before: str | None = None
     new_version: bool = False  # a newer version arrived in this batch
+    text: str | None = None  # the new version's JSON text as received: written as it is
+    record: Record | BadRecord | None = None  # the payload checked (None: not yet)
 
     def __post_init__(self) -> None:
         self.state_before, self.local_before = self.state, self.local_id
         self.parent_before = self.parent_uuid
+
+    def parsed(self) -> Record:
+        """The payload as a record (checked once per version), or ``BadRecord``."""
+        if self.record is None:
+            self.record = checked_record(self.type, self.payload or {})
+        if isinstance(self.record, BadRecord):
+            raise BadRecord(self.record.code, self.record.detail)
+        return self.record
 
     @property
     def touched(self) -> bool:
@@ -97,15 +108,17 @@ class Ledger:
             return []
         for chunk in chunks(parents):
             rows = await self.session.execute(
-                select(*_COLUMNS, _TABLE.c.payload).where(
-                    _TABLE.c.parent_uuid.in_(chunk), _TABLE.c.type == kind
-                )
+                select(*_COLUMNS, _TABLE.c.payload)
+                .where(_TABLE.c.parent_uuid.in_(chunk), _TABLE.c.type == kind)
+                # In a set order (not the heap's): the rows they make get the same ids whatever
+                # the stored payloads' sizes, so the two write paths can be compared.
+                .order_by(_TABLE.c.uuid)
             )
             for *columns, payload in rows:
                 held = self.entries.get(columns[0])
                 if held is None:
                     self.entries[columns[0]] = Entry(*columns, payload=payload, stored=True)
-                elif held.payload is None:
+                elif held.payload is None and not held.new_version:
                     held.payload = payload
         return [
             entry
@@ -143,5 +156,5 @@ def _row(entry: Entry, *, with_key: bool = True) -> dict[str, Any]:
         "parent_uuid": entry.parent_uuid,
         "state": entry.state,
         "local_id": entry.local_id,
-        "payload": entry.payload or {},
+        "payload": JSONText(entry.text) if entry.text is not None else entry.payload or {},
     }

@@ -1,18 +1,22 @@
 """The contract's objects (NAVIGATOR_CONTRACT.md §1) checked and mapped onto our vocabulary.
 
 Pure functions: a raw JSON object in, a typed record out, or ``BadRecord`` with a reason code
-that is kept in ``navigator_reports`` (the record is skipped, the page goes on).
+that is kept in ``navigator_reports`` (the record is skipped, the page goes on). Records are
+named tuples: an import checks its lines in a reader process (bot/navigator_reader.py) and
+sends them over as plain tuples, which become records again at the cost of a tuple.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, time
+from functools import lru_cache
 from html import unescape
-from typing import Any
+from typing import Any, NamedTuple
 
-from storage.models import Direction, Level, ProgramFormat, ProviderKind, Registry
+# From the enums module itself: the reader process (bot/navigator_reader_process.py) loads
+# this module without the storage package and its models.
+from storage.models.enums import Direction, Level, ProgramFormat, ProviderKind, Registry
 
 TYPES = ("partner", "program", "group", "schedule")
 PARENT_FIELD = {"program": "partnerUuid", "group": "programUuid", "schedule": "groupUuid"}
@@ -66,8 +70,7 @@ class BadRecord(ValueError):
         self.detail = detail[:MAX_TEXT]
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
+class Envelope(NamedTuple):
     """The common fields every object carries."""
 
     type: str
@@ -77,8 +80,7 @@ class Envelope:
     parent_uuid: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class PartnerRecord:
+class PartnerRecord(NamedTuple):
     name: str
     kind: ProviderKind
     municipality: str
@@ -88,8 +90,7 @@ class PartnerRecord:
     website: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class ProgramRecord:
+class ProgramRecord(NamedTuple):
     partner_uuid: str
     title: str
     description: str
@@ -108,8 +109,7 @@ class ProgramRecord:
     published: bool
 
 
-@dataclass(frozen=True, slots=True)
-class GroupRecord:
+class GroupRecord(NamedTuple):
     program_uuid: str
     name: str
     age_min: int | None
@@ -124,8 +124,7 @@ class GroupRecord:
     monthly_cost_kopecks: int
 
 
-@dataclass(frozen=True, slots=True)
-class ScheduleRecord:
+class ScheduleRecord(NamedTuple):
     group_uuid: str
     weekdays: tuple[int, ...]
     starts_at: time
@@ -157,6 +156,42 @@ def envelope(raw: object) -> Envelope:
 
 def parse(kind: str, raw: dict[str, Any]) -> Record:
     return _PARSERS[kind](raw)
+
+
+RECORDS: dict[str, type[Record]] = {
+    "partner": PartnerRecord,
+    "program": ProgramRecord,
+    "group": GroupRecord,
+    "schedule": ScheduleRecord,
+}
+
+
+class Checked(NamedTuple):
+    """One object with its common fields read; ``record`` is its record or why it cannot be
+    used when that was checked already (an import's reader), None when not yet (a pull page)."""
+
+    envelope: Envelope
+    payload: dict[str, Any] | None  # the decoded object (None: only its text came over)
+    text: str | None  # its JSON text as received, kept as the ledger's payload
+    record: Record | BadRecord | None
+
+
+def check(raw: object, text: str | None = None) -> Checked:
+    """The common fields now, the record when it is needed (``BadRecord``: not versionable)."""
+    try:
+        return Checked(envelope(raw), raw, text, None)  # type: ignore[arg-type]
+    except BadRecord as error:
+        uuid = raw.get("uuid") if isinstance(raw, dict) else None
+        if isinstance(uuid, str):
+            error.detail = f"{uuid}: {error.detail}"[:MAX_TEXT]
+        raise
+
+
+def checked_record(kind: str, raw: dict[str, Any]) -> Record | BadRecord:
+    try:
+        return parse(kind, raw)
+    except BadRecord as error:
+        return error
 
 
 # --- field readers ------------------------------------------------------------------------------
@@ -209,9 +244,15 @@ def _date(raw: dict[str, Any], name: str, *, required: bool = False) -> date | N
     try:
         if not isinstance(value, str) or len(value) != 10:
             raise ValueError(value)
-        return date.fromisoformat(value)
+        return _iso_date(value)
     except ValueError:
         raise BadRecord("bad_value", name) from None
+
+
+# A catalogue has a few hundred distinct dates and clock times: each parsed once, and the same
+# object every time (pickled once per batch on its way from the reader process).
+_iso_date = lru_cache(maxsize=4096)(date.fromisoformat)
+_iso_time = lru_cache(maxsize=4096)(time.fromisoformat)
 
 
 def _clock(raw: dict[str, Any], name: str) -> time:
@@ -219,7 +260,7 @@ def _clock(raw: dict[str, Any], name: str) -> time:
     if not isinstance(value, str) or not re.fullmatch(r"\d{2}:\d{2}", value):
         raise BadRecord("missing_field" if value is None else "bad_value", name)
     try:
-        return time.fromisoformat(value)
+        return _iso_time(value)
     except ValueError:
         raise BadRecord("bad_value", name) from None
 

@@ -25,9 +25,10 @@ from storage.models import (
     Role,
     User,
 )
-from storage.navigator.apply import ApplyResult, apply_objects, apply_page
+from storage.navigator.apply import ApplyResult, apply_checked, apply_page
 from storage.navigator.bulk import widen_cache
 from storage.navigator.client import NavigatorClient, NavigatorError
+from storage.navigator.mapping import BadRecord, Checked
 from storage.navigator.state import sync_row
 from storage.notifications import NoticeKind, NotificationRepo
 
@@ -273,12 +274,15 @@ async def reports(
 
 
 async def apply_import_batch(
-    session: AsyncSession, objects: list[object], bad_lines: list[int]
+    session: AsyncSession,
+    objects: list[Checked],
+    unusable: list[BadRecord],
+    bad_lines: list[int],
 ) -> ApplyResult:
     """One batch of an export file in one transaction: its objects applied, its unreadable
     lines reported (admins read them beside the pull's skipped records), totals counted."""
     await widen_cache(session)
-    result = await apply_objects(session, objects)
+    result = await apply_checked(session, objects, unusable)
     for line in bad_lines:
         session.add(NavigatorReport(kind="skipped", reason="bad_json", detail=f"line {line}"))
     state = await sync_row(session)
