@@ -60,7 +60,7 @@ from bot.emulator import ChatEvent, ChatMessage, TelegramEmulator
 from storage import Storage
 from storage.base import Base
 from storage.catalog import CatalogQuery
-from storage.db import SQLITE_MMAP_BYTES, create_engine, create_session_factory
+from storage.db import create_engine, create_session_factory
 from storage.models import Direction, Program
 from storage.seed import MAIN_MUNICIPALITY, seed_demo
 from storage.seed.region import MUNICIPALITIES
@@ -292,7 +292,6 @@ async def measure_workload(
         Timing(f"raw sqlite3: {workload.name}"), Timing(f"page floor: {workload.name}"),
     )  # fmt: skip
     with sqlite3.connect(path) as raw:
-        raw.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")  # read as the app's connections do
         for batch in statements:  # warm the raw connection's page cache too
             _replay(raw, batch)
         for call, batch, floor in zip(

@@ -26,11 +26,6 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
-# Read the database file through a memory map: a b-tree page is then used where the OS cache
-# holds it instead of being copied into each connection's page cache first. Index seeks of
-# the catalogue's search cost about a third less CPU at 100 000 programs (issue 12). Address
-# space only; SQLite maps no more than the file's size, and writes still go through the WAL.
-SQLITE_MMAP_BYTES = 1 << 30
 
 # What one statement brings back: rows (all of them), description, rowcount, lastrowid.
 _Outcome = tuple[list[Any], Any, int, int | None]
@@ -42,7 +37,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()
 
 
