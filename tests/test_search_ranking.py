@@ -21,9 +21,10 @@ from storage.models import (
     Provider,
     Registry,
 )
-from storage.search.ranking import best_first
+from storage.search import sql
+from storage.search.ranking import best_first, plan
 from storage.search.terms import Quality, TermGroup
-from storage.search.vocabulary import TYPO_MEMORY, Vocabulary
+from storage.search.vocabulary import STATEMENT_MEMORY, TYPO_MEMORY, Vocabulary
 
 KEMEROVO = (55.3547, 86.0873)
 _titles = count(1)
@@ -76,6 +77,33 @@ def test_typo_candidates_are_remembered_within_a_bound() -> None:
         vocabulary.close_to(f"слово{n:05d}")
     assert vocabulary.close_to("шахмот") is not first  # evicted, computed again
     assert vocabulary.close_to("шахмот") == first
+
+
+def test_ranked_statements_are_remembered_by_plan_and_values_within_a_bound() -> None:
+    vocabulary = Vocabulary(["танец", "хореограф"], counts=[3, 2])
+    groups = plan(["танцы"], vocabulary)
+    made: list[tuple[Any, ...]] = []
+
+    def statement(municipality_id: int, day: str) -> sql.RankedPage:
+        def build() -> sql.RankedPage:
+            made.append((municipality_id, day))
+            return sql.ranked_page(
+                groups, municipality_id=municipality_id, columns=("id",), filters_sql="",
+                on=day, limit=50, offset=0, require_all=True, paramstyle="qmark",
+                vocabulary=vocabulary,
+            )  # fmt: skip
+
+        key = (tuple(tuple(g.terms.items()) for g in groups), municipality_id, day)
+        return vocabulary.statement(key, build)
+
+    first = statement(4, "2026-12-01")
+    assert statement(4, "2026-12-01") is first and len(made) == 1  # remembered
+    other = statement(5, "2026-12-01")  # another value: another statement, its own parameters
+    assert 5 in other.params and 5 not in first.params and len(made) == 2
+    for n in range(STATEMENT_MEMORY):
+        statement(1000 + n, "2026-12-01")
+    assert statement(4, "2026-12-01") is not first  # evicted, built again
+    assert statement(4, "2026-12-01") == first
 
 
 def test_frequency_and_words_of_a_range() -> None:

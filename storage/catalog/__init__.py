@@ -16,8 +16,8 @@ Folding (lower case, ё→е) is done in Python: SQLite's lower() does not fold 
 Everything is plain SQL that SQLite and PostgreSQL both run.
 
 Modules: ``query`` (what the parent asks for, as SQL conditions), ``rows`` (list items and
-pages), ``index`` (keeping ``program_words`` in step), ``near``, ``cards``, ``repo``
-(``CatalogRepo``). Every public name is importable from ``storage.catalog``.
+pages), ``listing`` (a list's statement, compiled once per filter shape), ``index`` (keeping
+``program_words`` in step), ``near``, ``cards``, ``repo`` (``CatalogRepo``). Every public name is importable from ``storage.catalog``.
 """
 
 from __future__ import annotations

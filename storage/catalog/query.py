@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, bindparam
 
 from storage.catalog.index import search_words
 from storage.models import Direction, Level, Program, ProgramFormat, Registry
@@ -62,24 +62,40 @@ class CatalogQuery:
         return replace(self, **changes)
 
 
+def filter_values(query: CatalogQuery) -> dict[str, Any]:
+    """The values the query's conditions bind, by parameter name (only those it has). A
+    condition's SQL depends on which of these a query has, never on the values
+    (storage.catalog.listing compiles a statement once per such shape)."""
+    values: dict[str, Any] = {
+        "municipality_id": query.municipality_id,
+        "direction": None if query.direction is None else str(query.direction),
+        "age": query.age,
+        "format": None if query.format is None else str(query.format),
+        "level": None if query.level is None else str(query.level),
+    }
+    return {name: value for name, value in values.items() if value is not None}
+
+
 def filter_conditions(query: CatalogQuery) -> list[ColumnElement[bool]]:
     """The query's filters on ``Program`` beyond "published, in this municipality" (those two
-    the search index already holds) and beyond the text."""
+    the search index already holds) and beyond the text. Values are named parameters
+    (``filter_values``); the price's registries and zero are constants of its kind."""
+    bound = {name: bindparam(name, value) for name, value in filter_values(query).items()}
     conditions: list[ColumnElement[bool]] = []
-    if query.direction is not None:
-        conditions.append(Program.direction == str(query.direction))
-    if query.age is not None:  # both bounds inclusive
-        conditions += [Program.age_min <= query.age, Program.age_max >= query.age]
+    if "direction" in bound:
+        conditions.append(Program.direction == bound["direction"])
+    if "age" in bound:  # both bounds inclusive
+        conditions += [Program.age_min <= bound["age"], Program.age_max >= bound["age"]]
     if query.price is Price.free:  # is_free() in SQL
         conditions += [Program.registry_kind.in_(_BUDGET_REGISTRIES), Program.cost_kopecks == 0]
     elif query.price is Price.certificate:
         conditions.append(Program.registry_kind == str(Registry.certified))
     elif query.price is Price.paid:
         conditions.append(Program.cost_kopecks > 0)
-    if query.format is not None:
-        conditions.append(Program.format == str(query.format))
-    if query.level is not None:
-        conditions.append(Program.level == str(query.level))
+    if "format" in bound:
+        conditions.append(Program.format == bound["format"])
+    if "level" in bound:
+        conditions.append(Program.level == bound["level"])
     if query.disability_adapted:
         conditions.append(Program.disability_adapted.is_(True))
     return conditions
@@ -89,7 +105,7 @@ def conditions(query: CatalogQuery) -> list[ColumnElement[bool]]:
     """Every condition of ``query`` on ``Program``, published programs only."""
     found: list[ColumnElement[bool]] = [Program.published.is_(True)]
     if query.municipality_id is not None:
-        found.append(Program.municipality_id == query.municipality_id)
+        found.append(Program.municipality_id == bindparam("municipality_id", query.municipality_id))
     found += filter_conditions(query)
     if query.text.strip():  # without typo matching (that needs the vocabulary: search())
         found += text_conditions(plan(search_words(query.text)), query.municipality_id)

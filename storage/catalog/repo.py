@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from storage.catalog.cards import ProgramCard, load_card
+from storage.catalog.listing import list_rows, list_total
 from storage.catalog.near import NEAR_MAX_KM, NearbyProgram, nearest
 from storage.catalog.query import CatalogQuery, conditions, filter_conditions
 from storage.catalog.rows import PAGE_SIZE, ROW_COLUMNS, CatalogPage, program_row
@@ -25,33 +26,19 @@ class CatalogRepo(Repo):
     async def browse(
         self, query: CatalogQuery, *, page: int = 0, page_size: int = PAGE_SIZE
     ) -> CatalogPage:
-        """One page of published programs matching ``query``, in title order (stable); with a
-        text, ranked search results (storage.search).
+        """One page of published programs matching ``query``, in title order (stable; the
+        statement: storage.catalog.listing); with a text, ranked search results
+        (storage.search).
 
         A page past the end comes back empty with the true total (``in_range`` is False).
         """
         page = max(0, page)
         if query.text.strip():
             return await self._search(query, page, page_size)
-        where = conditions(query)
-        # search_text starts with the folded title: ё and capitals sort as a reader expects
-        # (a binary collation would put "Ёлка" before "Астрономия"); the id breaks ties.
-        page_query = (
-            select(*ROW_COLUMNS)
-            .where(*where)
-            .order_by(Program.search_text, Program.id)
-            .limit(page_size)
-            .offset(page * page_size)
-        )
-        count_query = select(func.count()).select_from(Program).where(*where)
-        # Browsing: the count is read from the index alone, and the page comes in index order,
-        # so a count beats a window over thousands of rows; as a scalar subquery of the page's
-        # statement (evaluated once) it costs no round trip of its own.
-        total_column = count_query.scalar_subquery()
-        rows = (await self.session.execute(page_query.add_columns(total_column))).all()
+        rows = await list_rows(self.session, query, limit=page_size, offset=page * page_size)
         if rows:
             return CatalogPage([program_row(r) for r in rows], int(rows[0][-1]), page, page_size)
-        total = int(await self.session.scalar(count_query) or 0)  # past the end, or none
+        total = await list_total(self.session, query)  # past the end, or none
         return CatalogPage([], total, page, page_size)
 
     async def _search(self, query: CatalogQuery, page: int, page_size: int) -> CatalogPage:

@@ -104,11 +104,19 @@ def _same_place_word(query_stem: str, name_stem: str) -> bool:
     )
 
 
+def _match_key(word_stem: str) -> str:
+    """Equal for any two stems ``_same_place_word`` matches (and for few others)."""
+    return word_stem[:PREFIX_MATCH_MIN]
+
+
 def _find_place(query_stems: list[str], places: Iterable[Place]) -> tuple[Place | None, set[int]]:
     """The municipality named in the query and the positions of its words."""
     says_district = any(s in DISTRICT_WORDS for s in query_stems)
+    keys = {_match_key(s) for s in query_stems}
     best: tuple[tuple[int, bool], Place, set[int]] | None = None
     for place in places:
+        if place.stems and not any(_match_key(v) in keys for v in place.stems[0]):
+            continue  # its first word is not in the query: no need to look further
         positions: set[int] = set()
         for variants in place.stems:
             hit = next(

@@ -21,6 +21,7 @@ import math
 import re
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Date, Dialect, and_
@@ -37,6 +38,7 @@ from storage.search.vocabulary import Vocabulary
 # The first pages show a variety of subjects: among this many best matches, the best program
 # of each subject comes first (rows past it are in plain rank order, so pages stay stable).
 VARIETY_WINDOW = 50
+_DATE = Date()
 # A title's subject ends where a studio's name, a level or a qualifier begins.
 _SUBJECT_END = re.compile(r"[«\"(.:]| для | - | — ")
 
@@ -106,19 +108,26 @@ async def ranked_rows(
     connection = await session.connection()
     dialect = connection.dialect
     window = page * page_size < VARIETY_WINDOW  # the first pages: a variety of subjects
-    day = Date().bind_processor(dialect)
-    statement = sql.ranked_page(
-        groups,
-        municipality_id=municipality_id,
-        columns=[column.expression.name for column in columns],
-        filters_sql=_literal_sql(filters, dialect),
-        on=day(on) if day else on,
-        limit=VARIETY_WINDOW if window else page_size,
-        offset=0 if window else page * page_size,
-        require_all=require_all,
-        paramstyle=dialect.paramstyle,
-        vocabulary=vocabulary,
-    )
+    day = _DATE.bind_processor(dialect)
+    arguments: dict[str, Any] = {
+        "municipality_id": municipality_id,
+        "columns": tuple(column.expression.name for column in columns),
+        "filters_sql": _literal_sql(filters, dialect),
+        "on": day(on) if day else on,
+        "limit": VARIETY_WINDOW if window else page_size,
+        "offset": 0 if window else page * page_size,
+        "require_all": require_all,
+        "paramstyle": dialect.paramstyle,
+    }
+
+    def build() -> sql.RankedPage:
+        return sql.ranked_page(groups, **arguments, vocabulary=vocabulary)
+
+    if vocabulary is None:
+        statement = build()
+    else:  # the same plan with the same values: the same statement
+        plan_key = tuple(tuple(group.terms.items()) for group in groups)
+        statement = vocabulary.statement((plan_key, *arguments.values()), build)
     rows = list((await connection.exec_driver_sql(statement.sql, statement.params)).all())
     total = int(rows[0][len(columns) + 3]) if rows else 0
     if window:
@@ -164,6 +173,7 @@ def best_first(
     )
 
 
+@lru_cache(maxsize=8_192)  # titles repeat across queries; a regex split each time adds up
 def subject_key(title: str) -> str:
     """What makes titles one subject: «Хор «Кедр»» and «Хор «Родник»» are both «хор»."""
     return _SUBJECT_END.split(title.casefold(), maxsplit=1)[0].strip()

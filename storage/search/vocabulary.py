@@ -15,8 +15,9 @@ import bisect
 import itertools
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 from weakref import WeakKeyDictionary
 
 from rapidfuzz import process
@@ -34,7 +35,9 @@ TYPO_CANDIDATES = 3
 TYPO_SPREAD = 0.04  # keep candidates this close to the best one
 TYPO_MIN_LENGTH = 4  # shorter words have too many neighbours to guess from
 TYPO_MEMORY = 4_096  # words whose typo candidates a vocabulary remembers
+STATEMENT_MEMORY = 1_024  # ranked statements a vocabulary remembers (storage.search.ranking)
 _PREFIX_END = "\uffff"  # above every character a word holds: a prefix range's end
+T = TypeVar("T")
 
 
 def typo_cutoff(length: int) -> float:
@@ -67,6 +70,7 @@ class Vocabulary:
     _reduced: list[str] = field(default_factory=list)
     _running: list[int] = field(default_factory=list)  # counts summed up to each word
     _typos: OrderedDict[str, list[str]] = field(default_factory=OrderedDict)
+    _statements: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict)
 
     def __post_init__(self) -> None:
         self._reduced = [reduced(word) for word in self.words]
@@ -109,6 +113,18 @@ class Vocabulary:
         if len(self._typos) > TYPO_MEMORY:
             self._typos.popitem(last=False)
         return found
+
+    def statement(self, key: Hashable, make: Callable[[], T]) -> T:
+        """``make()``, remembered under ``key`` while this vocabulary lasts (a bounded LRU):
+        the ranked statement of a plan is a pure function of the plan, this vocabulary's
+        frequencies and the call's values, and popular queries come again and again."""
+        if (known := self._statements.get(key)) is not None:
+            self._statements.move_to_end(key)
+            return cast(T, known)
+        made = self._statements[key] = make()
+        if len(self._statements) > STATEMENT_MEMORY:
+            self._statements.popitem(last=False)
+        return made
 
     def _closest(self, stem: str) -> list[str]:
         target = reduced(stem)
