@@ -69,10 +69,8 @@ def future_charges(
     month = first
     while month <= ends_on and left > 0:
         month_end = _next_month(month) - timedelta(days=1)
-        amount = monthly + (remainder if ends_on <= month_end else 0)
-        amount = min(amount, left)
-        if amount <= 0:
-            break
+        # A month may charge nothing (cost below the months) while the last takes the remainder.
+        amount = min(monthly + (remainder if ends_on <= month_end else 0), left)
         total += amount
         left -= amount
         month = _next_month(month)

@@ -50,6 +50,8 @@ def _months(first: date, last: date) -> list[date]:
     length=st.integers(0, 800),
     charged=st.booleans(),
 )
+# Found by CI: 1 kopeck over 2 months charges nothing in December and 1 in January.
+@example(cost=1, months=2, holds=1, start=1, length=30, charged=False)
 def test_future_charges_never_exceed_the_hold(
     cost: int, months: int, holds: int, start: int, length: int, charged: bool
 ) -> None:
