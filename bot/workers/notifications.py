@@ -10,7 +10,8 @@ chat, so a crash repeats at most one message per recipient.
 Pacing: each batch reserves its send slots from the shared throttle row (storage/delivery/
 limits.py), so all workers together stay under ``DELIVERY_RATE``; a send answered late (the
 server or the network stalled, so it may have arrived late) costs the process one of its next
-slots (bot/workers/stalls.py). A 429 pauses every worker for ``retry_after``. A recipient who blocked the bot (403) or whose chat is gone is marked
+slots (bot/workers/stalls.py). A 429 pauses every worker for ``retry_after``. A recipient who
+blocked the bot (403) or whose chat is gone is marked
 unreachable and what is queued for them is dropped; a 400 marks that row failed with its
 reason (the rest goes on); network and server errors are retried with a growing delay.
 
