@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from storage.base import utcnow
@@ -129,6 +129,22 @@ class NoticeKind(StrEnum):
     family_joined = "family_joined"
     family_left = "family_left"  # to a guardian the parent removed
     feedback_ask = "feedback_ask"
+
+
+def priority_among(priorities: Collection[Priority]) -> ColumnElement[bool]:
+    """Rows of ``priorities``; a contiguous run of them as a range, not an IN list.
+
+    With a range the queue's index (state, priority, order_at, id) gives rows in claim order
+    and a claim reads only the rows it takes. With an IN list, PostgreSQL without statistics
+    on the table (a 100 000-row broadcast queued before autovacuum's ANALYZE) sorts the whole
+    queue on every claim instead: 170 ms a claim at 67 000 queued rows against 0.4 ms, and one
+    bulk claim ran for 11 minutes in a 100 000-message bench run (docs/PERFORMANCE.md)."""
+    values = sorted({int(p) for p in priorities})
+    if not values:
+        return false()
+    if values == list(range(values[0], values[-1] + 1)):
+        return Notification.priority.between(values[0], values[-1])
+    return Notification.priority.in_(values)
 
 
 class NotificationRepo(Repo):
@@ -268,7 +284,7 @@ class NotificationRepo(Repo):
         if per_chat:
             due = due.where(~chat_busy)
         if priorities is not None:
-            due = due.where(Notification.priority.in_([int(p) for p in priorities]))
+            due = due.where(priority_among(priorities))
         ids: dict[int, int] = {}
         for row_id, chat in (await self.session.execute(due)).all():
             if len(ids) < limit:
