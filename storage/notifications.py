@@ -132,13 +132,10 @@ class NoticeKind(StrEnum):
 
 
 def priority_among(priorities: Collection[Priority]) -> ColumnElement[bool]:
-    """Rows of ``priorities``; a contiguous run of them as a range, not an IN list.
-
-    With a range the queue's index (state, priority, order_at, id) gives rows in claim order
-    and a claim reads only the rows it takes. With an IN list, PostgreSQL without statistics
-    on the table (a 100 000-row broadcast queued before autovacuum's ANALYZE) sorts the whole
-    queue on every claim instead: 170 ms a claim at 67 000 queued rows against 0.4 ms, and one
-    bulk claim ran for 11 minutes in a 100 000-message bench run (docs/PERFORMANCE.md)."""
+    """Rows of ``priorities``; a contiguous run of them as a range, not an IN list: a range
+    keeps the queue index's claim order, so a claim reads only the rows it takes, while an IN
+    list lets PostgreSQL, before it has statistics, sort the whole queue on every claim
+    (docs/ARCHITECTURE.md, "Lifecycle of a row")."""
     values = sorted({int(p) for p in priorities})
     if not values:
         return false()
