@@ -11,6 +11,7 @@ from bot.emulator import InlineQueryRecord
 from storage.base import utcnow
 from storage.calendar import today
 from storage.catalog import search_text_for
+from storage.catalog.rows import PAGE_SIZE
 from storage.families import CONSENT_VERSION
 from storage.models import (
     Direction,
@@ -23,16 +24,19 @@ from storage.models import (
     Registry,
     User,
 )
+from storage.search.ranking import RESULTS_MAX
 from tests.support.chat import ChatUser, TelegramTestEnv
 
 LANGS = pytest.mark.parametrize("lang", ["ru", "en"])
 UI = {
     "ru": {"found": "Найдено: {n}", "age": "Возраст: 9", "free": "✅ Бесплатно",
            "seats": "свободно мест: 4", "open": "Открыть в боте", "share": "Поделиться",
-           "partial": "Лучшие частичные совпадения", "typos": "Искали также"},
+           "partial": "Лучшие частичные совпадения", "typos": "Искали также",
+           "more": "Найдено: больше 200, показаны самые подходящие."},
     "en": {"found": "Found: {n}", "age": "Age: 9", "free": "✅ Free", "seats": "free seats: 4",
            "open": "Open in the bot", "share": "Share", "partial": "best partial matches",
-           "typos": "Also searched for"},
+           "typos": "Also searched for",
+           "more": "Found: more than 200, the best matches shown."},
 }  # fmt: skip
 ROBOTICS_COPIES = 12
 
@@ -194,6 +198,27 @@ async def test_no_program_has_every_word_shows_partial_matches(
     anna = await parent(tg, region)
     found = await anna.send("/search шахматы робототехника")
     assert UI["ru"]["partial"] in found.text and "Шахматы" in found.text
+
+
+@LANGS
+async def test_a_broad_word_lists_the_best_matches_and_says_there_are_more(
+    tg: TelegramTestEnv, region: Region, lang: str
+) -> None:
+    async with tg.sessionmaker() as session:
+        provider = Provider(name="СШ «Юность»", kind="municipal", municipality_id=region.kemerovo)
+        session.add(provider)
+        await session.flush()
+        titles = ["Футбол", "Мини-футбол", "Футбольная школа"]
+        session.add_all(
+            _program(region.kemerovo, provider, titles[n % 3], direction=Direction.sports)
+            for n in range(RESULTS_MAX + 5)
+        )
+        await session.commit()
+    anna = await parent(tg, region, lang)
+    found = await anna.send("/search футбол")
+    assert UI[lang]["more"] in found.text
+    assert f"1/{RESULTS_MAX // PAGE_SIZE}" in found.message.buttons()
+    assert UI[lang]["found"].format(n=RESULTS_MAX) not in found.text
 
 
 # --- inline mode and sharing --------------------------------------------------------------------

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from itertools import count
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, func, select
 
 from storage import Storage
+from storage.calendar import today
 from storage.catalog import CatalogQuery, search_text_for
+from storage.catalog.index import search_words
+from storage.catalog.query import filter_conditions
+from storage.catalog.rows import PAGE_SIZE, ROW_COLUMNS
 from storage.models import (
     Direction,
     Level,
@@ -21,10 +28,10 @@ from storage.models import (
     Provider,
     Registry,
 )
-from storage.search import sql
+from storage.search import ranking, sql
 from storage.search.ranking import best_first, plan
 from storage.search.terms import Quality, TermGroup
-from storage.search.vocabulary import STATEMENT_MEMORY, TYPO_MEMORY, Vocabulary
+from storage.search.vocabulary import STATEMENT_MEMORY, TYPO_MEMORY, Vocabulary, vocabulary
 
 KEMEROVO = (55.3547, 86.0873)
 _titles = count(1)
@@ -201,3 +208,82 @@ async def test_the_index_holds_published_programs_only(
     shown.published = False
     await store.session.commit()
     assert await words_of(shown) == 0 and await total() == 1
+
+
+# --- the title tier and the listed maximum --------------------------------------------------------
+
+
+async def test_a_broad_search_lists_its_best_matches_and_says_there_are_more(
+    store: Storage, place: tuple[int, int]
+) -> None:
+    # Described-only programs get the lower ids: in id order they would come first.
+    described = [
+        await _program(store, place, f"Клуб «Бриз» {n}", description="футбол")
+        for n in range(ranking.RESULTS_MAX - 60)
+    ]
+    titled = [await _program(store, place, f"Футбол {n}") for n in range(70)]
+    await store.session.commit()
+    scope = CatalogQuery(municipality_id=place[0])
+
+    first = await store.catalog.search("футбол", scope)
+    assert first.total == ranking.RESULTS_MAX and first.search and first.search.more
+    assert {row.id for row in first.items} <= {p.id for p in titled}  # title matches first
+    last_page = first.pages - 1
+    assert last_page == ranking.RESULTS_MAX // PAGE_SIZE - 1
+    last = await store.catalog.search("футбол", scope, page=last_page)
+    assert last.in_range and len(last.items) == PAGE_SIZE
+    assert {row.id for row in last.items} <= {p.id for p in described}
+    past = await store.catalog.search("футбол", scope, page=last_page + 1)
+    assert not past.in_range and not past.items and past.total == ranking.RESULTS_MAX
+    # Fewer than the maximum: the exact number, no "more".
+    narrow = await store.catalog.search("футбол", replace(scope, age=30))
+    assert narrow.total == 0 and narrow.search and not narrow.search.more
+    exact = await store.catalog.search("бриз", scope)
+    assert exact.total == len(described) and exact.search and not exact.search.more
+
+
+_WORDS = ["Футбол", "Мини-футбол", "Танцы", "Хореография", "Шахматы", "Бальные танцы", "Студия"]
+
+
+@pytest.mark.parametrize(("window", "listed"), [(50, 200), (10, 20)])
+@settings(
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 10_000))
+async def test_the_title_tier_gives_the_full_rankings_pages(
+    store: Storage,
+    place: tuple[int, int],
+    monkeypatch: pytest.MonkeyPatch,
+    window: int,
+    listed: int,
+    seed: int,
+) -> None:
+    """Whatever the mix of title and description matches, reading the title tier first
+    gives exactly the pages and totals of ranking every match (storage.search.ranking). A
+    small window and maximum give the deep pages on a small catalogue too."""
+    monkeypatch.setattr(ranking, "VARIETY_WINDOW", window)
+    monkeypatch.setattr(ranking, "RESULTS_MAX", listed)
+    rng = random.Random(seed)
+    await store.session.execute(delete(Program).where(Program.municipality_id == place[0]))
+    for _ in range(rng.randint(40, 140)):
+        title = " ".join(rng.sample(_WORDS, rng.randint(1, 2)))
+        description = " ".join(rng.sample(_WORDS, rng.randint(0, 3)))
+        await _program(store, place, title, description=description, age_max=rng.randint(8, 17))
+    await store.session.commit()
+    vocab = await vocabulary(store.session)
+    pages = sorted({0, 1, window // PAGE_SIZE - 1, window // PAGE_SIZE, listed // PAGE_SIZE})
+    queries = ["футбол", "танцы", "шахматы", "студия танцы", "хореография мини-футбол"]
+    for text in [*queries, "танцы студея", "бальные шахмоты"]:  # typos score least
+        groups = plan(search_words(text), vocab)
+        for age in (None, 12):
+            filters = filter_conditions(CatalogQuery(municipality_id=place[0], age=age))
+            for page in pages:
+                found = [
+                    await ranking.ranked_rows(
+                        store.session, groups, filters, ROW_COLUMNS, municipality_id=place[0],
+                        on=today(), page=page, page_size=PAGE_SIZE, vocabulary=vocab,
+                        title_tier=tier,
+                    )
+                    for tier in (True, False)
+                ]  # fmt: skip
+                assert found[0] == found[1], (text, age, page)

@@ -21,10 +21,9 @@ from handlers.staff.broadcast_views import BcCb, BroadcastAction
 from handlers.staff.broadcasts import show_audience
 from handlers.ui import NOT_A_COMMAND, button, pager_row, parse_id, show, with_home
 from storage import Storage
-from storage.broadcasts.programs import ProgramOption
+from storage.broadcasts.programs import ProgramOptions
 from storage.errors import DomainError
 from storage.models import User
-from storage.paging import Page
 
 router = Router(name="staff.broadcast_programs")
 WORD_LIMIT = 100
@@ -39,10 +38,14 @@ def _page(value: str) -> int:
 
 
 def _screen(
-    b: int, found: Page[ProgramOption], word: str | None
+    b: int, found: ProgramOptions, word: str | None
 ) -> tuple[str, list[list[InlineKeyboardButton]]]:
     if word is None:
         head = _("<b>🎯 Программа / группа</b>\nНапишите слово из названия программы или выберите:")
+    elif found.more:
+        head = _(
+            "<b>🎯 «{word}»</b>: найдено программ: больше {n}, показаны самые подходящие"
+        ).format(word=html.escape(word), n=number(found.total))
     else:
         head = _("<b>🎯 «{word}»</b>: найдено программ: {n}").format(
             word=html.escape(word), n=number(found.total)

@@ -36,6 +36,13 @@ class GroupOption:
     name: str
 
 
+@dataclass(frozen=True)
+class ProgramOptions(Page[ProgramOption]):
+    """A page of programs to choose from; ``more``: a search found more than it lists."""
+
+    more: bool = False
+
+
 _COLUMNS = (Program.id, Program.title)
 
 
@@ -48,7 +55,7 @@ def _within(where: list[int] | None) -> list[ColumnElement[bool]]:
 
 async def find(
     session: AsyncSession, where: list[int] | None, text: str, page: int
-) -> Page[ProgramOption]:
+) -> ProgramOptions:
     """Programs in ``where``: matching ``text`` in rank order, or all of them by title.
 
     The text may name another municipality ("плавание юрга"): the search then looks there,
@@ -59,10 +66,11 @@ async def find(
         query = CatalogQuery(
             municipality_id=where[0] if where is not None and len(where) == 1 else None, text=text
         )
-        rows, total, _info, _effective = await search_rows(
+        rows, total, info, _effective = await search_rows(
             session, query, lambda _q: _within(where), _COLUMNS, page=page, page_size=PAGE_SIZE
         )
-        return Page([ProgramOption(int(r[0]), r[1]) for r in rows], total, page, PAGE_SIZE)
+        options = [ProgramOption(int(r[0]), r[1]) for r in rows]
+        return ProgramOptions(options, total, page, PAGE_SIZE, more=info.more)
     conditions = _within(where)
     total = int(
         await session.scalar(select(func.count()).select_from(Program).where(*conditions)) or 0
@@ -75,7 +83,9 @@ async def find(
         .offset(page * PAGE_SIZE)
         .limit(PAGE_SIZE)
     )
-    return Page([ProgramOption(int(r[0]), r[1]) for r in found.all()], total, page, PAGE_SIZE)
+    return ProgramOptions(
+        [ProgramOption(int(r[0]), r[1]) for r in found.all()], total, page, PAGE_SIZE
+    )
 
 
 async def program_in(session: AsyncSession, where: list[int] | None, program_id: int) -> Program:

@@ -24,7 +24,7 @@ from storage.base import utcnow
 from storage.broadcasts import audience, programs
 from storage.broadcasts.audience import Filters
 from storage.broadcasts.html import validate
-from storage.broadcasts.programs import GroupOption, ProgramOption
+from storage.broadcasts.programs import GroupOption, ProgramOption, ProgramOptions
 from storage.calendar import REGION_TZ, today
 from storage.delivery import State, register_resolver
 from storage.delivery.settings import SettingsRepo
@@ -37,7 +37,6 @@ from storage.models import (
     User,
 )
 from storage.notifications import NoticeKind
-from storage.paging import Page
 from storage.repo import Repo
 
 KIND = NoticeKind.announcement
@@ -170,7 +169,7 @@ class BroadcastRepo(Repo):
 
     async def find_programs(
         self, actor: User, broadcast_id: int, text: str = "", page: int = 0
-    ) -> Page[ProgramOption]:
+    ) -> ProgramOptions:
         """Programs the audience may be narrowed to: the announcement's municipalities only."""
         broadcast = await self._draft(actor, broadcast_id)
         return await programs.find(self.session, _where(broadcast), text, page)

@@ -38,6 +38,10 @@ from storage.search.vocabulary import Vocabulary
 # The first pages show a variety of subjects: among this many best matches, the best program
 # of each subject comes first (rows past it are in plain rank order, so pages stay stable).
 VARIETY_WINDOW = 50
+# Search lists this many best matches at most; beyond it the parent is better served by a
+# narrower query than by page 41, and counting every match of a broad word costs as much as
+# ranking them all (docs/PERFORMANCE.md, issue 12). A total above it reads "more than".
+RESULTS_MAX = 200
 _DATE = Date()
 # A title's subject ends where a studio's name, a level or a qualifier begins.
 _SUBJECT_END = re.compile(r"[«\"(.:]| для | - | — ")
@@ -94,42 +98,64 @@ async def ranked_rows(
     require_all: bool = True,
     location: tuple[float, float] | None = None,
     vocabulary: Vocabulary | None = None,
+    title_tier: bool = True,
 ) -> tuple[list[Sequence[Any]], int]:
-    """One page of matching programs in rank order, and how many match in all.
+    """One page of matching programs in rank order (within the best ``RESULTS_MAX``), and
+    how many match: exact up to ``RESULTS_MAX``, ``RESULTS_MAX + 1`` for "more".
 
     Each row is ``columns`` (attributes of ``Program``) in order. With ``require_all`` False,
     programs matching some of the groups come too, those matching more groups first. The rank
     is read from the index (which holds published programs only); ``filters`` (age, price…)
     join ``programs`` for every match, otherwise only the page's (or the first pages'
-    window's) rows are read. One statement, sent as the driver's own SQL (sql.ranked_page).
+    window's) rows are read. Sent as the driver's own SQL (sql.ranked_page): for the first
+    pages of a one-word query the title tier first, and the full ranking only when the tier
+    does not fill the window (``title_tier`` False: always the full ranking).
     """
     if not groups:
         return [], 0
+    first = page * page_size
+    if first >= RESULTS_MAX:  # past what search lists: nothing, and the total
+        _, total = await ranked_rows(
+            session, groups, filters, columns, municipality_id=municipality_id, on=on,
+            page=0, page_size=1, require_all=require_all, vocabulary=vocabulary,
+            title_tier=title_tier,
+        )  # fmt: skip
+        return [], total
     connection = await session.connection()
     dialect = connection.dialect
-    window = page * page_size < VARIETY_WINDOW  # the first pages: a variety of subjects
+    window = first < VARIETY_WINDOW  # the first pages: a variety of subjects
     day = _DATE.bind_processor(dialect)
     arguments: dict[str, Any] = {
         "municipality_id": municipality_id,
         "columns": tuple(column.expression.name for column in columns),
         "filters_sql": _literal_sql(filters, dialect),
         "on": day(on) if day else on,
-        "limit": VARIETY_WINDOW if window else page_size,
-        "offset": 0 if window else page * page_size,
+        "limit": VARIETY_WINDOW if window else min(page_size, RESULTS_MAX - first),
+        "offset": 0 if window else first,
         "require_all": require_all,
         "paramstyle": dialect.paramstyle,
+        "count_cap": RESULTS_MAX + 1,
     }
 
-    def build() -> sql.RankedPage:
-        return sql.ranked_page(groups, **arguments, vocabulary=vocabulary)
+    async def ranked(title: bool) -> list[Sequence[Any]]:
+        def build() -> sql.RankedPage:
+            return sql.ranked_page(groups, **arguments, vocabulary=vocabulary, title=title)
 
-    if vocabulary is None:
-        statement = build()
-    else:  # the same plan with the same values: the same statement
-        plan_key = tuple(tuple(group.terms.items()) for group in groups)
-        statement = vocabulary.statement((plan_key, *arguments.values()), build)
-    rows = list((await connection.exec_driver_sql(statement.sql, statement.params)).all())
-    total = int(rows[0][len(columns) + 3]) if rows else 0
+        if vocabulary is None:
+            statement = build()
+        else:  # the same plan with the same values: the same statement
+            plan_key = tuple(tuple(group.terms.items()) for group in groups)
+            statement = vocabulary.statement((plan_key, title, *arguments.values()), build)
+        return list((await connection.exec_driver_sql(statement.sql, statement.params)).all())
+
+    # One group: any title match outscores any other, so a tier that fills the window is the
+    # window. Several groups add up their scores: a program outside the tier may outscore
+    # one in it, and on the bench the tier of several groups was no cheaper than all of them.
+    tiered = title_tier and window and len(groups) == 1
+    rows = await ranked(title=True) if tiered else []
+    if len(rows) < VARIETY_WINDOW:
+        rows = await ranked(title=False)
+    total = min(int(rows[0][len(columns) + 3]), RESULTS_MAX + 1) if rows else 0
     if window:
         title_at = len(columns)
         rows = varied(best_first(rows, title_at=title_at, location=location), title_at=title_at)

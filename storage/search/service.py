@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.calendar import today
 from storage.search.query import ParsedQuery, parse_query
-from storage.search.ranking import plan, ranked_rows
+from storage.search.ranking import RESULTS_MAX, plan, ranked_rows
 from storage.search.terms import TermGroup
 from storage.search.vocabulary import Vocabulary, vocabulary
 
@@ -27,6 +27,7 @@ class SearchInfo:
     municipality_id: int | None  # where it searched (the query may have named a municipality)
     partial: bool = False  # nothing matched every word: these match some of them
     typos: tuple[str, ...] = ()  # indexed words a misspelt query word was read as
+    more: bool = False  # more than RESULTS_MAX match: the total is the best RESULTS_MAX
 
 
 async def parse(session: AsyncSession, text: str) -> ParsedQuery:
@@ -42,8 +43,9 @@ async def search_rows(
     page: int,
     page_size: int,
 ) -> tuple[list[Sequence[Any]], int, SearchInfo, CatalogQuery]:
-    """Rows of one page, the total, what was understood, and the query with the text's
-    filters applied (for a filters-only query, the caller browses with it).
+    """Rows of one page, the total (at most ``RESULTS_MAX``: ``SearchInfo.more`` says
+    there are more), what was understood, and the query with the text's filters applied (for
+    a filters-only query, the caller browses with it).
 
     ``filters_of`` gives the query's conditions beyond "published, in this municipality" and
     the text (those the index holds)."""
@@ -87,6 +89,9 @@ async def search_rows(
                 **{**arguments, "page": 0, "page_size": 1}, require_all=False,
             )  # fmt: skip
         info = replace(info, partial=total > 0)
+    if total > RESULTS_MAX:  # the best RESULTS_MAX are listed (storage.search.ranking)
+        info = replace(info, more=True)
+        total = RESULTS_MAX
     return rows, total, info, effective
 
 

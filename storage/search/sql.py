@@ -6,7 +6,7 @@ milliseconds against one), and even as ``text()`` building and compiling it cost
 about one for SQLite to run it. So the ranked page is written here in the driver's own
 parameter style and sent with ``exec_driver_sql`` (``ranked_page``); ``group_programs`` stays a
 ``text()`` clause for the catalogue's plain conditions. Plain SQL that SQLite and PostgreSQL both
-run: ranges on ``program_words``' primary key, UNION ALL, GROUP BY, a window count. Terms are
+run: ranges on ``program_words``' primary key, UNION ALL, GROUP BY, a capped count. Terms are
 bound parameters; only integers this module makes, and the filters' SQL that SQLAlchemy renders
 with literal values, are written inline.
 
@@ -91,24 +91,27 @@ class _Builder:
             return f"{column} = {self.bind(term)}"
         return f"{column} >= {self.bind(term)} AND {column} < {self.bind(term + _PREFIX_END)}"
 
-    def term(self, term: str, quality: int, exact: bool, group: int) -> str:
-        """Rows of one stem; the word as typed scores one more when it is the whole word."""
+    def term(self, term: str, quality: int, exact: bool, group: int, title: bool = False) -> str:
+        """Rows of one stem; the word as typed scores one more when it is the whole word.
+        ``title``: its title rows only (the title tier, ``ranked_page``)."""
         score = (
             f"CASE WHEN word = {self.bind(term)} THEN {quality} ELSE {quality - 1} END"
             if exact
             else str(quality)
         )
+        weight, where = (TITLE_WEIGHT, " AND in_title") if title else (_WEIGHT, "")
         return (
-            f"SELECT program_id AS pid, {group} AS g, ({score}) * ({_WEIGHT}) AS score "
-            f"FROM program_words WHERE {self.scope} AND {self.starts(term)}"
+            f"SELECT program_id AS pid, {group} AS g, ({score}) * ({weight}) AS score "
+            f"FROM program_words WHERE {self.scope} AND {self.starts(term)}{where}"
         )
 
-    def phrase(self, phrase: Sequence[str], quality: int, group: int) -> str:
+    def phrase(self, phrase: Sequence[str], quality: int, group: int, title: bool = False) -> str:
         """Programs holding every stem; a title match when each stem is in the title.
 
         The rarest stem's rows drive; each other stem is a per-program EXISTS (and, for a
         driver row in the title, one more for the title). The lookups name no municipality,
         so they go by ``ix_program_words_program_id``, never along a word range.
+        ``title``: title matches only (the title tier, ``ranked_page``).
         """
         driver, *others = sorted(phrase, key=lambda stem: (self.rows(stem), -len(stem)))
 
@@ -126,6 +129,12 @@ class _Builder:
                 f"EXISTS (SELECT 1 FROM program_words o WHERE {where}{' AND o.in_title' * title})"
             )
 
+        if title:
+            return (
+                f"SELECT d.program_id AS pid, {group} AS g, {quality * TITLE_WEIGHT} AS score "
+                f"FROM program_words d WHERE d.{self.scope} AND {self.starts(driver, 'd.word')} "
+                "AND d.in_title AND " + " AND ".join(has(stem, True) for stem in others)
+            )
         in_title = " AND ".join(["d.in_title", *(has(stem, True) for stem in others)])
         return (
             f"SELECT d.program_id AS pid, {group} AS g, {quality} * CASE WHEN {in_title} "
@@ -134,12 +143,16 @@ class _Builder:
             + " AND ".join(has(stem, False) for stem in others)
         )
 
-    def group(self, group: TermGroup, index: int) -> list[str]:
+    def group(self, group: TermGroup, index: int, title: bool = False) -> list[str]:
+        """The group's alternatives, single stems first: a capped count
+        (``_capped_count_sql``) often has enough programs before it reaches a phrase's
+        per-program lookups."""
+        alternatives = sorted(group.essential().items(), key=lambda item: len(item[0]) > 1)
         return [
-            self.term(p[0], int(q), q is Quality.exact, index)
+            self.term(p[0], int(q), q is Quality.exact, index, title)
             if len(p) == 1
-            else self.phrase(p, int(q), index)
-            for p, q in group.essential().items()
+            else self.phrase(p, int(q), index, title)
+            for p, q in alternatives
             if self.readable(p)
         ]
 
@@ -159,9 +172,14 @@ def placeholder(paramstyle: str, name: str, position: int) -> str:
     return _PLACEHOLDERS[paramstyle](name, position)
 
 
-def _scores_sql(builder: _Builder, groups: Sequence[TermGroup], require_all: bool) -> str:
-    """(pid, score, hits) per matching program: hits = groups matched, score = their sum."""
-    union = " UNION ALL ".join(part for i, g in enumerate(groups) for part in builder.group(g, i))
+def _scores_sql(
+    builder: _Builder, groups: Sequence[TermGroup], require_all: bool, title: bool = False
+) -> str:
+    """(pid, score, hits) per matching program: hits = groups matched, score = their sum.
+    ``title``: title matches only."""
+    union = " UNION ALL ".join(
+        part for i, g in enumerate(groups) for part in builder.group(g, i, title)
+    )
     if len(groups) == 1:  # one group: its best alternative is the score
         sql = f"SELECT pid, MAX(score) AS score, 1 AS hits FROM ({union}) AS matched GROUP BY pid"
     else:
@@ -172,6 +190,20 @@ def _scores_sql(builder: _Builder, groups: Sequence[TermGroup], require_all: boo
             f") AS per_group GROUP BY pid{having}"
         )
     return sql
+
+
+def _capped_count_sql(builder: _Builder, group: TermGroup, filters_sql: str, cap: int) -> str:
+    """How many programs match one group, counted up to ``cap``: the count stops there, where
+    an exact one would read every match (as costly as ranking them all)."""
+    union = " UNION ALL ".join(builder.group(group, 0))
+    if filters_sql:
+        matched = (
+            f"SELECT DISTINCT m.pid FROM ({union}) AS m JOIN programs ON programs.id = m.pid "
+            f"WHERE {filters_sql}"
+        )
+    else:
+        matched = f"SELECT DISTINCT pid FROM ({union}) AS m"
+    return f"(SELECT COUNT(*) FROM ({matched} LIMIT {int(cap)}) AS counted)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +226,8 @@ def ranked_page(
     require_all: bool,
     paramstyle: str,
     vocabulary: Vocabulary | None = None,
+    title: bool = False,
+    count_cap: int | None = None,
 ) -> RankedPage:
     """Rows of ``columns`` (of ``programs``), then title, score, hits, total, enrollment rank,
     latitude, longitude, in rank order: groups matched, score, program id.
@@ -202,6 +236,11 @@ def ranked_page(
     on ``programs``) asks for more; ``programs`` and ``groups`` are read for the page's rows
     only. Enrollment rank: 2 a group takes enrollments and has free seats, 1 takes them (a
     waiting list), 0 or NULL none.
+
+    ``title``: rank title matches only — the *title tier*. Any title match outscores any
+    other (the weights), so when the tier fills the page its rows are the full ranking's
+    (storage.search.ranking reads the tier first). ``count_cap``: for one group, the total
+    is counted up to the cap only (``_capped_count_sql``); otherwise it is exact.
     """
     builder = _Builder(municipality_id, "r", vocabulary, paramstyle)
     # Bound in the order the text reads: the enrollment subquery comes before the matches.
@@ -212,7 +251,11 @@ def ranked_page(
         f"(SELECT MAX(CASE WHEN {open_now[0]} AND g.seats_taken < g.capacity THEN 2 "
         f"WHEN {open_now[1]} THEN 1 ELSE 0 END) FROM groups g WHERE g.program_id = programs.id)"
     )
-    matched = _scores_sql(builder, groups, require_all)
+    if count_cap is not None and len(groups) == 1:
+        total = _capped_count_sql(builder, groups[0], filters_sql, count_cap)
+    else:
+        total = "COUNT(*) OVER ()"
+    matched = _scores_sql(builder, groups, require_all, title)
     if filters_sql:
         found = (
             f"SELECT s.pid, s.score, s.hits FROM ({matched}) AS s "
@@ -224,7 +267,7 @@ def ranked_page(
     sql = (
         f"SELECT {shown}, programs.title, ranked.score, ranked.hits, ranked.total, "
         f"{enrollment}, programs.latitude, programs.longitude FROM ("
-        f"SELECT pid, score, hits, COUNT(*) OVER () AS total FROM ({found}) AS found "
+        f"SELECT pid, score, hits, {total} AS total FROM ({found}) AS found "
         f"ORDER BY hits DESC, score DESC, pid LIMIT {int(limit)} OFFSET {int(offset)}"
         ") AS ranked JOIN programs ON programs.id = ranked.pid "
         # The index holds published programs only; a stale row never shows.

@@ -12,7 +12,7 @@ from datetime import date
 from aiogram.utils.i18n import gettext as _
 from babel.units import format_unit
 
-from handlers.formatting import age_range, current_locale, day, money, schedule_text
+from handlers.formatting import age_range, current_locale, day, money, number, schedule_text
 from handlers.labels import direction_title
 from handlers.parent.catalog.callbacks import FORMATS, LEVELS, PRICES, CatalogCb
 from handlers.ui import TELEGRAM_TEXT_LIMIT, fit_html, telegram_length
@@ -210,8 +210,13 @@ def search_notes(page: CatalogPage) -> list[str]:
     return notes
 
 
-def found_line(total: int) -> str:
-    return _("Найдено: {count}").format(count=total)
+def found_line(page: CatalogPage) -> str:
+    """How many the list has; a search past ``RESULTS_MAX`` matches lists its best ones."""
+    if page.search is not None and page.search.more:
+        return _("Найдено: больше {count}, показаны самые подходящие.").format(
+            count=number(page.total)
+        )
+    return _("Найдено: {count}").format(count=page.total)
 
 
 # --- the card --------------------------------------------------------------------------------

@@ -239,7 +239,7 @@ async def list_screen(store: Storage, user: User, state: FSMContext, cb: Catalog
             await store.search_misses.record(results.query)
         lines = [*results.header, "", nothing_found(cb, results.query)]
         return Screen("\n".join(lines), list_keyboard(cb, page))
-    header = [*results.header, found_line(page.total)]
+    header = [*results.header, found_line(page)]
     first_number = page.page * page.page_size + 1
     places = await store.catalog.line_details([r.id for r in page.items], today=today())
     text = list_text(header, page.items, first_number, results.distances, places)
@@ -267,7 +267,7 @@ async def filters_screen(store: Storage, user: User, state: FSMContext, cb: Cata
         *results.header,
         "",
         _("⚙️ <b>Фильтры</b>: отметьте нужное. Повторное нажатие снимает отметку."),
-        found_line(results.page.total),
+        found_line(results.page),
     ]
     return Screen("\n".join(lines), filters_keyboard(cb, results.page.total))
 
