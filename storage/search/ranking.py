@@ -152,6 +152,7 @@ async def ranked_rows(
     # window. Several groups add up their scores: a program outside the tier may outscore
     # one in it, and on the bench the tier of several groups was no cheaper than all of them.
     tiered = title_tier and window and len(groups) == 1
+    tiered = tiered and sql.in_some_title(groups[0], vocabulary)
     rows = await ranked(title=True) if tiered else []
     if len(rows) < VARIETY_WINDOW:
         rows = await ranked(title=False)

@@ -50,9 +50,10 @@ async def search_rows(
     ``filters_of`` gives the query's conditions beyond "published, in this municipality" and
     the text (those the index holds)."""
     vocab = await vocabulary(session)
-    parsed = parse_query(query.text, vocab.places)
+    # Pure functions of the text and this vocabulary; popular queries come again and again.
+    parsed = vocab.statement(("parsed", query.text), lambda: parse_query(query.text, vocab.places))
     effective = query.with_parsed(parsed)
-    groups = plan(parsed.words, vocab)
+    groups = vocab.statement(("plan", parsed.words), lambda: plan(parsed.words, vocab))
     info = SearchInfo(
         parsed,
         effective.municipality_id,

@@ -67,14 +67,16 @@ class _Builder:
             return "municipality_id IN (SELECT id FROM municipalities)"
         return f"municipality_id = {self.bind(self.municipality_id)}"
 
-    def rows(self, stem: str) -> int:
-        """Index rows of the stem's range (unknown without a vocabulary: a long stem is usually
-        the rarer)."""
-        return self.vocabulary.frequency(stem) if self.vocabulary else -len(stem)
+    def rows(self, stem: str, title: bool = False) -> int:
+        """Index rows of the stem's range (``title``: those in titles), unknown without a
+        vocabulary: a long stem is usually the rarer."""
+        return self.vocabulary.frequency(stem, title=title) if self.vocabulary else -len(stem)
 
-    def readable(self, phrase: Sequence[str]) -> bool:
-        """Worth a statement: with a vocabulary, every stem is held by some program."""
-        return self.vocabulary is None or all(self.vocabulary.frequency(s) for s in phrase)
+    def readable(self, phrase: Sequence[str], title: bool = False) -> bool:
+        """Worth a statement: with a vocabulary, every stem is held by some program (in some
+        title, for the title tier)."""
+        vocabulary = self.vocabulary
+        return vocabulary is None or all(vocabulary.frequency(s, title=title) for s in phrase)
 
     def bind(self, value: Any) -> str:
         name = f"{self.prefix}{len(self.params)}"
@@ -113,7 +115,7 @@ class _Builder:
         so they go by ``ix_program_words_program_id``, never along a word range.
         ``title``: title matches only (the title tier, ``ranked_page``).
         """
-        driver, *others = sorted(phrase, key=lambda stem: (self.rows(stem), -len(stem)))
+        driver, *others = sorted(phrase, key=lambda stem: (self.rows(stem, title), -len(stem)))
 
         def has(stem: str, title: bool) -> str:
             words = self.vocabulary.indexed_words(stem) if self.vocabulary else []
@@ -153,8 +155,15 @@ class _Builder:
             if len(p) == 1
             else self.phrase(p, int(q), index, title)
             for p, q in alternatives
-            if self.readable(p)
+            if self.readable(p, title)
         ]
+
+
+def in_some_title(group: TermGroup, vocabulary: Vocabulary | None) -> bool:
+    """Could the group match a title at all (every stem of an alternative is in some title)?
+    If not, its title tier is empty and not worth a statement."""
+    builder = _Builder(None, "t", vocabulary)
+    return any(builder.readable(phrase, title=True) for phrase in group.essential())
 
 
 _PLACEHOLDERS: dict[str, Callable[[str, int], str]] = {

@@ -34,10 +34,15 @@ class TermGroup:
 
     label: str
     terms: dict[Phrase, Quality] = field(default_factory=dict)
+    # ``essential()``, once worked out (quadratic in the alternatives: «танцы» has 23)
+    _essential: dict[Phrase, Quality] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def add(self, phrase: Phrase, quality: Quality) -> None:
         if quality > self.terms.get(phrase, 0):
             self.terms[phrase] = quality
+            self._essential = None
 
     @property
     def typos(self) -> list[str]:
@@ -58,4 +63,6 @@ class TermGroup:
 
     def essential(self) -> dict[Phrase, Quality]:
         """The alternatives worth reading: those no other one subsumes."""
-        return {p: q for p, q in self.terms.items() if not self.subsumed(p)}
+        if self._essential is None:
+            self._essential = {p: q for p, q in self.terms.items() if not self.subsumed(p)}
+        return self._essential

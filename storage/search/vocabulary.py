@@ -22,7 +22,7 @@ from weakref import WeakKeyDictionary
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Municipality, ProgramWord
@@ -65,10 +65,13 @@ class Vocabulary:
     places: list[Place] = field(default_factory=list)
     # Index rows (programs) per word, in ``words``' order; none given: every word counts 1.
     counts: Sequence[int] = ()
+    # Of those, the rows where the word is in the title; none given: as many as ``counts``.
+    title_counts: Sequence[int] = ()
     loaded_at: float = field(default_factory=time.monotonic)
     stale: bool = False
     _reduced: list[str] = field(default_factory=list)
     _running: list[int] = field(default_factory=list)  # counts summed up to each word
+    _title_running: list[int] = field(default_factory=list)
     _typos: OrderedDict[str, list[str]] = field(default_factory=OrderedDict)
     _statements: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict)
 
@@ -76,6 +79,7 @@ class Vocabulary:
         self._reduced = [reduced(word) for word in self.words]
         counts = self.counts or [1] * len(self.words)
         self._running = [0, *itertools.accumulate(counts)]
+        self._title_running = [0, *itertools.accumulate(self.title_counts or counts)]
 
     def _range(self, stem: str) -> tuple[int, int]:
         """Positions of the words ``stem`` finds as typed: a prefix (a short stem: itself)."""
@@ -96,10 +100,12 @@ class Vocabulary:
         running = self._running
         return [self.words[i] for i in range(start, end) if running[i + 1] > running[i]]
 
-    def frequency(self, stem: str) -> int:
-        """How many index rows the stem's range holds (region-wide): its cost to read."""
+    def frequency(self, stem: str, *, title: bool = False) -> int:
+        """How many index rows the stem's range holds (region-wide): its cost to read.
+        ``title``: the rows where it is in the title (what the title tier reads)."""
         start, end = self._range(stem)
-        return self._running[end] - self._running[start]
+        running = self._title_running if title else self._running
+        return running[end] - running[start]
 
     def close_to(self, stem: str) -> list[str]:
         """Indexed words (and thesaurus words) that ``stem`` is probably a misspelling of."""
@@ -117,7 +123,8 @@ class Vocabulary:
     def statement(self, key: Hashable, make: Callable[[], T]) -> T:
         """``make()``, remembered under ``key`` while this vocabulary lasts (a bounded LRU):
         the ranked statement of a plan is a pure function of the plan, this vocabulary's
-        frequencies and the call's values, and popular queries come again and again."""
+        frequencies and the call's values, and popular queries come again and again (so are
+        a text's parse and its plan: storage.search.service)."""
         if (known := self._statements.get(key)) is not None:
             self._statements.move_to_end(key)
             return cast(T, known)
@@ -162,10 +169,13 @@ async def vocabulary(session: AsyncSession) -> Vocabulary:
     cached = _CACHE.get(engine)
     if cached and not cached.stale and time.monotonic() - cached.loaded_at < REFRESH_SECONDS:
         return cached
+    in_title = func.sum(case((ProgramWord.in_title, 1), else_=0))
     counted = await session.execute(
-        select(ProgramWord.word, func.count()).group_by(ProgramWord.word)
+        select(ProgramWord.word, func.count(), in_title).group_by(ProgramWord.word)
     )
-    indexed: dict[str, int] = {word: int(count) for word, count in counted}
+    indexed: dict[str, tuple[int, int]] = {
+        word: (int(count), int(titled or 0)) for word, count, titled in counted
+    }
     places = [
         Place.of(mid, name, kind)
         for mid, name, kind in await session.execute(
@@ -173,7 +183,8 @@ async def vocabulary(session: AsyncSession) -> Vocabulary:
         )
     ]
     known = sorted({*indexed, *THESAURUS.single_words()})
-    fresh = Vocabulary(known, places, [indexed.get(word, 0) for word in known])
+    found = [indexed.get(word, (0, 0)) for word in known]
+    fresh = Vocabulary(known, places, [n for n, _ in found], [t for _, t in found])
     _CACHE[engine] = fresh
     return fresh
 
