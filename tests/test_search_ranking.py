@@ -282,8 +282,34 @@ async def test_the_title_tier_gives_the_full_rankings_pages(
                     await ranking.ranked_rows(
                         store.session, groups, filters, ROW_COLUMNS, municipality_id=place[0],
                         on=today(), page=page, page_size=PAGE_SIZE, vocabulary=vocab,
-                        title_tier=tier,
+                        shortcuts=tier,
                     )
                     for tier in (True, False)
                 ]  # fmt: skip
                 assert found[0] == found[1], (text, age, page)
+
+
+async def test_a_qualifier_word_is_looked_up_per_program_with_the_same_result(
+    store: Storage, place: tuple[int, int]
+) -> None:
+    """«юный» is one indexed word: the programs «эколог» finds are each checked for it with a
+    seek (sql._lookup_plan) instead of reading every «юный» row; the rows are the same."""
+    young_ecologists = [await _program(store, place, "Юный эколог") for _ in range(3)]
+    nature = await _program(store, place, "Природа родного края", description="для юных")
+    for _ in range(5):
+        await _program(store, place, "Юный турист")
+    await _program(store, place, "Экология")  # no «юный»: not a match
+    await store.session.commit()
+    vocab = await vocabulary(store.session)
+    groups = plan(search_words("юный эколог"), vocab)
+    assert sql._lookup_plan(sql._Builder(place[0], "r", vocab), groups) is not None
+    found = [
+        await ranking.ranked_rows(
+            store.session, groups, [], ROW_COLUMNS, municipality_id=place[0], on=today(),
+            page=0, page_size=PAGE_SIZE, vocabulary=vocab, shortcuts=shortcuts,
+        )
+        for shortcuts in (True, False)
+    ]  # fmt: skip
+    assert found[0] == found[1]
+    assert [row[0] for row in found[0][0]] == [*(p.id for p in young_ecologists), nature.id]
+    assert found[0][1] == 4

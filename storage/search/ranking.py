@@ -98,7 +98,7 @@ async def ranked_rows(
     require_all: bool = True,
     location: tuple[float, float] | None = None,
     vocabulary: Vocabulary | None = None,
-    title_tier: bool = True,
+    shortcuts: bool = True,
 ) -> tuple[list[Sequence[Any]], int]:
     """One page of matching programs in rank order (within the best ``RESULTS_MAX``), and
     how many match: exact up to ``RESULTS_MAX``, ``RESULTS_MAX + 1`` for "more".
@@ -109,7 +109,8 @@ async def ranked_rows(
     join ``programs`` for every match, otherwise only the page's (or the first pages'
     window's) rows are read. Sent as the driver's own SQL (sql.ranked_page): for the first
     pages of a one-word query the title tier first, and the full ranking only when the tier
-    does not fill the window (``title_tier`` False: always the full ranking).
+    does not fill the window; several words may look some up per program (sql._lookup_plan).
+    ``shortcuts`` False: neither, the plain ranking of every match (for tests: the same rows).
     """
     if not groups:
         return [], 0
@@ -118,7 +119,7 @@ async def ranked_rows(
         _, total = await ranked_rows(
             session, groups, filters, columns, municipality_id=municipality_id, on=on,
             page=0, page_size=1, require_all=require_all, vocabulary=vocabulary,
-            title_tier=title_tier,
+            shortcuts=shortcuts,
         )  # fmt: skip
         return [], total
     connection = await session.connection()
@@ -135,6 +136,7 @@ async def ranked_rows(
         "require_all": require_all,
         "paramstyle": dialect.paramstyle,
         "count_cap": RESULTS_MAX + 1,
+        "lookups": shortcuts,
     }
 
     async def ranked(title: bool) -> list[Sequence[Any]]:
@@ -151,7 +153,7 @@ async def ranked_rows(
     # One group: any title match outscores any other, so a tier that fills the window is the
     # window. Several groups add up their scores: a program outside the tier may outscore
     # one in it, and on the bench the tier of several groups was no cheaper than all of them.
-    tiered = title_tier and window and len(groups) == 1
+    tiered = shortcuts and window and len(groups) == 1
     tiered = tiered and sql.in_some_title(groups[0], vocabulary)
     rows = await ranked(title=True) if tiered else []
     if len(rows) < VARIETY_WINDOW:

@@ -181,11 +181,89 @@ def placeholder(paramstyle: str, name: str, position: int) -> str:
     return _PLACEHOLDERS[paramstyle](name, position)
 
 
+# Costs for choosing between reading every group and looking some up per program, in
+# microseconds as measured on the bench (docs/PERFORMANCE.md): an index row read through the
+# two groupings of the union, a driving row grouped once, a point seek (SQLite evaluates the
+# lookup twice: in the sum and in the filter on it).
+_UNION_ROW_COST = 1.8
+_DRIVER_ROW_COST = 1.0
+_SEEK_COST = 2.0
+
+
+def _lookup_plan(builder: _Builder, groups: Sequence[TermGroup]) -> int | None:
+    """The group to drive a several-word query with, the others looked up per program, when
+    that reads less than every group: each other group is one stem of a few indexed words
+    («юный»: one seek a program). ``None``: read them all."""
+    vocabulary = builder.vocabulary
+    assert vocabulary is not None
+    # What a group reads: a phrase reads its rarest stem's rows (and looks the rest up).
+    rows = [
+        sum(min(map(builder.rows, p)) for p in g.essential() if builder.readable(p)) for g in groups
+    ]
+    seeks: list[int | None] = []  # per program, to look the group up; None: it cannot be
+    for group in groups:
+        alternatives = list(group.essential())
+        words = len(vocabulary.indexed_words(alternatives[0][0])) if alternatives else 0
+        single = len(alternatives) == 1 and len(alternatives[0]) == 1
+        seeks.append(words if single and 0 < words <= LOOKUP_WORDS_MAX else None)
+    best: tuple[float, int] | None = None
+    for driver in range(len(groups)):
+        others = [seeks[i] for i in range(len(groups)) if i != driver]
+        if any(n is None for n in others):
+            continue
+        cost = rows[driver] * (_DRIVER_ROW_COST + _SEEK_COST * sum(n or 0 for n in others))
+        if best is None or cost < best[0]:
+            best = (cost, driver)
+    if best is None or best[0] >= _UNION_ROW_COST * sum(rows):
+        return None
+    return best[1]
+
+
+def _looked_up_sql(
+    builder: _Builder, groups: Sequence[TermGroup], driver: int, vocabulary: Vocabulary
+) -> str:
+    """(pid, score, hits) of programs matching every group: the driver's rows, and for each
+    program a point seek per word of each other group (``_lookup_plan``); a program one of
+    them misses gets a NULL sum and is left out."""
+    looks = []
+    for index, group in enumerate(groups):
+        if index == driver:
+            continue
+        ((stem,), quality) = next(iter(group.essential().items()))
+        score = (
+            f"CASE WHEN o.word = {builder.bind(stem)} THEN {int(quality)} "
+            f"ELSE {int(quality) - 1} END"
+            if quality is Quality.exact
+            else str(int(quality))
+        )
+        scope = builder.scope
+        listed = ", ".join(builder.bind(word) for word in vocabulary.indexed_words(stem))
+        looks.append(
+            f"(SELECT MAX(({score}) * (CASE WHEN o.in_title THEN {TITLE_WEIGHT} "
+            f"ELSE {OTHER_WEIGHT} END)) FROM program_words o WHERE o.{scope} "
+            f"AND o.word IN ({listed}) AND o.program_id = matched.pid)"
+        )
+    union = " UNION ALL ".join(builder.group(groups[driver], driver))
+    summed = " + ".join(["MAX(score)", *looks])
+    return (
+        f"SELECT pid, score, hits FROM (SELECT pid, {summed} AS score, {len(groups)} AS hits "
+        f"FROM ({union}) AS matched GROUP BY pid) AS looked WHERE score IS NOT NULL"
+    )
+
+
 def _scores_sql(
-    builder: _Builder, groups: Sequence[TermGroup], require_all: bool, title: bool = False
+    builder: _Builder,
+    groups: Sequence[TermGroup],
+    require_all: bool,
+    title: bool = False,
+    lookups: bool = True,
 ) -> str:
     """(pid, score, hits) per matching program: hits = groups matched, score = their sum.
-    ``title``: title matches only."""
+    ``title``: title matches only. ``lookups``: several groups may be read by looking some
+    up per program (``_lookup_plan``; the same rows)."""
+    several = lookups and require_all and len(groups) > 1 and not title
+    if several and builder.vocabulary and (driver := _lookup_plan(builder, groups)) is not None:
+        return _looked_up_sql(builder, groups, driver, builder.vocabulary)
     union = " UNION ALL ".join(
         part for i, g in enumerate(groups) for part in builder.group(g, i, title)
     )
@@ -237,6 +315,7 @@ def ranked_page(
     vocabulary: Vocabulary | None = None,
     title: bool = False,
     count_cap: int | None = None,
+    lookups: bool = True,
 ) -> RankedPage:
     """Rows of ``columns`` (of ``programs``), then title, score, hits, total, enrollment rank,
     latitude, longitude, in rank order: groups matched, score, program id.
@@ -264,7 +343,7 @@ def ranked_page(
         total = _capped_count_sql(builder, groups[0], filters_sql, count_cap)
     else:
         total = "COUNT(*) OVER ()"
-    matched = _scores_sql(builder, groups, require_all, title)
+    matched = _scores_sql(builder, groups, require_all, title, lookups)
     if filters_sql:
         found = (
             f"SELECT s.pid, s.score, s.hits FROM ({matched}) AS s "
