@@ -257,16 +257,25 @@ def _scores_sql(
     require_all: bool,
     title: bool = False,
     lookups: bool = True,
+    best: int | None = None,
 ) -> str:
     """(pid, score, hits) per matching program: hits = groups matched, score = their sum.
     ``title``: title matches only. ``lookups``: several groups may be read by looking some
-    up per program (``_lookup_plan``; the same rows)."""
+    up per program (``_lookup_plan``; the same rows). ``best``: one group, only programs
+    that may be among its ``best`` first: each alternative's own best (below)."""
     several = lookups and require_all and len(groups) > 1 and not title
     if several and builder.vocabulary and (driver := _lookup_plan(builder, groups)) is not None:
         return _looked_up_sql(builder, groups, driver, builder.vocabulary)
-    union = " UNION ALL ".join(
-        part for i, g in enumerate(groups) for part in builder.group(g, i, title)
-    )
+    arms = [part for i, g in enumerate(groups) for part in builder.group(g, i, title)]
+    if best is not None and len(groups) == 1:
+        # A program among the group's best N (score, then id) has its score from some
+        # alternative; a program ahead of it there scores at least as much overall, so it is
+        # among that alternative's best N too. Ranking each one's best N is ranking them all.
+        arms = [
+            f"SELECT * FROM ({arm} ORDER BY score DESC, pid LIMIT {int(best)}) AS best_{n}"
+            for n, arm in enumerate(arms)
+        ]
+    union = " UNION ALL ".join(arms)
     if len(groups) == 1:  # one group: its best alternative is the score
         sql = f"SELECT pid, MAX(score) AS score, 1 AS hits FROM ({union}) AS matched GROUP BY pid"
     else:
@@ -343,7 +352,10 @@ def ranked_page(
         total = _capped_count_sql(builder, groups[0], filters_sql, count_cap)
     else:
         total = "COUNT(*) OVER ()"
-    matched = _scores_sql(builder, groups, require_all, title, lookups)
+    # Without filters every match counts: the page's window may come from each alternative's
+    # best (a filter could drop them, so it needs every match).
+    best = offset + limit if lookups and not filters_sql else None
+    matched = _scores_sql(builder, groups, require_all, title, lookups, best)
     if filters_sql:
         found = (
             f"SELECT s.pid, s.score, s.hits FROM ({matched}) AS s "
