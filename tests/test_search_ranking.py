@@ -113,6 +113,19 @@ def test_ranked_statements_are_remembered_by_plan_and_values_within_a_bound() ->
     assert statement(4, "2026-12-01") == first
 
 
+def test_the_title_tier_is_tried_where_enough_title_rows_are_expected() -> None:
+    vocabulary = Vocabulary(
+        ["танец", "хореограф"], counts=[900, 400], title_counts=[300, 100], shares={1: 0.5, 2: 0.1}
+    )
+    group = plan(["танцы"], vocabulary)[0]
+    assert vocabulary.frequency("танец", title=True) == 300
+    # (300 + 100) title rows in the region: half of them in 1, a tenth in 2.
+    assert sql.title_rows_expected(group, vocabulary, 1) == pytest.approx(200)
+    assert sql.title_rows_expected(group, vocabulary, 2) == pytest.approx(40)
+    assert sql.title_rows_expected(group, vocabulary, None) == pytest.approx(400)
+    assert 40 < ranking.TIER_ROWS_MIN <= 200
+
+
 def test_frequency_and_words_of_a_range() -> None:
     vocabulary = Vocabulary(["тур", "туризм", "турист", "туристск"], counts=[5, 2, 3, 0])
     # A long stem is a prefix range; a short one is only itself.
@@ -263,6 +276,7 @@ async def test_the_title_tier_gives_the_full_rankings_pages(
     small window and maximum give the deep pages on a small catalogue too."""
     monkeypatch.setattr(ranking, "VARIETY_WINDOW", window)
     monkeypatch.setattr(ranking, "RESULTS_MAX", listed)
+    monkeypatch.setattr(ranking, "TIER_ROWS_MIN", 0)  # try the tier wherever it may fill
     rng = random.Random(seed)
     await store.session.execute(delete(Program).where(Program.municipality_id == place[0]))
     for _ in range(rng.randint(40, 140)):

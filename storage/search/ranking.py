@@ -42,6 +42,9 @@ VARIETY_WINDOW = 50
 # narrower query than by page 41, and counting every match of a broad word costs as much as
 # ranking them all (docs/PERFORMANCE.md, issue 12). A total above it reads "more than".
 RESULTS_MAX = 200
+# The title tier is worth its statement where about this many title rows are expected: twice
+# the window, as the rows of an alternative overlap and counts are region-wide estimates.
+TIER_ROWS_MIN = 2 * VARIETY_WINDOW
 _DATE = Date()
 # A title's subject ends where a studio's name, a level or a qualifier begins.
 _SUBJECT_END = re.compile(r"[«\"(.:]| для | - | — ")
@@ -153,8 +156,11 @@ async def ranked_rows(
     # One group: any title match outscores any other, so a tier that fills the window is the
     # window. Several groups add up their scores: a program outside the tier may outscore
     # one in it, and on the bench the tier of several groups was no cheaper than all of them.
+    # Where the tier could hardly fill the window (a small town, a rare word), the full
+    # ranking is as cheap and one statement instead of two.
     tiered = shortcuts and window and len(groups) == 1
-    tiered = tiered and sql.in_some_title(groups[0], vocabulary)
+    expected = sql.title_rows_expected(groups[0], vocabulary, municipality_id) if tiered else 0
+    tiered = tiered and expected >= TIER_ROWS_MIN
     rows = await ranked(title=True) if tiered else []
     if len(rows) < VARIETY_WINDOW:
         rows = await ranked(title=False)

@@ -18,6 +18,7 @@ the rows of its rarest stem only and looks the others up per program
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -159,11 +160,19 @@ class _Builder:
         ]
 
 
-def in_some_title(group: TermGroup, vocabulary: Vocabulary | None) -> bool:
-    """Could the group match a title at all (every stem of an alternative is in some title)?
-    If not, its title tier is empty and not worth a statement."""
+def title_rows_expected(
+    group: TermGroup, vocabulary: Vocabulary | None, municipality_id: int | None
+) -> float:
+    """About how many title rows the group's title tier reads in the municipality: each
+    alternative's (a phrase's: its rarest stem's) region-wide title rows times the
+    municipality's part of the index. Unknown without a vocabulary: infinite."""
+    if vocabulary is None:
+        return math.inf
     builder = _Builder(None, "t", vocabulary)
-    return any(builder.readable(phrase, title=True) for phrase in group.essential())
+    rows = sum(
+        min(builder.rows(stem, title=True) for stem in phrase) for phrase in group.essential()
+    )
+    return rows * vocabulary.share(municipality_id)
 
 
 _PLACEHOLDERS: dict[str, Callable[[str, int], str]] = {

@@ -67,6 +67,8 @@ class Vocabulary:
     counts: Sequence[int] = ()
     # Of those, the rows where the word is in the title; none given: as many as ``counts``.
     title_counts: Sequence[int] = ()
+    # Each municipality's part of the index rows (0..1); one not given: the whole region's.
+    shares: dict[int, float] = field(default_factory=dict)
     loaded_at: float = field(default_factory=time.monotonic)
     stale: bool = False
     _reduced: list[str] = field(default_factory=list)
@@ -106,6 +108,11 @@ class Vocabulary:
         start, end = self._range(stem)
         running = self._title_running if title else self._running
         return running[end] - running[start]
+
+    def share(self, municipality_id: int | None) -> float:
+        """The municipality's part of the index (1 for the region): how many of a word's
+        rows (``frequency``) to expect there."""
+        return 1.0 if municipality_id is None else self.shares.get(municipality_id, 1.0)
 
     def close_to(self, stem: str) -> list[str]:
         """Indexed words (and thesaurus words) that ``stem`` is probably a misspelling of."""
@@ -182,9 +189,14 @@ async def vocabulary(session: AsyncSession) -> Vocabulary:
             select(Municipality.id, Municipality.name, Municipality.kind)
         )
     ]
+    per_place = await session.execute(
+        select(ProgramWord.municipality_id, func.count()).group_by(ProgramWord.municipality_id)
+    )
+    rows = {int(mid): int(n) for mid, n in per_place}
+    shares = {mid: n / max(1, sum(rows.values())) for mid, n in rows.items()}
     known = sorted({*indexed, *THESAURUS.single_words()})
     found = [indexed.get(word, (0, 0)) for word in known]
-    fresh = Vocabulary(known, places, [n for n, _ in found], [t for _, t in found])
+    fresh = Vocabulary(known, places, [n for n, _ in found], [t for _, t in found], shares=shares)
     _CACHE[engine] = fresh
     return fresh
 
