@@ -118,13 +118,8 @@ async def ranked_rows(
     if not groups:
         return [], 0
     first = page * page_size
-    if first >= RESULTS_MAX:  # past what search lists: nothing, and the total
-        _, total = await ranked_rows(
-            session, groups, filters, columns, municipality_id=municipality_id, on=on,
-            page=0, page_size=1, require_all=require_all, vocabulary=vocabulary,
-            shortcuts=shortcuts,
-        )  # fmt: skip
-        return [], total
+    if first >= RESULTS_MAX:  # past what search lists: an empty page (the caller's "past the end")
+        return [], 0
     connection = await session.connection()
     dialect = connection.dialect
     window = first < VARIETY_WINDOW  # the first pages: a variety of subjects
@@ -158,9 +153,12 @@ async def ranked_rows(
     # one in it, and on the bench the tier of several groups was no cheaper than all of them.
     # Where the tier could hardly fill the window (a small town, a rare word), the full
     # ranking is as cheap and one statement instead of two.
-    tiered = shortcuts and window and len(groups) == 1
-    expected = sql.title_rows_expected(groups[0], vocabulary, municipality_id) if tiered else 0
-    tiered = tiered and expected >= TIER_ROWS_MIN
+    tiered = (
+        shortcuts
+        and window
+        and len(groups) == 1
+        and sql.title_rows_expected(groups[0], vocabulary, municipality_id) >= TIER_ROWS_MIN
+    )
     rows = await ranked(title=True) if tiered else []
     if len(rows) < VARIETY_WINDOW:
         rows = await ranked(title=False)

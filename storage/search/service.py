@@ -30,8 +30,14 @@ class SearchInfo:
     more: bool = False  # more than RESULTS_MAX match: the total is the best RESULTS_MAX
 
 
+def _parsed(vocab: Vocabulary, text: str) -> ParsedQuery:
+    """``parse_query`` with the vocabulary's places, remembered with it: a pure function of
+    the text, and popular queries come again and again."""
+    return vocab.statement(("parsed", text), lambda: parse_query(text, vocab.places))
+
+
 async def parse(session: AsyncSession, text: str) -> ParsedQuery:
-    return parse_query(text, (await vocabulary(session)).places)
+    return _parsed(await vocabulary(session), text)
 
 
 async def search_rows(
@@ -50,10 +56,9 @@ async def search_rows(
     ``filters_of`` gives the query's conditions beyond "published, in this municipality" and
     the text (those the index holds)."""
     vocab = await vocabulary(session)
-    # Pure functions of the text and this vocabulary; popular queries come again and again.
-    parsed = vocab.statement(("parsed", query.text), lambda: parse_query(query.text, vocab.places))
+    parsed = _parsed(vocab, query.text)
     effective = query.with_parsed(parsed)
-    groups = vocab.statement(("plan", parsed.words), lambda: plan(parsed.words, vocab))
+    groups = vocab.statement(("plan", parsed.words), lambda: plan(parsed.words, vocab))  # pure too
     info = SearchInfo(
         parsed,
         effective.municipality_id,

@@ -168,9 +168,9 @@ def title_rows_expected(
     municipality's part of the index. Unknown without a vocabulary: infinite."""
     if vocabulary is None:
         return math.inf
-    builder = _Builder(None, "t", vocabulary)
     rows = sum(
-        min(builder.rows(stem, title=True) for stem in phrase) for phrase in group.essential()
+        min(vocabulary.frequency(stem, title=True) for stem in phrase)
+        for phrase in group.essential()
     )
     return rows * vocabulary.share(municipality_id)
 
