@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import aiosqlite
 import pytest
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import event, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from storage.db import create_engine
+from storage.db import create_engine, fetch_rows
 from storage.models import Role, User
 
 
@@ -110,3 +110,41 @@ async def test_an_in_memory_database_works_too() -> None:
             assert (await conn.execute(text("SELECT 40 + 2"))).scalar() == 42
     finally:
         await engine.dispose()
+
+
+async def test_fetch_rows_reads_past_sqlalchemy_unless_something_listens(
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with sessionmaker() as session:
+        session.add(User(telegram_id=7, language="ru", role=Role.parent))
+        await session.commit()
+    async with sessionmaker() as session:
+        connection = await session.connection()
+        style = _placeholder(connection.dialect.paramstyle)
+        sql = f"SELECT telegram_id, language FROM users WHERE telegram_id = {style}"
+        expected = [(7, "ru")]
+        assert [tuple(r) for r in await fetch_rows(connection, sql, (7,))] == expected
+        seen: list[str] = []
+
+        def listen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            seen.append(statement)
+
+        event.listen(engine.sync_engine, "before_cursor_execute", listen)
+        try:  # a listener sees the statement: it goes through SQLAlchemy
+            assert [tuple(r) for r in await fetch_rows(connection, sql, (7,))] == expected
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", listen)
+        assert seen == [sql]
+        if engine.dialect.name == "sqlite":  # our SQLite connection: SQLAlchemy is not asked
+            monkeypatch.setattr(AsyncConnection, "exec_driver_sql", _refuse)
+            assert [tuple(r) for r in await fetch_rows(connection, sql, (7,))] == expected
+
+
+def _placeholder(paramstyle: str) -> str:
+    return {"qmark": "?", "numeric_dollar": "$1", "format": "%s", "pyformat": "%s"}[paramstyle]
+
+
+async def _refuse(*_args: object, **_kwargs: object) -> None:
+    raise AssertionError("fetch_rows went through SQLAlchemy")

@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Date, Dialect, and_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import fetch_rows
 from storage.geo import haversine_km
 from storage.models import Program
 from storage.search import sql
@@ -46,6 +47,7 @@ RESULTS_MAX = 200
 # the window, as the rows of an alternative overlap and counts are region-wide estimates.
 TIER_ROWS_MIN = 2 * VARIETY_WINDOW
 _DATE = Date()
+T = TypeVar("T")
 # A title's subject ends where a studio's name, a level or a qualifier begins.
 _SUBJECT_END = re.compile(r"[«\"(.:]| для | - | — ")
 
@@ -137,16 +139,18 @@ async def ranked_rows(
         "lookups": shortcuts,
     }
 
+    plan_key = tuple(tuple(group.terms.items()) for group in groups)
+
     async def ranked(title: bool) -> list[Sequence[Any]]:
         def build() -> sql.RankedPage:
             return sql.ranked_page(groups, **arguments, vocabulary=vocabulary, title=title)
 
-        if vocabulary is None:
-            statement = build()
-        else:  # the same plan with the same values: the same statement
-            plan_key = tuple(tuple(group.terms.items()) for group in groups)
-            statement = vocabulary.statement((plan_key, title, *arguments.values()), build)
-        return list((await connection.exec_driver_sql(statement.sql, statement.params)).all())
+        # The same plan with the same values: the same statement.
+        statement = _remembered(vocabulary, (plan_key, title, *arguments.values()), build)
+        return await fetch_rows(connection, statement.sql, statement.params)
+
+    def title_rows() -> float:
+        return sql.title_rows_expected(groups[0], vocabulary, municipality_id)
 
     # One group: any title match outscores any other, so a tier that fills the window is the
     # window. Several groups add up their scores: a program outside the tier may outscore
@@ -157,7 +161,8 @@ async def ranked_rows(
         shortcuts
         and window
         and len(groups) == 1
-        and sql.title_rows_expected(groups[0], vocabulary, municipality_id) >= TIER_ROWS_MIN
+        and _remembered(vocabulary, ("title rows", plan_key, municipality_id), title_rows)
+        >= TIER_ROWS_MIN
     )
     rows = await ranked(title=True) if tiered else []
     if len(rows) < VARIETY_WINDOW:
@@ -168,6 +173,12 @@ async def ranked_rows(
         rows = varied(best_first(rows, title_at=title_at, location=location), title_at=title_at)
         rows = rows[page * page_size : (page + 1) * page_size]
     return [row[: len(columns)] for row in rows], total
+
+
+def _remembered(vocabulary: Vocabulary | None, key: Hashable, make: Callable[[], T]) -> T:
+    """``make()``, remembered with the vocabulary when there is one (``Vocabulary.statement``):
+    a plan's statement and its tier estimate are pure functions of the plan and the values."""
+    return make() if vocabulary is None else vocabulary.statement(key, make)
 
 
 def _literal_sql(filters: Sequence[ColumnElement[bool]], dialect: Dialect) -> str:
