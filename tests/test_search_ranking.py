@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select
 
 from storage import Storage
 from storage.calendar import today
@@ -277,6 +277,7 @@ async def test_the_title_tier_gives_the_full_rankings_pages(
     monkeypatch.setattr(ranking, "VARIETY_WINDOW", window)
     monkeypatch.setattr(ranking, "RESULTS_MAX", listed)
     monkeypatch.setattr(ranking, "TIER_ROWS_MIN", 0)  # try the tier wherever it may fill
+    monkeypatch.setattr(ranking, "TIER_COUNT_ROWS_MIN", 0)  # of several words too
     rng = random.Random(seed)
     await store.session.execute(delete(Program).where(Program.municipality_id == place[0]))
     for _ in range(rng.randint(40, 140)):
@@ -301,6 +302,72 @@ async def test_the_title_tier_gives_the_full_rankings_pages(
                     for tier in (True, False)
                 ]  # fmt: skip
                 assert found[0] == found[1], (text, age, page)
+
+
+async def test_a_tier_of_several_words_gives_way_to_a_stronger_match_outside_it(
+    store: Storage, place: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """«танцы шахмоты»: «Хореография шахматы» has both words in its title, but a synonym and
+    a typo score 30 + 20; «Танцы» with chess in its description scores 50 + 2. The tier of
+    programs with every word in the title is not the window then (sql.outside_tier_bound)."""
+    monkeypatch.setattr(ranking, "VARIETY_WINDOW", 2)
+    monkeypatch.setattr(ranking, "RESULTS_MAX", 2)
+    monkeypatch.setattr(ranking, "TIER_COUNT_ROWS_MIN", 0)
+    tier = [await _program(store, place, "Хореография шахматы") for _ in range(4)]
+    stronger = await _program(store, place, "Танцы", description="шахматы")
+    await store.session.commit()
+    vocab = await vocabulary(store.session)
+    groups = plan(search_words("танцы шахмоты"), vocab)
+    assert len(groups) == 2 and sql.outside_tier_bound(groups) == 55
+    found = [
+        await ranking.ranked_rows(
+            store.session, groups, [], ROW_COLUMNS, municipality_id=place[0], on=today(),
+            page=0, page_size=1, vocabulary=vocab, shortcuts=shortcuts,
+        )
+        for shortcuts in (True, False)
+    ]  # fmt: skip
+    assert found[0] == found[1]
+    rows, total = found[0]
+    assert [row[0] for row in rows] == [stronger.id] and total == 3  # 5 match: "more than 2"
+    page_2, _ = await ranking.ranked_rows(
+        store.session, groups, [], ROW_COLUMNS, municipality_id=place[0], on=today(),
+        page=1, page_size=1, vocabulary=vocab,
+    )  # fmt: skip
+    assert [row[0] for row in page_2] == [tier[0].id]
+
+
+async def test_a_tier_of_several_words_that_is_the_window_is_one_statement(
+    store: Storage, place: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every match has both words in its title and scores 50 + 20 > 55: the tier alone
+    answers, the same rows as the full ranking."""
+    monkeypatch.setattr(ranking, "VARIETY_WINDOW", 2)
+    monkeypatch.setattr(ranking, "RESULTS_MAX", 2)
+    monkeypatch.setattr(ranking, "TIER_COUNT_ROWS_MIN", 0)
+    for _ in range(4):
+        await _program(store, place, "Танцы и шахматы")
+    await store.session.commit()
+    vocab = await vocabulary(store.session)
+    groups = plan(search_words("танцы шахмоты"), vocab)
+    sent: list[str] = []
+
+    def listen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(statement)
+
+    engine = store.session.get_bind()
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        found = [
+            await ranking.ranked_rows(
+                store.session, groups, [], ROW_COLUMNS, municipality_id=place[0], on=today(),
+                page=0, page_size=1, vocabulary=vocab, shortcuts=shortcuts,
+            )
+            for shortcuts in (True, False)
+        ]  # fmt: skip
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert found[0] == found[1] and found[0][1] == 3
+    assert len(sent) == 2  # the tier, then the plain ranking of shortcuts=False
 
 
 async def test_a_qualifier_word_is_looked_up_per_program_with_the_same_result(

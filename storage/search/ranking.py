@@ -46,6 +46,10 @@ RESULTS_MAX = 200
 # The title tier is worth its statement where about this many title rows are expected: twice
 # the window, as the rows of an alternative overlap and counts are region-wide estimates.
 TIER_ROWS_MIN = 2 * VARIETY_WINDOW
+# The tier of several words must also count past RESULTS_MAX; the programs with every word in
+# the title are a fraction of those with the rarest one, so each word is to have several times
+# that many title rows (on the bench a failed tier cost as much as the full ranking).
+TIER_COUNT_ROWS_MIN = 4 * (RESULTS_MAX + 1)
 _DATE = Date()
 T = TypeVar("T")
 # A title's subject ends where a studio's name, a level or a qualifier begins.
@@ -113,8 +117,9 @@ async def ranked_rows(
     is read from the index (which holds published programs only); ``filters`` (age, price…)
     join ``programs`` for every match, otherwise only the page's (or the first pages'
     window's) rows are read. Sent as the driver's own SQL (sql.ranked_page): for the first
-    pages of a one-word query the title tier first, and the full ranking only when the tier
-    does not fill the window; several words may look some up per program (sql._lookup_plan).
+    pages the title tier first where it may well be the window (``_tier_is_window``), and the
+    full ranking when it is not; several words may look some up per program
+    (sql._lookup_plan).
     ``shortcuts`` False: neither, the plain ranking of every match (for tests: the same rows).
     """
     if not groups:
@@ -149,23 +154,17 @@ async def ranked_rows(
         statement = _remembered(vocabulary, (plan_key, title, *arguments.values()), build)
         return await fetch_rows(connection, statement.sql, statement.params)
 
-    def title_rows() -> float:
-        return sql.title_rows_expected(groups[0], vocabulary, municipality_id)
+    def title_rows() -> tuple[float, ...]:
+        return tuple(sql.title_rows_expected(g, vocabulary, municipality_id) for g in groups)
 
-    # One group: any title match outscores any other, so a tier that fills the window is the
-    # window. Several groups add up their scores: a program outside the tier may outscore
-    # one in it, and on the bench the tier of several groups was no cheaper than all of them.
-    # Where the tier could hardly fill the window (a small town, a rare word), the full
-    # ranking is as cheap and one statement instead of two.
-    tiered = (
-        shortcuts
-        and window
-        and len(groups) == 1
-        and _remembered(vocabulary, ("title rows", plan_key, municipality_id), title_rows)
-        >= TIER_ROWS_MIN
-    )
+    # Any title match outscores any other, so the title tier may be the window (see below).
+    # Where it could hardly fill the window (a small town, a rare word) the full ranking is
+    # as cheap, and one statement instead of two.
+    expected = _remembered(vocabulary, ("title rows", plan_key, municipality_id), title_rows)
+    minimum = TIER_ROWS_MIN if len(groups) == 1 else TIER_COUNT_ROWS_MIN
+    tiered = shortcuts and window and (require_all or len(groups) == 1) and min(expected) >= minimum
     rows = await ranked(title=True) if tiered else []
-    if len(rows) < VARIETY_WINDOW:
+    if not _tier_is_window(rows, groups, score_at=len(columns) + 1):
         rows = await ranked(title=False)
     total = min(int(rows[0][len(columns) + 3]), RESULTS_MAX + 1) if rows else 0
     if window:
@@ -173,6 +172,24 @@ async def ranked_rows(
         rows = varied(best_first(rows, title_at=title_at, location=location), title_at=title_at)
         rows = rows[page * page_size : (page + 1) * page_size]
     return [row[: len(columns)] for row in rows], total
+
+
+def _tier_is_window(
+    rows: Sequence[Sequence[Any]], groups: Sequence[TermGroup], *, score_at: int
+) -> bool:
+    """Are the title tier's rows the full ranking's window and total?
+
+    One group: when they fill the window (any title match outscores any other; the total is
+    counted over every match). Several groups add up their scores, so a program matched in
+    every title outscores the rest only by enough: the window's last score must beat the most
+    a program outside the tier can score. And the tier's total counts the tier only, so it
+    stands for the total only above what search lists."""
+    if len(rows) < VARIETY_WINDOW:
+        return False
+    if len(groups) == 1:
+        return True
+    counted, last_score = int(rows[0][score_at + 2]), rows[VARIETY_WINDOW - 1][score_at]
+    return counted > RESULTS_MAX and last_score > sql.outside_tier_bound(groups)
 
 
 def _remembered(vocabulary: Vocabulary | None, key: Hashable, make: Callable[[], T]) -> T:

@@ -175,6 +175,14 @@ def title_rows_expected(
     return rows * vocabulary.share(municipality_id)
 
 
+def outside_tier_bound(groups: Sequence[TermGroup]) -> int:
+    """The most a program outside the title tier of several groups can score: one group
+    matched outside its title (its best quality at most), each other one in the title."""
+    best = [max(map(int, group.essential().values())) for group in groups]
+    everything = sum(TITLE_WEIGHT * quality for quality in best)
+    return max(everything - (TITLE_WEIGHT - OTHER_WEIGHT) * quality for quality in best)
+
+
 _PLACEHOLDERS: dict[str, Callable[[str, int], str]] = {
     "named": lambda name, _n: f":{name}",
     "qmark": lambda _name, _n: "?",
@@ -199,15 +207,21 @@ _DRIVER_ROW_COST = 1.0
 _SEEK_COST = 2.0
 
 
-def _lookup_plan(builder: _Builder, groups: Sequence[TermGroup]) -> int | None:
+def _lookup_plan(builder: _Builder, groups: Sequence[TermGroup], title: bool = False) -> int | None:
     """The group to drive a several-word query with, the others looked up per program, when
     that reads less than every group: each other group is one stem of a few indexed words
-    («юный»: one seek a program). ``None``: read them all."""
+    («юный»: one seek a program). ``None``: read them all. ``title``: for the title tier,
+    which reads title rows only."""
     vocabulary = builder.vocabulary
     assert vocabulary is not None
     # What a group reads: a phrase reads its rarest stem's rows (and looks the rest up).
     rows = [
-        sum(min(map(builder.rows, p)) for p in g.essential() if builder.readable(p)) for g in groups
+        sum(
+            min(builder.rows(s, title) for s in p)
+            for p in g.essential()
+            if builder.readable(p, title)
+        )
+        for g in groups
     ]
     seeks: list[int | None] = []  # per program, to look the group up; None: it cannot be
     for group in groups:
@@ -229,11 +243,15 @@ def _lookup_plan(builder: _Builder, groups: Sequence[TermGroup]) -> int | None:
 
 
 def _looked_up_sql(
-    builder: _Builder, groups: Sequence[TermGroup], driver: int, vocabulary: Vocabulary
+    builder: _Builder,
+    groups: Sequence[TermGroup],
+    driver: int,
+    vocabulary: Vocabulary,
+    title: bool = False,
 ) -> str:
     """(pid, score, hits) of programs matching every group: the driver's rows, and for each
     program a point seek per word of each other group (``_lookup_plan``); a program one of
-    them misses gets a NULL sum and is left out."""
+    them misses gets a NULL sum and is left out. ``title``: title rows only (the tier)."""
     looks = []
     for index, group in enumerate(groups):
         if index == driver:
@@ -247,12 +265,13 @@ def _looked_up_sql(
         )
         scope = builder.scope
         listed = ", ".join(builder.bind(word) for word in vocabulary.indexed_words(stem))
+        weight = f"CASE WHEN o.in_title THEN {TITLE_WEIGHT} ELSE {OTHER_WEIGHT} END"
+        weight = str(TITLE_WEIGHT) if title else weight
         looks.append(
-            f"(SELECT MAX(({score}) * (CASE WHEN o.in_title THEN {TITLE_WEIGHT} "
-            f"ELSE {OTHER_WEIGHT} END)) FROM program_words o WHERE o.{scope} "
-            f"AND o.word IN ({listed}) AND o.program_id = matched.pid)"
+            f"(SELECT MAX(({score}) * ({weight})) FROM program_words o WHERE o.{scope} "
+            f"AND o.word IN ({listed}) AND o.program_id = matched.pid{' AND o.in_title' * title})"
         )
-    union = " UNION ALL ".join(builder.group(groups[driver], driver))
+    union = " UNION ALL ".join(builder.group(groups[driver], driver, title))
     summed = " + ".join(["MAX(score)", *looks])
     return (
         f"SELECT pid, score, hits FROM (SELECT pid, {summed} AS score, {len(groups)} AS hits "
@@ -272,9 +291,13 @@ def _scores_sql(
     ``title``: title matches only. ``lookups``: several groups may be read by looking some
     up per program (``_lookup_plan``; the same rows). ``best``: one group, only programs
     that may be among its ``best`` first: each alternative's own best (below)."""
-    several = lookups and require_all and len(groups) > 1 and not title
-    if several and builder.vocabulary and (driver := _lookup_plan(builder, groups)) is not None:
-        return _looked_up_sql(builder, groups, driver, builder.vocabulary)
+    several = lookups and require_all and len(groups) > 1
+    if (
+        several
+        and builder.vocabulary
+        and (driver := _lookup_plan(builder, groups, title)) is not None
+    ):
+        return _looked_up_sql(builder, groups, driver, builder.vocabulary, title)
     arms = [part for i, g in enumerate(groups) for part in builder.group(g, i, title)]
     if best is not None and len(groups) == 1:
         # A program among the group's best N (score, then id) has its score from some
