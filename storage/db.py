@@ -203,8 +203,10 @@ async def fetch_rows(
 
     On our SQLite connection, the rows come straight from its one trip: SQLAlchemy's
     execution context and result metadata cost 0.3 ms a search statement, a tenth of the
-    search (docs/PERFORMANCE.md). Elsewhere, and while anything listens to the engine's
-    statements (tests, the catalogue bench's capture), ``exec_driver_sql`` as usual."""
+    search (docs/PERFORMANCE.md). Elsewhere, and while anything listens for statements
+    before they run (tests, the catalogue bench's capture), ``exec_driver_sql`` as usual.
+    Read-only statements only: watchers of writes after they run (storage.indicators.cache)
+    have nothing to see in them."""
     sync = connection.sync_connection
     if sync is not None and not sync.dispatch.before_cursor_execute:
         driver = (await connection.get_raw_connection()).driver_connection
