@@ -5,8 +5,8 @@ it with SQLAlchemy (a dozen column comparisons, the select, its cache key), exec
 through the ORM and loading its result cost about as much again (~1.5 ms at 100 000 programs,
 docs/PERFORMANCE.md, issue 12). The statement's text depends only on which filters a query has
 (its *shape*: a few dozen in all), not on their values, so each shape is compiled once per
-dialect with bound parameters and reused with ``exec_driver_sql``; the values are ints and
-strings that every driver takes as they are.
+dialect with bound parameters and reused as the driver's own SQL (``storage.db.fetch_rows``);
+the values are ints and strings that every driver takes as they are.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.catalog.query import CatalogQuery, Price, conditions, filter_values
 from storage.catalog.rows import ROW_COLUMNS
+from storage.db import fetch_rows
 from storage.models import Program
 
 
@@ -103,7 +104,7 @@ async def list_rows(
     connection = await session.connection()
     statement = _compiled("page", query, connection.dialect)
     params = statement.params({**filter_values(query), "limit": limit, "offset": offset})
-    return list((await connection.exec_driver_sql(statement.sql, params)).all())
+    return await fetch_rows(connection, statement.sql, params)
 
 
 async def list_total(session: AsyncSession, query: CatalogQuery) -> int:
