@@ -377,6 +377,22 @@ async def test_a_second_poller_terminates_the_first(bot: Bot, emulator: Telegram
     assert await second == []
 
 
+async def test_calls_are_numbered_as_they_arrive(bot: Bot, emulator: TelegramEmulator) -> None:
+    """A long poll that began before a mark and was superseded after it is not a call made
+    since the mark (the harness checks those: a restarted bot's first poll ends the old one)."""
+    first = asyncio.create_task(bot.get_updates(timeout=30))
+    while not emulator.updates.polled.is_set():
+        await emulator.updates.changed(0.01)
+    mark = emulator.last_call_seq
+    second = asyncio.create_task(bot.get_updates(timeout=0))
+    with pytest.raises(TelegramConflictError):
+        await asyncio.wait_for(first, 5)
+    await second
+    conflicts = [call for call in emulator.calls if call.status == 409]
+    assert len(conflicts) == 1 and conflicts[0].seq <= mark
+    assert [(c.method, c.status) for c in emulator.calls_since(mark)] == [("getUpdates", 200)]
+
+
 async def test_allowed_updates_drop_other_types(bot: Bot, emulator: TelegramEmulator) -> None:
     user = emulator.add_user(USER)
     await bot.send_message(USER, "menu", reply_markup=keyboard([("a", "a")]))

@@ -253,15 +253,19 @@ class TelegramEmulator:
         return [call for call in self.calls if call.seq > seq]
 
     def _record(
-        self, method: str, params: Params, status: int, description: str | None, via: str
+        self,
+        seq: int,
+        method: str,
+        params: Params,
+        status: int,
+        description: str | None,
+        via: str,
     ) -> None:
         chat_id: int | None
         try:
             chat_id = params.int("chat_id")
         except ApiError:
             chat_id = None
-        seq = next(self._call_seq)
-        self._last_call_seq = seq
         self.calls.append(
             ApiCall(seq, method, params.loggable(), status, description, chat_id, via)
         )
@@ -282,14 +286,17 @@ class TelegramEmulator:
         from bot.emulator.methods import METHODS
 
         implementation = METHODS.get(method.lower())
+        # A call's number is its place in the order calls arrive: a long poll that began
+        # before a mark and ends after it (superseded by the next poll) is not "since" it.
+        seq = self._last_call_seq = next(self._call_seq)
         try:
             if implementation is None:
                 raise not_found()
             result = await implementation(self, params)
         except ApiError as error:
-            self._record(method, params, error.status, error.description, via)
+            self._record(seq, method, params, error.status, error.description, via)
             raise
-        self._record(method, params, 200, None, via)
+        self._record(seq, method, params, 200, None, via)
         return result
 
     async def _execute_webhook_reply(self, method: str, params: Params) -> None:

@@ -162,7 +162,7 @@ class ChatEvent:
 class ApiCall:
     """One Bot API call as the emulator saw it (file bytes left out)."""
 
-    seq: int
+    seq: int  # the order the calls arrived in; the log holds them as they ended
     method: str
     params: dict[str, Any]
     status: int
