@@ -304,51 +304,59 @@ async def test_the_title_tier_gives_the_full_rankings_pages(
                 assert found[0] == found[1], (text, age, page)
 
 
+async def _both_ways(
+    store: Storage, place: tuple[int, int], text: str, page: int = 0
+) -> list[tuple[list[Any], int]]:
+    """One-row pages of ``text``, with the shortcuts (the tier) and without."""
+    vocab = await vocabulary(store.session)
+    groups = plan(search_words(text), vocab)
+    return [
+        await ranking.ranked_rows(
+            store.session, groups, [], ROW_COLUMNS, municipality_id=place[0], on=today(),
+            page=page, page_size=1, vocabulary=vocab, shortcuts=shortcuts,
+        )
+        for shortcuts in (True, False)
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def tiny_tier(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window and a listed maximum of 2, the tier of several words tried everywhere."""
+    monkeypatch.setattr(ranking, "VARIETY_WINDOW", 2)
+    monkeypatch.setattr(ranking, "RESULTS_MAX", 2)
+    monkeypatch.setattr(ranking, "TIER_COUNT_ROWS_MIN", 0)
+
+
+@pytest.mark.usefixtures("tiny_tier")
 async def test_a_tier_of_several_words_gives_way_to_a_stronger_match_outside_it(
-    store: Storage, place: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+    store: Storage, place: tuple[int, int]
 ) -> None:
     """«танцы шахмоты»: «Хореография шахматы» has both words in its title, but a synonym and
     a typo score 30 + 20; «Танцы» with chess in its description scores 50 + 2. The tier of
     programs with every word in the title is not the window then (sql.outside_tier_bound)."""
-    monkeypatch.setattr(ranking, "VARIETY_WINDOW", 2)
-    monkeypatch.setattr(ranking, "RESULTS_MAX", 2)
-    monkeypatch.setattr(ranking, "TIER_COUNT_ROWS_MIN", 0)
     tier = [await _program(store, place, "Хореография шахматы") for _ in range(4)]
     stronger = await _program(store, place, "Танцы", description="шахматы")
     await store.session.commit()
-    vocab = await vocabulary(store.session)
-    groups = plan(search_words("танцы шахмоты"), vocab)
+    groups = plan(search_words("танцы шахмоты"), await vocabulary(store.session))
     assert len(groups) == 2 and sql.outside_tier_bound(groups) == 55
-    found = [
-        await ranking.ranked_rows(
-            store.session, groups, [], ROW_COLUMNS, municipality_id=place[0], on=today(),
-            page=0, page_size=1, vocabulary=vocab, shortcuts=shortcuts,
-        )
-        for shortcuts in (True, False)
-    ]  # fmt: skip
+    found = await _both_ways(store, place, "танцы шахмоты")
     assert found[0] == found[1]
     rows, total = found[0]
     assert [row[0] for row in rows] == [stronger.id] and total == 3  # 5 match: "more than 2"
-    page_2, _ = await ranking.ranked_rows(
-        store.session, groups, [], ROW_COLUMNS, municipality_id=place[0], on=today(),
-        page=1, page_size=1, vocabulary=vocab,
-    )  # fmt: skip
-    assert [row[0] for row in page_2] == [tier[0].id]
+    second = await _both_ways(store, place, "танцы шахмоты", page=1)
+    assert second[0] == second[1] and [row[0] for row in second[0][0]] == [tier[0].id]
 
 
+@pytest.mark.usefixtures("tiny_tier")
 async def test_a_tier_of_several_words_that_is_the_window_is_one_statement(
-    store: Storage, place: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+    store: Storage, place: tuple[int, int]
 ) -> None:
     """Every match has both words in its title and scores 50 + 20 > 55: the tier alone
     answers, the same rows as the full ranking."""
-    monkeypatch.setattr(ranking, "VARIETY_WINDOW", 2)
-    monkeypatch.setattr(ranking, "RESULTS_MAX", 2)
-    monkeypatch.setattr(ranking, "TIER_COUNT_ROWS_MIN", 0)
     for _ in range(4):
         await _program(store, place, "Танцы и шахматы")
     await store.session.commit()
-    vocab = await vocabulary(store.session)
-    groups = plan(search_words("танцы шахмоты"), vocab)
+    await vocabulary(store.session)  # read (and cached) before the statements are counted
     sent: list[str] = []
 
     def listen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
@@ -357,13 +365,7 @@ async def test_a_tier_of_several_words_that_is_the_window_is_one_statement(
     engine = store.session.get_bind()
     event.listen(engine, "before_cursor_execute", listen)
     try:
-        found = [
-            await ranking.ranked_rows(
-                store.session, groups, [], ROW_COLUMNS, municipality_id=place[0], on=today(),
-                page=0, page_size=1, vocabulary=vocab, shortcuts=shortcuts,
-            )
-            for shortcuts in (True, False)
-        ]  # fmt: skip
+        found = await _both_ways(store, place, "танцы шахмоты")
     finally:
         event.remove(engine, "before_cursor_execute", listen)
     assert found[0] == found[1] and found[0][1] == 3
