@@ -181,7 +181,9 @@ class ReaderProcess:
     async def close(self) -> None:
         if not self.finished and self.process.returncode is None:
             self.process.kill()  # the import stopped half-way: so does its reader
-        await self.process.wait()
+        # What it wrote and no one read is read and dropped: asyncio's wait() also waits for
+        # the pipe to close, which a pipe paused with a batch in it never does.
+        await self.process.communicate()
 
 
 class ReaderThread:

@@ -3,15 +3,18 @@ with the pull's rules; bad lines are skipped and reported; a second import chang
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import navigator_cli
 from bot.__main__ import main
 from bot.navigator_cli import import_file
 from bot.navigator_gateway import catalogue as nav
@@ -141,3 +144,24 @@ async def _empty_catalogue(store: Storage) -> None:
     ):
         await store.session.execute(delete(model))
     await store.session.commit()
+
+
+async def test_an_import_that_fails_half_way_stops_its_reader_process(
+    store: Storage, engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader process is a batch ahead, its next batch waiting in the pipe: the import's
+    error comes out, and the process is gone (before, close() waited on the pipe forever)."""
+    await region(store.session)
+    path = export(tmp_path / "big.jsonl", list(nav.generate(600, [KEMEROVO, BELOVO])))
+    applied = navigator_cli.apply_import_batch
+
+    async def fail_second(*args: Any, **kwargs: Any) -> Any:
+        fail_second.calls += 1  # type: ignore[attr-defined]
+        if fail_second.calls == 2:  # type: ignore[attr-defined]
+            raise RuntimeError("the database went away")
+        return await applied(*args, **kwargs)
+
+    fail_second.calls = 0  # type: ignore[attr-defined]
+    monkeypatch.setattr(navigator_cli, "apply_import_batch", fail_second)
+    with pytest.raises(RuntimeError, match="went away"):
+        await asyncio.wait_for(import_file(engine, path, batch=200, reader_process=True), 60)
