@@ -372,6 +372,21 @@ async def test_a_tier_of_several_words_that_is_the_window_is_one_statement(
     assert len(sent) == 2  # the tier, then the plain ranking of shortcuts=False
 
 
+@pytest.mark.usefixtures("tiny_tier")
+async def test_no_tier_is_tried_when_a_word_is_in_no_title(
+    store: Storage, place: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chess is only ever described here: a tier of chess titles has nothing to read, so the
+    full ranking answers (even with the tier tried everywhere else)."""
+    monkeypatch.setattr(ranking, "TIER_ROWS_MIN", 0)
+    for _ in range(3):
+        await _program(store, place, "Танцы", description="шахматы")
+    await store.session.commit()
+    for text in ("шахматы", "танцы шахматы"):
+        found = await _both_ways(store, place, text)
+        assert found[0] == found[1] and found[0][1] == 3, text
+
+
 async def test_a_qualifier_word_is_looked_up_per_program_with_the_same_result(
     store: Storage, place: tuple[int, int]
 ) -> None:

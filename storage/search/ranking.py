@@ -162,7 +162,9 @@ async def ranked_rows(
     # as cheap, and one statement instead of two.
     expected = _remembered(vocabulary, ("title rows", plan_key, municipality_id), title_rows)
     minimum = TIER_ROWS_MIN if len(groups) == 1 else TIER_COUNT_ROWS_MIN
-    tiered = shortcuts and window and (require_all or len(groups) == 1) and min(expected) >= minimum
+    # (None expected: some word is in no title, and the tier would have nothing to read.)
+    tiered = shortcuts and window and (require_all or len(groups) == 1)
+    tiered = tiered and min(expected) >= minimum and min(expected) > 0
     rows = await ranked(title=True) if tiered else []
     if not _tier_is_window(rows, groups, score_at=len(columns) + 1):
         rows = await ranked(title=False)
