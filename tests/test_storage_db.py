@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from storage.db import create_engine, fetch_rows
 from storage.models import Role, User
+from storage.search.sql import placeholder
 
 
 @pytest.fixture
@@ -122,8 +123,8 @@ async def test_fetch_rows_reads_past_sqlalchemy_unless_something_listens(
         await session.commit()
     async with sessionmaker() as session:
         connection = await session.connection()
-        style = _placeholder(connection.dialect.paramstyle)
-        sql = f"SELECT telegram_id, language FROM users WHERE telegram_id = {style}"
+        marker = placeholder(connection.dialect.paramstyle, "telegram_id", 1)
+        sql = f"SELECT telegram_id, language FROM users WHERE telegram_id = {marker}"
         expected = [(7, "ru")]
         assert [tuple(r) for r in await fetch_rows(connection, sql, (7,))] == expected
         seen: list[str] = []
@@ -140,10 +141,6 @@ async def test_fetch_rows_reads_past_sqlalchemy_unless_something_listens(
         if engine.dialect.name == "sqlite":  # our SQLite connection: SQLAlchemy is not asked
             monkeypatch.setattr(AsyncConnection, "exec_driver_sql", _refuse)
             assert [tuple(r) for r in await fetch_rows(connection, sql, (7,))] == expected
-
-
-def _placeholder(paramstyle: str) -> str:
-    return {"qmark": "?", "numeric_dollar": "$1", "format": "%s", "pyformat": "%s"}[paramstyle]
 
 
 async def _refuse(*_args: object, **_kwargs: object) -> None:

@@ -160,11 +160,11 @@ async def ranked_rows(
     # Any title match outscores any other, so the title tier may be the window (see below).
     # Where it could hardly fill the window (a small town, a rare word) the full ranking is
     # as cheap, and one statement instead of two.
-    expected = _remembered(vocabulary, ("title rows", plan_key, municipality_id), title_rows)
+    # The fewest title rows any word has; none: some word is in no title (nothing to read).
+    fewest = min(_remembered(vocabulary, ("title rows", plan_key, municipality_id), title_rows))
     minimum = TIER_ROWS_MIN if len(groups) == 1 else TIER_COUNT_ROWS_MIN
-    # (None expected: some word is in no title, and the tier would have nothing to read.)
-    tiered = shortcuts and window and (require_all or len(groups) == 1)
-    tiered = tiered and min(expected) >= minimum and min(expected) > 0
+    sums_alike = require_all or len(groups) == 1  # partial matches rank by hits first
+    tiered = shortcuts and window and sums_alike and fewest > 0 and fewest >= minimum
     rows = await ranked(title=True) if tiered else []
     if not _tier_is_window(rows, groups, score_at=len(columns) + 1):
         rows = await ranked(title=False)

@@ -265,8 +265,11 @@ def _looked_up_sql(
         )
         scope = builder.scope
         listed = ", ".join(builder.bind(word) for word in vocabulary.indexed_words(stem))
-        weight = f"CASE WHEN o.in_title THEN {TITLE_WEIGHT} ELSE {OTHER_WEIGHT} END"
-        weight = str(TITLE_WEIGHT) if title else weight
+        weight = (
+            TITLE_WEIGHT
+            if title
+            else f"CASE WHEN o.in_title THEN {TITLE_WEIGHT} ELSE {OTHER_WEIGHT} END"
+        )
         looks.append(
             f"(SELECT MAX(({score}) * ({weight})) FROM program_words o WHERE o.{scope} "
             f"AND o.word IN ({listed}) AND o.program_id = matched.pid{' AND o.in_title' * title})"
