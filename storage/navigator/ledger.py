@@ -10,26 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import fetch_rows
 from storage.models import NavigatorObject
 from storage.navigator.bulk import JSONText, insert_rows, update_rows
 from storage.navigator.mapping import BadRecord, Record, checked_record
+from storage.search.sql import placeholder
 
 CHUNK = 500  # ids per IN (...): under every driver's parameter limit
 _TABLE = NavigatorObject.__table__
-_COLUMNS = (
-    _TABLE.c.uuid,
-    _TABLE.c.type,
-    _TABLE.c.modified_ts,
-    _TABLE.c.deleted,
-    _TABLE.c.parent_uuid,
-    _TABLE.c.state,
-    _TABLE.c.local_id,
-)
+_COLUMNS = "uuid, type, modified_ts, deleted, parent_uuid, state, local_id"
 
 
 @dataclass(slots=True, eq=False)
@@ -90,10 +85,14 @@ class Ledger:
     async def load(self, uuids: Iterable[str]) -> None:
         """The rows of these uuids (without payloads), unless already held."""
         wanted = {uuid for uuid in uuids if uuid and uuid not in self.entries}
+        if not wanted:
+            return
+        connection = await self.session.connection()
+        style = connection.dialect.paramstyle
         for chunk in chunks(wanted):
-            rows = await self.session.execute(select(*_COLUMNS).where(_TABLE.c.uuid.in_(chunk)))
-            for row in rows:
-                self.entries[row.uuid] = Entry(*row, payload=None, stored=True)
+            sql = _in_sql(style, len(chunk), "uuid", "")
+            for row in await fetch_rows(connection, sql, tuple(chunk)):
+                self.entries[row[0]] = _entry(row, None)
 
     def add(self, uuid: str, kind: str) -> Entry:
         entry = Entry(uuid, kind, -1, False, None, "pending", None, {}, stored=False)
@@ -106,18 +105,17 @@ class Ledger:
         parents = set(parents)
         if not parents:
             return []
+        connection = await self.session.connection()
+        style = connection.dialect.paramstyle
         for chunk in chunks(parents):
-            rows = await self.session.execute(
-                select(*_COLUMNS, _TABLE.c.payload)
-                .where(_TABLE.c.parent_uuid.in_(chunk), _TABLE.c.type == kind)
-                # In a set order (not the heap's): the rows they make get the same ids whatever
-                # the stored payloads' sizes, so the two write paths can be compared.
-                .order_by(_TABLE.c.uuid)
-            )
-            for *columns, payload in rows:
-                held = self.entries.get(columns[0])
+            # In a set order (not the heap's): the rows they make get the same ids whatever
+            # the stored payloads' sizes, so the two write paths can be compared.
+            sql = _in_sql(style, len(chunk), "parent_uuid", "payload")
+            for row in await fetch_rows(connection, sql, (*chunk, kind)):
+                payload = _decoded(row[7])
+                held = self.entries.get(row[0])
                 if held is None:
-                    self.entries[columns[0]] = Entry(*columns, payload=payload, stored=True)
+                    self.entries[row[0]] = _entry(row, payload)
                 elif held.payload is None and not held.new_version:
                     held.payload = payload
         return [
@@ -144,6 +142,34 @@ class Ledger:
         for entry in self.entries.values():
             entry.stored, entry.new_version = True, False
             entry.state_before, entry.local_before = entry.state, entry.local_id
+
+
+@lru_cache(maxsize=64)
+def _in_sql(paramstyle: str, count: int, column: str, extra: str) -> str:
+    """The ledger's rows whose ``column`` is one of ``count`` values; with ``extra`` (the
+    payload) also of one type, the last parameter, in uuid order. Written in the driver's
+    parameter style and read through ``fetch_rows``: SQLAlchemy's expanding ``IN`` and result
+    rows cost more than the index seeks for a batch's 500 uuids."""
+    marks = ", ".join(placeholder(paramstyle, f"p{i}", i + 1) for i in range(count))
+    if not extra:
+        return f"SELECT {_COLUMNS} FROM navigator_objects WHERE {column} IN ({marks})"
+    kind = placeholder(paramstyle, "kind", count + 1)
+    return (
+        f"SELECT {_COLUMNS}, {extra} FROM navigator_objects "
+        f"WHERE {column} IN ({marks}) AND type = {kind} ORDER BY uuid"
+    )
+
+
+def _entry(row: Any, payload: dict[str, Any] | None) -> Entry:
+    uuid, kind, modified_ts, deleted, parent_uuid, state, local_id = row[:7]
+    return Entry(
+        uuid, kind, modified_ts, bool(deleted), parent_uuid, state, local_id, payload, stored=True
+    )
+
+
+def _decoded(payload: Any) -> dict[str, Any]:
+    """A JSON column as the driver returns it: text on SQLite (and asyncpg), else decoded."""
+    return payload if isinstance(payload, dict) else orjson.loads(payload)
 
 
 def _row(entry: Entry, *, with_key: bool = True) -> dict[str, Any]:
