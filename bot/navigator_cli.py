@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.navigator_reader import ReaderProcess, ReaderThread
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
-from storage.navigator.bulk import collector_paused
+from storage.navigator.bulk import checkpoint, collector_paused
 from storage.navigator.client import NavigatorClient
 from storage.navigator.sync import apply_import_batch, pull, status
 
@@ -74,6 +74,7 @@ async def import_file(
     # every batch on its way in (in the unpickling thread too) and find a few hundred objects
     # in cycles per batch; a young-generation pass every ``COLLECT_EVERY`` batches frees them.
     ahead = asyncio.ensure_future(reader.batch(batch))
+    copying: asyncio.Future[None] | None = None  # the WAL's checkpoint beside the next batch
     try:
         with collector_paused():
             for count in itertools.count(1):
@@ -87,6 +88,10 @@ async def import_file(
                     result = await apply_import_batch(
                         session, read.checked(), read.errors(), read.bad_lines
                     )
+                if copying is None or copying.done():
+                    if copying is not None:
+                        copying.result()  # a failed checkpoint is the import's error
+                    copying = asyncio.ensure_future(checkpoint(engine))
                 summary.lines = read.lines
                 summary.applied += result.applied
                 summary.ignored += result.ignored
@@ -97,6 +102,8 @@ async def import_file(
     finally:
         await asyncio.wait([ahead])  # a reader cannot be interrupted: let it finish its batch
         await reader.close()
+        if copying is not None:
+            await copying
     async with sessionmaker() as session:
         summary.waiting = (await status(session)).waiting_objects
     return summary

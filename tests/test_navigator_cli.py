@@ -7,6 +7,7 @@ import asyncio
 import gzip
 import json
 import random
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +166,24 @@ async def test_an_import_that_fails_half_way_stops_its_reader_process(
     monkeypatch.setattr(navigator_cli, "apply_import_batch", fail_second)
     with pytest.raises(RuntimeError, match="went away"):
         await asyncio.wait_for(import_file(engine, path, batch=200, reader_process=True), 60)
+
+
+async def test_an_import_copies_its_wal_into_the_database_as_it_goes(
+    store: Storage, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """Each batch's pages reach the database file beside the next batch, not at some later
+    commit: read with ``immutable=1`` (the WAL ignored), the file alone holds the catalogue."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("a WAL is SQLite's")
+    await region(store.session)
+    objects = list(nav.generate(30, [KEMEROVO, BELOVO], seed=11))
+    await import_file(engine, export(tmp_path / "e.jsonl", objects), batch=25)
+    database = engine.url.database
+    file_only = sqlite3.connect(f"file:{database}?mode=ro&immutable=1", uri=True)
+    try:
+        (programs,) = file_only.execute("SELECT count(*) FROM programs").fetchone()
+        (ledger,) = file_only.execute("SELECT count(*) FROM navigator_objects").fetchone()
+    finally:
+        file_only.close()
+    assert programs == await store.session.scalar(select(func.count()).select_from(Program))
+    assert programs == 30 and ledger == len(objects)

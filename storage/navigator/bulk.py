@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 from sqlalchemy import JSON, Boolean, Date, Table, Time, bindparam, insert, update
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage.search.sql import placeholder
 
@@ -239,3 +239,14 @@ async def widen_cache(session: AsyncSession) -> None:
     if connection.dialect.name == "sqlite":
         await connection.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
         await connection.exec_driver_sql("PRAGMA wal_autocheckpoint = 16000")
+
+
+async def checkpoint(engine: AsyncEngine) -> None:
+    """Copy the WAL into the database on a pooled connection of its own (SQLite only). An
+    import runs it beside its next batch: a PASSIVE checkpoint never waits for the writer,
+    and its copying runs outside the GIL, where the commit that would otherwise trigger it
+    (``wal_autocheckpoint``) waits for it. The autocheckpoint stays as the safety net."""
+    if engine.dialect.name != "sqlite":
+        return
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
