@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.navigator_reader import ReaderProcess, ReaderThread
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
-from storage.navigator.bulk import checkpoint, collector_paused
+from storage.navigator.bulk import collector_paused, wal_checkpoints
 from storage.navigator.client import NavigatorClient
 from storage.navigator.sync import apply_import_batch, pull, status
 
@@ -63,47 +63,50 @@ async def import_file(
     if reader_process is None:
         size = (await asyncio.to_thread(path.stat)).st_size
         reader_process = size >= READER_PROCESS_BYTES
-    reader: ReaderProcess | ReaderThread = (
-        await ReaderProcess.start(path, batch)
-        if reader_process
-        else await asyncio.to_thread(ReaderThread, path)
-    )
     summary = ImportSummary()
-    # The next batch is read and checked while this one is written; never more than two
-    # batches in memory. The cyclic collector stays paused for the import: it would walk
-    # every batch on its way in (in the unpickling thread too) and find a few hundred objects
-    # in cycles per batch; a young-generation pass every ``COLLECT_EVERY`` batches frees them.
-    ahead = asyncio.ensure_future(reader.batch(batch))
-    copying: asyncio.Future[None] | None = None  # the WAL's checkpoint beside the next batch
-    try:
-        with collector_paused():
-            for count in itertools.count(1):
-                read = await ahead
-                if read.empty:
-                    break
-                if count % COLLECT_EVERY == 0:
-                    gc.collect(1)
-                ahead = asyncio.ensure_future(reader.batch(batch))
-                async with sessionmaker() as session:
-                    result = await apply_import_batch(
-                        session, read.checked(), read.errors(), read.bad_lines
-                    )
-                if copying is None or copying.done():
-                    if copying is not None:
-                        copying.result()  # a failed checkpoint is the import's error
-                    copying = asyncio.ensure_future(checkpoint(engine))
-                summary.lines = read.lines
-                summary.applied += result.applied
-                summary.ignored += result.ignored
-                summary.skipped += result.skipped + len(read.bad_lines)
-                summary.bad_lines += read.bad_lines
-                if progress is not None:
-                    progress(read.position)
-    finally:
-        await asyncio.wait([ahead])  # a reader cannot be interrupted: let it finish its batch
-        await reader.close()
-        if copying is not None:
-            await copying
+    async with wal_checkpoints(engine) as checkpoint:
+        reader: ReaderProcess | ReaderThread = (
+            await ReaderProcess.start(path, batch)
+            if reader_process
+            else await asyncio.to_thread(ReaderThread, path)
+        )
+        # The next batch is read and checked while this one is written, and the WAL copied
+        # into the database while the next is written; never more than two batches in
+        # memory. The cyclic collector stays paused for the import: it would walk every
+        # batch on its way in (in the unpickling thread too) and find a few hundred objects
+        # in cycles per batch; a young-generation pass every ``COLLECT_EVERY`` batches frees
+        # them.
+        ahead = asyncio.ensure_future(reader.batch(batch))
+        copying: asyncio.Future[None] | None = None
+        try:
+            with collector_paused():
+                for count in itertools.count(1):
+                    read = await ahead
+                    if read.empty:
+                        break
+                    if count % COLLECT_EVERY == 0:
+                        gc.collect(1)
+                    ahead = asyncio.ensure_future(reader.batch(batch))
+                    async with sessionmaker() as session:
+                        result = await apply_import_batch(
+                            session, read.checked(), read.errors(), read.bad_lines
+                        )
+                    if copying is None or copying.done():
+                        if copying is not None:
+                            copying.result()  # a failed checkpoint fails the import
+                        copying = asyncio.ensure_future(checkpoint())
+                    summary.lines = read.lines
+                    summary.applied += result.applied
+                    summary.ignored += result.ignored
+                    summary.skipped += result.skipped + len(read.bad_lines)
+                    summary.bad_lines += read.bad_lines
+                    if progress is not None:
+                        progress(read.position)
+        finally:
+            await asyncio.wait([ahead])  # a reader cannot be interrupted: let it finish
+            await reader.close()
+            if copying is not None:
+                await copying
     async with sessionmaker() as session:
         summary.waiting = (await status(session)).waiting_objects
     return summary

@@ -12,8 +12,8 @@ with a named parameter style, which this code base does not use, gets the Core s
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
@@ -241,12 +241,23 @@ async def widen_cache(session: AsyncSession) -> None:
         await connection.exec_driver_sql("PRAGMA wal_autocheckpoint = 16000")
 
 
-async def checkpoint(engine: AsyncEngine) -> None:
-    """Copy the WAL into the database on a pooled connection of its own (SQLite only). An
-    import runs it beside its next batch: a PASSIVE checkpoint never waits for the writer,
-    and its copying runs outside the GIL, where the commit that would otherwise trigger it
-    (``wal_autocheckpoint``) waits for it. The autocheckpoint stays as the safety net."""
+@asynccontextmanager
+async def wal_checkpoints(engine: AsyncEngine) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """A function that copies the WAL into the database (SQLite; elsewhere it does nothing),
+    on a connection held for the purpose. An import runs it beside its next batch: a PASSIVE
+    checkpoint never waits for the writer and copies outside the GIL, where the commit that
+    triggers it (``wal_autocheckpoint``, kept as the safety net) would wait for it. Held, the
+    connection is never the one a batch's session takes (and widens the cache of)."""
     if engine.dialect.name != "sqlite":
+
+        async def nothing() -> None:
+            return None
+
+        yield nothing
         return
     async with engine.connect() as connection:
-        await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+        async def checkpoint() -> None:
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+        yield checkpoint
