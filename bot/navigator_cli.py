@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.navigator_reader import ReaderProcess, ReaderThread
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
+from storage.navigator.apply import ApplyResult
 from storage.navigator.bulk import collector_paused, wal_checkpoints
 from storage.navigator.client import NavigatorClient
 from storage.navigator.sync import apply_import_batch, pull, status
@@ -41,6 +42,14 @@ class ImportSummary:
     skipped: int = 0
     waiting: int = 0
     bad_lines: list[int] = field(default_factory=list)
+
+    def count(self, lines: int, result: ApplyResult, bad_lines: list[int]) -> None:
+        """A batch applied: ``lines`` read so far, its outcome, its lines that were not JSON."""
+        self.lines = lines
+        self.applied += result.applied
+        self.ignored += result.ignored
+        self.skipped += result.skipped + len(bad_lines)
+        self.bad_lines += bad_lines
 
     def __str__(self) -> str:
         return (
@@ -64,7 +73,7 @@ async def import_file(
         size = (await asyncio.to_thread(path.stat)).st_size
         reader_process = size >= READER_PROCESS_BYTES
     summary = ImportSummary()
-    async with wal_checkpoints(engine) as checkpoint:
+    async with wal_checkpoints(engine) as checkpoints:
         reader: ReaderProcess | ReaderThread = (
             await ReaderProcess.start(path, batch)
             if reader_process
@@ -77,7 +86,6 @@ async def import_file(
         # in cycles per batch; a young-generation pass every ``COLLECT_EVERY`` batches frees
         # them.
         ahead = asyncio.ensure_future(reader.batch(batch))
-        copying: asyncio.Future[None] | None = None
         try:
             with collector_paused():
                 for count in itertools.count(1):
@@ -91,22 +99,13 @@ async def import_file(
                         result = await apply_import_batch(
                             session, read.checked(), read.errors(), read.bad_lines
                         )
-                    if copying is None or copying.done():
-                        if copying is not None:
-                            copying.result()  # a failed checkpoint fails the import
-                        copying = asyncio.ensure_future(checkpoint())
-                    summary.lines = read.lines
-                    summary.applied += result.applied
-                    summary.ignored += result.ignored
-                    summary.skipped += result.skipped + len(read.bad_lines)
-                    summary.bad_lines += read.bad_lines
+                    checkpoints.request()
+                    summary.count(read.lines, result, read.bad_lines)
                     if progress is not None:
                         progress(read.position)
         finally:
             await asyncio.wait([ahead])  # a reader cannot be interrupted: let it finish
             await reader.close()
-            if copying is not None:
-                await copying
     async with sessionmaker() as session:
         summary.waiting = (await status(session)).waiting_objects
     return summary

@@ -11,8 +11,9 @@ with a named parameter style, which this code base does not use, gets the Core s
 
 from __future__ import annotations
 
+import asyncio
 import gc
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,7 +23,7 @@ from typing import Any
 import orjson
 from sqlalchemy import JSON, Boolean, Date, Table, Time, bindparam, insert, update
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from storage.search.sql import placeholder
 
@@ -241,23 +242,40 @@ async def widen_cache(session: AsyncSession) -> None:
         await connection.exec_driver_sql("PRAGMA wal_autocheckpoint = 16000")
 
 
+class WalCheckpoints:
+    """Copies the WAL into the database (SQLite) on a connection held for the purpose, one
+    copy at a time. An import asks for one after each batch, to run beside the next: a
+    PASSIVE checkpoint never waits for the writer and copies outside the GIL, where the commit
+    that triggers it (``wal_autocheckpoint``, kept as the safety net) would wait for it. Held,
+    the connection is never the one a batch's session takes (and widens the cache of)."""
+
+    def __init__(self, connection: AsyncConnection | None) -> None:
+        self._connection = connection  # None: not SQLite, nothing to copy
+        self._running: asyncio.Future[Any] | None = None
+
+    def request(self) -> None:
+        """Start a copy unless one is running; a failed copy fails the caller here."""
+        if self._connection is None or not (self._running is None or self._running.done()):
+            return
+        if self._running is not None:
+            self._running.result()
+        statement = self._connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        self._running = asyncio.ensure_future(statement)
+
+    async def wait(self) -> None:
+        if self._running is not None:
+            await self._running
+
+
 @asynccontextmanager
-async def wal_checkpoints(engine: AsyncEngine) -> AsyncIterator[Callable[[], Awaitable[None]]]:
-    """A function that copies the WAL into the database (SQLite; elsewhere it does nothing),
-    on a connection held for the purpose. An import runs it beside its next batch: a PASSIVE
-    checkpoint never waits for the writer and copies outside the GIL, where the commit that
-    triggers it (``wal_autocheckpoint``, kept as the safety net) would wait for it. Held, the
-    connection is never the one a batch's session takes (and widens the cache of)."""
+async def wal_checkpoints(engine: AsyncEngine) -> AsyncIterator[WalCheckpoints]:
+    """``WalCheckpoints`` for an import; on the way out the running copy is waited for."""
     if engine.dialect.name != "sqlite":
-
-        async def nothing() -> None:
-            return None
-
-        yield nothing
+        yield WalCheckpoints(None)
         return
     async with engine.connect() as connection:
-
-        async def checkpoint() -> None:
-            await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-
-        yield checkpoint
+        checkpoints = WalCheckpoints(connection)
+        try:
+            yield checkpoints
+        finally:
+            await checkpoints.wait()

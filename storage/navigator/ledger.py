@@ -90,7 +90,7 @@ class Ledger:
         connection = await self.session.connection()
         style = connection.dialect.paramstyle
         for chunk in chunks(wanted):
-            sql = _in_sql(style, len(chunk), "uuid", "")
+            sql = _in_sql(style, len(chunk), children=False)
             for row in await fetch_rows(connection, sql, tuple(chunk)):
                 self.entries[row[0]] = _entry(row, None)
 
@@ -110,7 +110,7 @@ class Ledger:
         for chunk in chunks(parents):
             # In a set order (not the heap's): the rows they make get the same ids whatever
             # the stored payloads' sizes, so the two write paths can be compared.
-            sql = _in_sql(style, len(chunk), "parent_uuid", "payload")
+            sql = _in_sql(style, len(chunk), children=True)
             for row in await fetch_rows(connection, sql, (*chunk, kind)):
                 payload = _decoded(row[7])
                 held = self.entries.get(row[0])
@@ -145,18 +145,18 @@ class Ledger:
 
 
 @lru_cache(maxsize=64)
-def _in_sql(paramstyle: str, count: int, column: str, extra: str) -> str:
-    """The ledger's rows whose ``column`` is one of ``count`` values; with ``extra`` (the
-    payload) also of one type, the last parameter, in uuid order. Written in the driver's
-    parameter style and read through ``fetch_rows``: SQLAlchemy's expanding ``IN`` and result
-    rows cost more than the index seeks for a batch's 500 uuids."""
+def _in_sql(paramstyle: str, count: int, *, children: bool) -> str:
+    """The ledger's rows of ``count`` uuids; with ``children``, the rows of one type (the last
+    parameter) hanging on ``count`` parents, with their payloads, in uuid order. Written in
+    the driver's parameter style and read through ``fetch_rows``: SQLAlchemy's expanding
+    ``IN`` and result rows cost more than the index seeks for a batch's 500 uuids."""
     marks = ", ".join(placeholder(paramstyle, f"p{i}", i + 1) for i in range(count))
-    if not extra:
-        return f"SELECT {_COLUMNS} FROM navigator_objects WHERE {column} IN ({marks})"
+    if not children:
+        return f"SELECT {_COLUMNS} FROM {_TABLE.name} WHERE uuid IN ({marks})"
     kind = placeholder(paramstyle, "kind", count + 1)
     return (
-        f"SELECT {_COLUMNS}, {extra} FROM navigator_objects "
-        f"WHERE {column} IN ({marks}) AND type = {kind} ORDER BY uuid"
+        f"SELECT {_COLUMNS}, payload FROM {_TABLE.name} "
+        f"WHERE parent_uuid IN ({marks}) AND type = {kind} ORDER BY uuid"
     )
 
 
