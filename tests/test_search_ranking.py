@@ -57,6 +57,30 @@ def test_a_better_alternative_is_kept_though_a_broader_one_covers_it() -> None:
     assert set(group.essential()) == set(group.terms)
 
 
+def test_a_stem_inside_anothers_range_is_read_within_it() -> None:
+    """«плаван» (the typed word) lies in «плава»'s range, «плавательн» in both: one range is
+    read, «плаван»'s words scored as its own; «англ» is no stem's range."""
+    group = TermGroup("плавание")
+    group.add(("плаван",), Quality.exact)
+    group.add(("плавательн",), Quality.synonym)  # subsumed: «плава» scores as much
+    group.add(("плава",), Quality.synonym)
+    group.add(("англ",), Quality.synonym)
+    assert group.nested() == {("плаван",): ("плава",)}
+    assert group.read() == [("плава",), ("англ",)]
+    builder = sql._Builder(7, "r", None, "named")
+    arms = builder.group(group, 0)
+    assert len(arms) == 2 and "CASE WHEN word = :r0 THEN 5 WHEN word >= :r1" in arms[0]
+    assert [builder.params[f"r{n}"] for n in range(5)] == [
+        "плаван",
+        "плаван",
+        "плаван\uffff",
+        7,
+        "плава",
+    ]
+    plain = sql._Builder(7, "r", None, "named", nest=False).group(group, 0)
+    assert len(plain) == 3  # each essential alternative its own range
+
+
 def _row(pid: int, score: int, enrollment: int | None, lat: float | None) -> tuple[Any, ...]:
     # (id, title, score, hits, total, enrollment rank, latitude, longitude)
     return (pid, "Шахматы", score, 1, 9, enrollment, lat, None if lat is None else 86.0)
@@ -97,7 +121,7 @@ def test_ranked_statements_are_remembered_by_plan_and_values_within_a_bound() ->
             return sql.ranked_page(
                 groups, municipality_id=municipality_id, columns=("id",), filters_sql="",
                 on=day, limit=50, offset=0, require_all=True, paramstyle="qmark",
-                vocabulary=vocabulary,
+                dialect="sqlite", vocabulary=vocabulary,
             )  # fmt: skip
 
         key = (tuple(tuple(g.terms.items()) for g in groups), municipality_id, day)
@@ -255,7 +279,10 @@ async def test_a_broad_search_lists_its_best_matches_and_says_there_are_more(
     assert exact.total == len(described) and exact.search and not exact.search.more
 
 
-_WORDS = ["Футбол", "Мини-футбол", "Танцы", "Хореография", "Шахматы", "Бальные танцы", "Студия"]
+_WORDS = [
+    "Футбол", "Мини-футбол", "Танцы", "Хореография", "Шахматы", "Бальные танцы", "Студия",
+    "Плавание", "Плавательный",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("window", "listed"), [(50, 200), (10, 20)])
@@ -287,7 +314,10 @@ async def test_the_title_tier_gives_the_full_rankings_pages(
     await store.session.commit()
     vocab = await vocabulary(store.session)
     pages = sorted({0, 1, window // PAGE_SIZE - 1, window // PAGE_SIZE, listed // PAGE_SIZE})
-    queries = ["футбол", "танцы", "шахматы", "студия танцы", "хореография мини-футбол"]
+    queries = [
+        "футбол", "танцы", "шахматы", "студия танцы", "хореография мини-футбол", "плавание",
+        "плавание студия",
+    ]  # fmt: skip
     for text in [*queries, "танцы студея", "бальные шахмоты"]:  # typos score least
         groups = plan(search_words(text), vocab)
         for age in (None, 12):

@@ -140,6 +140,7 @@ async def ranked_rows(
         "offset": 0 if window else first,
         "require_all": require_all,
         "paramstyle": dialect.paramstyle,
+        "dialect": dialect.name,
         "count_cap": RESULTS_MAX + 1,
         "lookups": shortcuts,
     }

@@ -28,7 +28,7 @@ from sqlalchemy import Integer, TextClause, text
 from sqlalchemy.sql.selectable import TextualSelect
 
 from storage.search.analyzer import PREFIX_MIN
-from storage.search.terms import Quality
+from storage.search.terms import Quality, least_score
 
 if TYPE_CHECKING:
     from storage.search.terms import TermGroup
@@ -53,8 +53,12 @@ class _Builder:
         prefix: str,
         vocabulary: Vocabulary | None,
         paramstyle: str = "named",
+        nest: bool = True,
+        dialect: str = "sqlite",
     ) -> None:
         self.params: dict[str, Any] = {}
+        self.nest = nest
+        self.dialect = dialect
         self.prefix = prefix
         self.vocabulary = vocabulary
         self.paramstyle = paramstyle
@@ -94,19 +98,48 @@ class _Builder:
             return f"{column} = {self.bind(term)}"
         return f"{column} >= {self.bind(term)} AND {column} < {self.bind(term + _PREFIX_END)}"
 
-    def term(self, term: str, quality: int, exact: bool, group: int, title: bool = False) -> str:
+    def term(
+        self,
+        term: str,
+        quality: Quality,
+        group: int,
+        title: bool = False,
+        inner: Sequence[tuple[str, Quality]] = (),
+    ) -> str:
         """Rows of one stem; the word as typed scores one more when it is the whole word.
-        ``title``: its title rows only (the title tier, ``ranked_page``)."""
-        score = (
-            f"CASE WHEN word = {self.bind(term)} THEN {quality} ELSE {quality - 1} END"
-            if exact
-            else str(quality)
-        )
+        ``inner``: stems of the group whose ranges lie inside this one (``TermGroup.nested``),
+        scored as their own rows would be. ``title``: its title rows only (the title tier,
+        ``ranked_page``)."""
         weight, where = (TITLE_WEIGHT, " AND in_title") if title else (_WEIGHT, "")
         return (
-            f"SELECT program_id AS pid, {group} AS g, ({score}) * ({weight}) AS score "
-            f"FROM program_words WHERE {self.scope} AND {self.starts(term)}{where}"
+            f"SELECT program_id AS pid, {group} AS g, ({self._score(term, quality, inner)}) "
+            f"* ({weight}) AS score FROM program_words WHERE {self.scope} AND "
+            f"{self.starts(term)}{where}"
         )
+
+    def _score(self, term: str, quality: Quality, inner: Sequence[tuple[str, Quality]]) -> str:
+        """The quality of a row of ``term``'s range: the best of the stems whose range holds
+        its word (the whole typed word one more than a longer one)."""
+        cases: list[tuple[int, str, str]] = []  # (quality, "word" | "starts", stem)
+        for stem, stem_quality in [*inner, (term, quality)]:
+            if stem_quality is Quality.exact:
+                cases.append((int(stem_quality), "word", stem))
+            if stem != term:
+                cases.append((least_score(stem_quality), "starts", stem))
+        if not cases:
+            return str(int(quality))
+        cases.sort(key=lambda case: -case[0])  # stable: the first that holds is the best
+        # Bound in the order the text reads (positional paramstyles).
+        whens = " ".join(
+            f"WHEN {f'word = {self.bind(stem)}' if kind == 'word' else self.starts(stem)} "
+            f"THEN {value}"
+            for value, kind, stem in cases
+        )
+        return f"CASE {whens} ELSE {least_score(quality)} END"
+
+    def _by_rows(self, phrase: Sequence[str], title: bool) -> list[str]:
+        """The phrase's stems, the rarest (the one a statement reads) first."""
+        return sorted(phrase, key=lambda stem: (self.rows(stem, title), -len(stem)))
 
     def phrase(self, phrase: Sequence[str], quality: int, group: int, title: bool = False) -> str:
         """Programs holding every stem; a title match when each stem is in the title.
@@ -116,7 +149,7 @@ class _Builder:
         so they go by ``ix_program_words_program_id``, never along a word range.
         ``title``: title matches only (the title tier, ``ranked_page``).
         """
-        driver, *others = sorted(phrase, key=lambda stem: (self.rows(stem, title), -len(stem)))
+        driver, *others = self._by_rows(phrase, title)
 
         def has(stem: str, title: bool) -> str:
             words = self.vocabulary.indexed_words(stem) if self.vocabulary else []
@@ -149,15 +182,37 @@ class _Builder:
     def group(self, group: TermGroup, index: int, title: bool = False) -> list[str]:
         """The group's alternatives, single stems first: a capped count
         (``_capped_count_sql``) often has enough programs before it reaches a phrase's
-        per-program lookups."""
-        alternatives = sorted(group.essential().items(), key=lambda item: len(item[0]) > 1)
+        per-program lookups. With ``nest``, a stem whose range lies inside another's is read
+        within it (``TermGroup.nested``)."""
+        return [sql for sql, _ in self.arms(group, index, title)]
+
+    def arms(
+        self, group: TermGroup, index: int, title: bool = False
+    ) -> list[tuple[str, int | None]]:
+        """``group``'s statements, each with the most rows a program can have in it: the
+        indexed words of the range it reads (``None``: unknown, without a vocabulary)."""
+        essential = group.essential()
+        nested = group.nested() if self.nest else {}
+        alternatives = sorted(
+            ((p, q) for p, q in essential.items() if p not in nested),
+            key=lambda item: len(item[0]) > 1,
+        )
+        vocabulary = self.vocabulary
         return [
-            self.term(p[0], int(q), q is Quality.exact, index, title)
-            if len(p) == 1
-            else self.phrase(p, int(q), index, title)
+            (
+                self.term(
+                    p[0], q, index, title,
+                    [(i[0], essential[i]) for i, o in nested.items() if o == p],
+                )
+                if len(p) == 1
+                else self.phrase(p, int(q), index, title),
+                max(1, len(vocabulary.indexed_words(self._by_rows(p, title)[0])))
+                if vocabulary
+                else None,
+            )
             for p, q in alternatives
             if self.readable(p, title)
-        ]
+        ]  # fmt: skip
 
 
 def title_rows_expected(
@@ -169,8 +224,7 @@ def title_rows_expected(
     if vocabulary is None:
         return math.inf
     rows = sum(
-        min(vocabulary.frequency(stem, title=True) for stem in phrase)
-        for phrase in group.essential()
+        min(vocabulary.frequency(stem, title=True) for stem in phrase) for phrase in group.read()
     )
     return rows * vocabulary.share(municipality_id)
 
@@ -218,7 +272,7 @@ def _lookup_plan(builder: _Builder, groups: Sequence[TermGroup], title: bool = F
     rows = [
         sum(
             min(builder.rows(s, title) for s in p)
-            for p in g.essential()
+            for p in (g.read() if builder.nest else g.essential())
             if builder.readable(p, title)
         )
         for g in groups
@@ -240,6 +294,13 @@ def _lookup_plan(builder: _Builder, groups: Sequence[TermGroup], title: bool = F
     if best is None or best[0] >= _UNION_ROW_COST * sum(rows):
         return None
     return best[1]
+
+
+# Keeps a subquery whole: without it the filter on the looked-up sum moves into the grouping,
+# and each per-program lookup runs twice (in the sum and in the filter): a seventh of the
+# statement of «хореографическая студия» in the largest town. Neither planner moves a filter
+# into a subquery with a LIMIT or an OFFSET.
+_FENCE = {"sqlite": " LIMIT -1", "postgresql": " OFFSET 0"}
 
 
 def _looked_up_sql(
@@ -278,7 +339,8 @@ def _looked_up_sql(
     summed = " + ".join(["MAX(score)", *looks])
     return (
         f"SELECT pid, score, hits FROM (SELECT pid, {summed} AS score, {len(groups)} AS hits "
-        f"FROM ({union}) AS matched GROUP BY pid) AS looked WHERE score IS NOT NULL"
+        f"FROM ({union}) AS matched GROUP BY pid{_FENCE[builder.dialect]}) AS looked "
+        "WHERE score IS NOT NULL"
     )
 
 
@@ -301,14 +363,18 @@ def _scores_sql(
         and (driver := _lookup_plan(builder, groups, title)) is not None
     ):
         return _looked_up_sql(builder, groups, driver, builder.vocabulary, title)
-    arms = [part for i, g in enumerate(groups) for part in builder.group(g, i, title)]
-    if best is not None and len(groups) == 1:
+    parts = [arm for i, g in enumerate(groups) for arm in builder.arms(g, i, title)]
+    arms = [sql for sql, _ in parts]
+    if best is not None and len(groups) == 1 and all(words for _, words in parts):
         # A program among the group's best N (score, then id) has its score from some
-        # alternative; a program ahead of it there scores at least as much overall, so it is
-        # among that alternative's best N too. Ranking each one's best N is ranking them all.
+        # alternative's row; the rows ahead of it there are of programs that score at least
+        # as much overall, fewer than N of them, each with a row per word of the range at
+        # most. So it is among that alternative's best N × words rows: ranking those of each
+        # alternative is ranking them all.
         arms = [
-            f"SELECT * FROM ({arm} ORDER BY score DESC, pid LIMIT {int(best)}) AS best_{n}"
-            for n, arm in enumerate(arms)
+            f"SELECT * FROM ({sql} ORDER BY score DESC, pid LIMIT {int(best) * int(words or 1)})"
+            f" AS best_{n}"
+            for n, (sql, words) in enumerate(parts)
         ]
     union = " UNION ALL ".join(arms)
     if len(groups) == 1:  # one group: its best alternative is the score
@@ -356,6 +422,7 @@ def ranked_page(
     offset: int,
     require_all: bool,
     paramstyle: str,
+    dialect: str,
     vocabulary: Vocabulary | None = None,
     title: bool = False,
     count_cap: int | None = None,
@@ -374,7 +441,7 @@ def ranked_page(
     (storage.search.ranking reads the tier first). ``count_cap``: for one group, the total
     is counted up to the cap only (``_capped_count_sql``); otherwise it is exact.
     """
-    builder = _Builder(municipality_id, "r", vocabulary, paramstyle)
+    builder = _Builder(municipality_id, "r", vocabulary, paramstyle, lookups, dialect)
     # Bound in the order the text reads: the enrollment subquery comes before the matches.
     day = [builder.bind(on) for _ in range(4)]
     open_now = [f"g.enrollment_opens_on <= {a} AND g.enrollment_closes_on >= {b}" for a, b in

@@ -38,11 +38,14 @@ class TermGroup:
     _essential: dict[Phrase, Quality] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    _nested: dict[Phrase, Phrase] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def add(self, phrase: Phrase, quality: Quality) -> None:
         if quality > self.terms.get(phrase, 0):
             self.terms[phrase] = quality
-            self._essential = None
+            self._essential = self._nested = None
 
     @property
     def typos(self) -> list[str]:
@@ -66,3 +69,27 @@ class TermGroup:
         if self._essential is None:
             self._essential = {p: q for p, q in self.terms.items() if not self.subsumed(p)}
         return self._essential
+
+    def nested(self) -> dict[Phrase, Phrase]:
+        """Essential single stems whose range lies inside another one's, which is not inside
+        any: inner → outer. The outer range finds every program the inner one finds (scoring
+        less, or the inner one would not be essential), so reading it once and scoring its
+        words by the inner stem where they fall in it finds the same («робототехник» inside
+        «робот», «плаван» inside «плава»: one range read instead of two)."""
+        if self._nested is None:
+            singles = [p for p in self.essential() if len(p) == 1]
+            outer = [p for p in singles if not any(_inside(p, o) for o in singles)]
+            self._nested = {
+                p: next(o for o in outer if _inside(p, o)) for p in singles if p not in outer
+            }
+        return self._nested
+
+    def read(self) -> list[Phrase]:
+        """The alternatives a statement reads: the essential ones not read inside another."""
+        nested = self.nested()
+        return [p for p in self.essential() if p not in nested]
+
+
+def _inside(inner: Phrase, outer: Phrase) -> bool:
+    """Is the range of stem ``inner`` inside that of stem ``outer``, and not the same?"""
+    return inner != outer and covers(outer[0], inner[0])
