@@ -144,10 +144,33 @@ def test_the_title_tier_is_tried_where_enough_title_rows_are_expected() -> None:
     group = plan(["танцы"], vocabulary)[0]
     assert vocabulary.frequency("танец", title=True) == 300
     # (300 + 100) title rows in the region: half of them in 1, a tenth in 2.
-    assert sql.title_rows_expected(group, vocabulary, 1) == pytest.approx(200)
-    assert sql.title_rows_expected(group, vocabulary, 2) == pytest.approx(40)
-    assert sql.title_rows_expected(group, vocabulary, None) == pytest.approx(400)
+    assert sql.rows_expected(group, vocabulary, 1, title=True) == pytest.approx(200)
+    assert sql.rows_expected(group, vocabulary, 2, title=True) == pytest.approx(40)
+    assert sql.rows_expected(group, vocabulary, None, title=True) == pytest.approx(400)
     assert 40 < ranking.TIER_ROWS_MIN <= 200
+
+
+def test_few_matches_are_ranked_and_counted_in_one_reading() -> None:
+    """Where the single stems hold about as few rows as the count stops at, every match is
+    ranked and the ranked rows counted; where they hold more, each alternative's best and a
+    capped count. A phrase's driving rows do not count (most lack its other words)."""
+
+    def statement(counts: list[int]) -> str:
+        vocabulary = Vocabulary(["истор", "кра", "краевед"], counts=counts, shares={1: 0.5})
+        group = TermGroup("краевед")
+        group.add(("краевед",), Quality.exact)
+        group.add(("истор", "кра"), Quality.synonym)
+        assert sql.rows_expected(group, vocabulary, 1, phrases=False) == counts[2] / 2
+        return sql.ranked_page(
+            [group], municipality_id=1, columns=("id",), filters_sql="", on="2026-12-01",
+            limit=50, offset=0, require_all=True, paramstyle="qmark", dialect="sqlite",
+            vocabulary=vocabulary, count_cap=201,
+        ).sql  # fmt: skip
+
+    few = statement([5000, 5000, 400])  # 200 rows of «краевед» in the municipality
+    assert "COUNT(*) OVER ()" in few and "LIMIT 201" not in few and "best_0" not in few
+    many = statement([5000, 5000, 404])
+    assert "COUNT(*) OVER ()" not in many and "LIMIT 201" in many and "best_0" in many
 
 
 def test_frequency_and_words_of_a_range() -> None:

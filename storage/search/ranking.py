@@ -156,7 +156,7 @@ async def ranked_rows(
         return await fetch_rows(connection, statement.sql, statement.params)
 
     def title_rows() -> tuple[float, ...]:
-        return tuple(sql.title_rows_expected(g, vocabulary, municipality_id) for g in groups)
+        return tuple(sql.rows_expected(g, vocabulary, municipality_id, title=True) for g in groups)
 
     # Any title match outscores any other, so the title tier may be the window (see below).
     # Where it could hardly fill the window (a small town, a rare word) the full ranking is

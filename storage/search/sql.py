@@ -215,16 +215,25 @@ class _Builder:
         ]  # fmt: skip
 
 
-def title_rows_expected(
-    group: TermGroup, vocabulary: Vocabulary | None, municipality_id: int | None
+def rows_expected(
+    group: TermGroup,
+    vocabulary: Vocabulary | None,
+    municipality_id: int | None,
+    *,
+    title: bool = False,
+    phrases: bool = True,
 ) -> float:
-    """About how many title rows the group's title tier reads in the municipality: each
-    alternative's (a phrase's: its rarest stem's) region-wide title rows times the
-    municipality's part of the index. Unknown without a vocabulary: infinite."""
+    """About how many rows a statement of the group reads in the municipality (``title``:
+    the title tier's, its title rows): each alternative's (a phrase's: its rarest stem's)
+    region-wide rows times the municipality's part of the index. ``phrases`` False: the
+    single stems' only — about how many programs match, as a phrase's driving rows are mostly
+    of programs without its other words. Unknown without a vocabulary: infinite."""
     if vocabulary is None:
         return math.inf
     rows = sum(
-        min(vocabulary.frequency(stem, title=True) for stem in phrase) for phrase in group.read()
+        min(vocabulary.frequency(stem, title=title) for stem in phrase)
+        for phrase in group.read()
+        if phrases or len(phrase) == 1
     )
     return rows * vocabulary.share(municipality_id)
 
@@ -450,13 +459,22 @@ def ranked_page(
         f"(SELECT MAX(CASE WHEN {open_now[0]} AND g.seats_taken < g.capacity THEN 2 "
         f"WHEN {open_now[1]} THEN 1 ELSE 0 END) FROM groups g WHERE g.program_id = programs.id)"
     )
-    if count_cap is not None and len(groups) == 1:
+    # Where about as few programs match as the count would stop at, it would read them all
+    # again: ranking every match and counting the ranked rows reads them once (a third less
+    # for «краевед» in a town; the title tier's total counts every match, not the tier).
+    few = (
+        count_cap is not None
+        and not title
+        and len(groups) == 1
+        and rows_expected(groups[0], vocabulary, municipality_id, phrases=False) <= count_cap
+    )
+    if count_cap is not None and len(groups) == 1 and not few:
         total = _capped_count_sql(builder, groups[0], filters_sql, count_cap)
     else:
         total = "COUNT(*) OVER ()"
     # Without filters every match counts: the page's window may come from each alternative's
     # best (a filter could drop them, so it needs every match).
-    best = offset + limit if lookups and not filters_sql else None
+    best = offset + limit if lookups and not filters_sql and not few else None
     matched = _scores_sql(builder, groups, require_all, title, lookups, best)
     if filters_sql:
         found = (
