@@ -54,7 +54,7 @@ class _Builder:
         vocabulary: Vocabulary | None,
         paramstyle: str = "named",
         nest: bool = True,
-        dialect: str = "sqlite",
+        dialect: str | None = None,  # what the fence is written for (``_FENCE``)
     ) -> None:
         self.params: dict[str, Any] = {}
         self.nest = nest
@@ -348,7 +348,7 @@ def _looked_up_sql(
     summed = " + ".join(["MAX(score)", *looks])
     return (
         f"SELECT pid, score, hits FROM (SELECT pid, {summed} AS score, {len(groups)} AS hits "
-        f"FROM ({union}) AS matched GROUP BY pid{_FENCE[builder.dialect]}) AS looked "
+        f"FROM ({union}) AS matched GROUP BY pid{_FENCE[builder.dialect or '']}) AS looked "
         "WHERE score IS NOT NULL"
     )
 
