@@ -23,7 +23,7 @@ from storage.models import (
 )
 from storage.navigator.guard import set_configured
 from storage.navigator.outbox import enqueue_new, push_due, reconcile, retry_delay
-from storage.navigator.signature import sign
+from storage.navigator.signature import WINDOW_SECONDS, sign, verify
 from storage.navigator.sync import pull
 from tests.support import enrollments as build
 from tests.support.navigator import KEMEROVO, SECRET, Exchange, exchange, region, reports
@@ -179,6 +179,17 @@ async def test_a_forbidden_transition_is_not_applied_and_is_reported(
         assert report.uuid == key and "cancel" in report.detail
 
 
+def test_the_timestamp_window_is_300_seconds_either_way_inclusive() -> None:
+    body, ts = b'{"event": "changes"}', 1_800_000_000
+    signature = sign(SECRET, ts, body)
+    for now, ok in [
+        (ts + WINDOW_SECONDS, True), (ts - WINDOW_SECONDS, True),
+        (ts + WINDOW_SECONDS + 0.5, False), (ts - WINDOW_SECONDS - 0.5, False),
+    ]:  # fmt: skip
+        assert verify(SECRET, str(ts), signature, body, now=now) is ok, now
+    assert not verify(SECRET, str(ts), signature, body + b" ", now=ts)
+
+
 async def test_bad_signature_stale_timestamp_unknown_and_malformed_are_refused(
     store: Storage, engine: AsyncEngine
 ) -> None:
@@ -187,8 +198,14 @@ async def test_bad_signature_stale_timestamp_unknown_and_malformed_are_refused(
         await ex.gateway.decide(key, "approve", send=False)
         event = ex.gateway.status_event(key)
         assert await ex.gateway.callback(event, secret="wrong") == 401
-        assert await ex.gateway.callback(event, timestamp=int(time.time()) - 301) == 401
-        assert await ex.gateway.callback(event, timestamp=int(time.time()) + 301) == 401
+        # Ten seconds off the window's edge either way: a slow machine moves the clock between
+        # writing the timestamp and checking it (the edge itself: the test above).
+        stale, early = (
+            int(time.time()) - WINDOW_SECONDS - 10,
+            int(time.time()) + WINDOW_SECONDS + 10,
+        )
+        assert await ex.gateway.callback(event, timestamp=stale) == 401
+        assert await ex.gateway.callback(event, timestamp=early) == 401
         async with (
             aiohttp.ClientSession() as http,
             http.post(ex.callback_url, json=event) as unsigned,
@@ -206,7 +223,8 @@ async def test_bad_signature_stale_timestamp_unknown_and_malformed_are_refused(
             http.post(ex.callback_url, data=body, headers=headers) as response,
         ):
             assert response.status == 422
-        assert await ex.gateway.callback(event, timestamp=int(time.time()) - 299) == 204
+        inside = int(time.time()) - WINDOW_SECONDS + 10
+        assert await ex.gateway.callback(event, timestamp=inside) == 204
         assert await status_of(store, enrollment_id) is S.confirmed
 
 
