@@ -29,6 +29,7 @@ from storage.models import (
     Registry,
 )
 from storage.search import ranking, sql
+from storage.search.estimates import rows_expected
 from storage.search.ranking import best_first, plan
 from storage.search.terms import Quality, TermGroup
 from storage.search.vocabulary import STATEMENT_MEMORY, TYPO_MEMORY, Vocabulary, vocabulary
@@ -144,9 +145,9 @@ def test_the_title_tier_is_tried_where_enough_title_rows_are_expected() -> None:
     group = plan(["танцы"], vocabulary)[0]
     assert vocabulary.frequency("танец", title=True) == 300
     # (300 + 100) title rows in the region: half of them in 1, a tenth in 2.
-    assert sql.rows_expected(group, vocabulary, 1, title=True) == pytest.approx(200)
-    assert sql.rows_expected(group, vocabulary, 2, title=True) == pytest.approx(40)
-    assert sql.rows_expected(group, vocabulary, None, title=True) == pytest.approx(400)
+    assert rows_expected(group, vocabulary, 1, title=True) == pytest.approx(200)
+    assert rows_expected(group, vocabulary, 2, title=True) == pytest.approx(40)
+    assert rows_expected(group, vocabulary, None, title=True) == pytest.approx(400)
     assert 40 < ranking.TIER_ROWS_MIN <= 200
 
 
@@ -160,7 +161,7 @@ def test_few_matches_are_ranked_and_counted_in_one_reading() -> None:
         group = TermGroup("краевед")
         group.add(("краевед",), Quality.exact)
         group.add(("истор", "кра"), Quality.synonym)
-        assert sql.rows_expected(group, vocabulary, 1, phrases=False) == counts[2] / 2
+        assert rows_expected(group, vocabulary, 1, phrases=False) == counts[2] / 2
         return sql.ranked_page(
             [group], municipality_id=1, columns=("id",), filters_sql="", on="2026-12-01",
             limit=50, offset=0, require_all=True, paramstyle="qmark", dialect="sqlite",

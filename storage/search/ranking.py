@@ -32,6 +32,7 @@ from storage.geo import haversine_km
 from storage.models import Program
 from storage.search import sql
 from storage.search.analyzer import stem
+from storage.search.estimates import rows_expected
 from storage.search.terms import Quality, TermGroup
 from storage.search.thesaurus import THESAURUS, Thesaurus
 from storage.search.vocabulary import Vocabulary
@@ -156,7 +157,7 @@ async def ranked_rows(
         return await fetch_rows(connection, statement.sql, statement.params)
 
     def title_rows() -> tuple[float, ...]:
-        return tuple(sql.rows_expected(g, vocabulary, municipality_id, title=True) for g in groups)
+        return tuple(rows_expected(g, vocabulary, municipality_id, title=True) for g in groups)
 
     # Any title match outscores any other, so the title tier may be the window (see below).
     # Where it could hardly fill the window (a small town, a rare word) the full ranking is

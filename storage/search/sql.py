@@ -18,7 +18,6 @@ the rows of its rarest stem only and looks the others up per program
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +27,7 @@ from sqlalchemy import Integer, TextClause, text
 from sqlalchemy.sql.selectable import TextualSelect
 
 from storage.search.analyzer import PREFIX_MIN
+from storage.search.estimates import rows_expected
 from storage.search.terms import Quality, least_score
 
 if TYPE_CHECKING:
@@ -213,29 +213,6 @@ class _Builder:
             for p, q in alternatives
             if self.readable(p, title)
         ]  # fmt: skip
-
-
-def rows_expected(
-    group: TermGroup,
-    vocabulary: Vocabulary | None,
-    municipality_id: int | None,
-    *,
-    title: bool = False,
-    phrases: bool = True,
-) -> float:
-    """About how many rows a statement of the group reads in the municipality (``title``:
-    the title tier's, its title rows): each alternative's (a phrase's: its rarest stem's)
-    region-wide rows times the municipality's part of the index. ``phrases`` False: the
-    single stems' only — about how many programs match, as a phrase's driving rows are mostly
-    of programs without its other words. Unknown without a vocabulary: infinite."""
-    if vocabulary is None:
-        return math.inf
-    rows = sum(
-        min(vocabulary.frequency(stem, title=title) for stem in phrase)
-        for phrase in group.read()
-        if phrases or len(phrase) == 1
-    )
-    return rows * vocabulary.share(municipality_id)
 
 
 def outside_tier_bound(groups: Sequence[TermGroup]) -> int:
