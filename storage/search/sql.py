@@ -256,11 +256,7 @@ def _lookup_plan(builder: _Builder, groups: Sequence[TermGroup], title: bool = F
     assert vocabulary is not None
     # What a group reads: a phrase reads its rarest stem's rows (and looks the rest up).
     rows = [
-        sum(
-            min(builder.rows(s, title) for s in p)
-            for p in (g.read() if builder.nest else g.essential())
-            if builder.readable(p, title)
-        )
+        sum(min(builder.rows(s, title) for s in p) for p in g.read() if builder.readable(p, title))
         for g in groups
     ]
     seeks: list[int | None] = []  # per program, to look the group up; None: it cannot be
@@ -439,14 +435,14 @@ def ranked_page(
     # Where about as few programs match as the count would stop at, it would read them all
     # again: ranking every match and counting the ranked rows reads them once (a third less
     # for «краевед» in a town; the title tier's total counts every match, not the tier).
+    cap = count_cap if len(groups) == 1 else None  # a capped count is of one group
     few = (
-        count_cap is not None
+        cap is not None
         and not title
-        and len(groups) == 1
-        and rows_expected(groups[0], vocabulary, municipality_id, phrases=False) <= count_cap
+        and rows_expected(groups[0], vocabulary, municipality_id, phrases=False) <= cap
     )
-    if count_cap is not None and len(groups) == 1 and not few:
-        total = _capped_count_sql(builder, groups[0], filters_sql, count_cap)
+    if cap is not None and not few:
+        total = _capped_count_sql(builder, groups[0], filters_sql, cap)
     else:
         total = "COUNT(*) OVER ()"
     # Without filters every match counts: the page's window may come from each alternative's
