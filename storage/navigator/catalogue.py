@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.catalog import fold, reindex_search_words, search_text_for, word_rows
+from storage.db import fetch_rows
 from storage.models import (
     Enrollment,
     Municipality,
@@ -36,7 +37,7 @@ from storage.models import (
     User,
 )
 from storage.models.enrollments import LIVE_STATUSES
-from storage.navigator.bulk import insert_rows, update_rows
+from storage.navigator.bulk import ROWS_PER_STATEMENT, insert_rows, update_rows
 from storage.navigator.ledger import Entry, Ledger, chunks
 from storage.navigator.mapping import (
     BadRecord,
@@ -75,12 +76,20 @@ class ProgramFacts:
 async def insert_ids(
     session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]]
 ) -> list[int]:
-    """One executemany INSERT per chunk (storage/navigator/bulk.py), then our ids read back by
-    ``navigator_id`` (unique), in the order of ``rows``. (``INSERT … RETURNING`` with its order
-    kept cost SQLAlchemy several times more than the insert itself.)"""
+    """One executemany INSERT per chunk (storage/navigator/bulk.py), then our ids, in the
+    order of ``rows``. On SQLite they are consecutive: each row gets the largest rowid + 1
+    while this connection holds the write lock, so the last one (``last_insert_rowid()``)
+    gives them all. Elsewhere they are read back by ``navigator_id`` (unique): ``INSERT …
+    RETURNING`` with its order kept cost SQLAlchemy several times more than the insert."""
+    connection = await session.connection()
+    consecutive = connection.dialect.name == "sqlite"
     ids: list[int] = []
-    for batch in chunks(rows, 1000):
+    for batch in chunks(rows, ROWS_PER_STATEMENT):
         await insert_rows(session, table, batch)
+        if consecutive:
+            ((last,),) = await fetch_rows(connection, "SELECT last_insert_rowid()", ())
+            ids += range(last - len(batch) + 1, last + 1)
+            continue
         keys = [row["navigator_id"] for row in batch]
         read = select(table.c.navigator_id, table.c.id).where(table.c.navigator_id.in_(keys))
         found = {key: row_id for key, row_id in await session.execute(read)}
