@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +28,13 @@ from storage.migrate import upgrade
 from storage.navigator.apply import ApplyResult
 from storage.navigator.bulk import collector_paused, wal_checkpoints
 from storage.navigator.client import NavigatorClient
-from storage.navigator.sync import apply_import_batch, pull, status
+from storage.navigator.sync import (
+    apply_import_batch,
+    begin_import,
+    pull,
+    release_lease,
+    status,
+)
 
 BATCH = 4000  # lines per transaction: fewer, larger commits write each index page fewer times
 COLLECT_EVERY = 16  # batches
@@ -73,6 +80,9 @@ async def import_file(
         size = (await asyncio.to_thread(path.stat)).st_size
         reader_process = size >= READER_PROCESS_BYTES
     summary = ImportSummary()
+    owner = f"import-{os.getpid()}"
+    async with sessionmaker() as session:
+        lease = await begin_import(session, owner)
     async with wal_checkpoints(engine) as checkpoints:
         reader: ReaderProcess | ReaderThread = (
             await ReaderProcess.start(path, batch)
@@ -97,7 +107,7 @@ async def import_file(
                     ahead = asyncio.ensure_future(reader.batch(batch))
                     async with sessionmaker() as session:
                         result = await apply_import_batch(
-                            session, read.checked(), read.errors(), read.bad_lines
+                            session, read.checked(), read.errors(), read.bad_lines, lease
                         )
                     checkpoints.request()
                     summary.count(read.lines, result, read.bad_lines)
@@ -106,6 +116,9 @@ async def import_file(
         finally:
             await asyncio.wait([ahead])  # a reader cannot be interrupted: let it finish
             await reader.close()
+            if lease is not None:
+                async with sessionmaker() as session:
+                    await release_lease(session, owner)
     async with sessionmaker() as session:
         summary.waiting = (await status(session)).waiting_objects
     return summary

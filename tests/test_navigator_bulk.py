@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 import storage.navigator.bulk as bulk
+import storage.navigator.sync as sync
 from bot.navigator_cli import import_file
 from bot.navigator_gateway import catalogue as nav
-from storage.base import Base
+from storage.base import Base, utcnow
 from storage.db import create_session_factory
+from storage.models import NavigatorSync
+from storage.navigator.mapping import check
 from tests.support.navigator import BELOVO, KEMEROVO, region
 
 # Every table an import writes; columns that hold the time of writing are left out.
@@ -124,3 +129,105 @@ async def test_the_bulk_path_writes_what_core_statements_write(
     assert any(row for row in by_core["navigator_reports"])  # the bad records are in it
     for name in TABLES:
         assert by_driver[name] == by_core[name], name
+
+
+# --- an import into an empty ledger (storage/navigator/ledger.py: FreshImport) ----------------
+
+
+def _export_with_later_versions() -> list[dict[str, Any]]:
+    """The shuffled first export, then newer versions of objects it holds (a program renamed,
+    a group moved to another program, a schedule deleted) and an older replay: with small
+    batches they meet their first versions, stored by earlier batches, in later ones."""
+    first = _first_export()
+    ts = 1_764_600_000
+    programs = [o for o in first if o["type"] == "program" and o["uuid"] != "pr-bad"]
+    group = next(o for o in first if o["type"] == "group")
+    schedule = next(o for o in first if o["type"] == "schedule")
+    other = next(p for p in programs if p["uuid"] != group["programUuid"])
+    return [
+        *first,
+        {**programs[0], "lastmodifiedTs": ts, "name": "Шахматы для всех"},
+        {**group, "lastmodifiedTs": ts, "programUuid": other["uuid"]},
+        nav.tombstone(schedule, ts),
+        {**programs[1], "lastmodifiedTs": 1, "name": "Старая версия"},  # older: ignored
+    ]
+
+
+@pytest.mark.parametrize("batch", [13, 1000])
+async def test_an_import_into_an_empty_ledger_writes_what_the_reading_path_writes(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    """The reads a fresh import skips are the ones that would have found nothing."""
+    path = _write(tmp_path / "export.jsonl", _export_with_later_versions())
+    second = _write(tmp_path / "second.jsonl", _second_export(_first_export()))
+    dumps = []
+    for fresh in (False, True):
+        monkeypatch.setattr(sync, "FRESH_IMPORTS", fresh)
+        await _fresh(engine)
+        await import_file(engine, path, batch=batch)
+        await import_file(engine, second, batch=batch)  # a ledger that is not empty: reads
+        dumps.append(await _dump(engine))
+    by_reads, by_memory = dumps
+    assert any(row[1] == "Шахматы для всех" for row in by_reads["programs"])
+    for name in TABLES:
+        assert by_memory[name] == by_reads[name], name
+
+
+async def test_a_fresh_import_does_not_read_the_ledger_for_what_it_has_not_written(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An export in order, one batch: nothing to read. Again into the same ledger: it reads."""
+    objects = list(nav.generate(30, [KEMEROVO, BELOVO], seed=3))
+    path = _write(tmp_path / "ordered.jsonl", objects)
+    reads: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "FROM navigator_objects" in statement:
+            reads.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        for fresh in (False, True):
+            monkeypatch.setattr(sync, "FRESH_IMPORTS", fresh)
+            await _fresh(engine)
+            reads.clear()
+            await import_file(engine, path, batch=1000)
+            ledger_reads = [s for s in reads if "uuid IN" in s]  # a batch's, not the summary's
+            assert bool(ledger_reads) is not fresh, fresh
+        reads.clear()
+        await import_file(engine, path, batch=1000)  # the same file again: all replays
+        assert any("WHERE uuid IN" in s for s in reads)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+
+async def test_an_import_holds_the_pull_lease_and_a_lapsed_one_ends_its_memory(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    await _fresh(engine)
+    objects = list(nav.generate(10, [KEMEROVO], seed=4))
+    session: AsyncSession
+    async with create_session_factory(engine)() as session:
+        assert await sync.take_lease(session, "puller")
+        assert await sync.begin_import(session, "import-a") is None  # a pull holds it
+        await sync.release_lease(session, "puller")
+        lease = await sync.begin_import(session, "import-a")
+        assert lease is not None and lease.fresh is not None
+        assert not await sync.take_lease(session, "puller")  # pulls wait for the import
+        checked = [check(obj) for obj in objects[:5]]
+        await sync.apply_import_batch(session, checked, [], [], lease)
+        state = await session.get(NavigatorSync, 1, populate_existing=True)
+        assert state is not None and state.lease_until is not None
+        assert state.lease_until - utcnow() > sync.LEASE / 2  # renewed with the batch
+        state.lease_until = utcnow() - timedelta(seconds=1)  # lapsed: anyone may write now
+        await session.commit()
+        await sync.apply_import_batch(session, [check(o) for o in objects[5:]], [], [], lease)
+        assert lease.fresh.expired  # the next batches read the ledger again
+        state = await session.get(NavigatorSync, 1, populate_existing=True)
+        assert state is not None and state.lease_until is not None
+        assert state.lease_until < utcnow()  # a lapsed lease is not taken back
+        assert await sync.take_lease(session, "puller")
+    await import_file(engine, _write(tmp_path / "more.jsonl", objects))  # while "puller" holds it
+    async with create_session_factory(engine)() as session:
+        state = await session.get(NavigatorSync, 1)
+        assert state is not None and state.lease_owner == "puller"  # not released by the import

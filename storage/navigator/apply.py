@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.navigator.bulk import collector_paused
 from storage.navigator.catalogue import APPLIED, PENDING, CatalogueWriter
 from storage.navigator.groups import write_groups, write_schedules
-from storage.navigator.ledger import Entry, Ledger
+from storage.navigator.ledger import Entry, FreshImport, Ledger
 from storage.navigator.mapping import TYPES, BadRecord, Checked, check
 from storage.navigator.state import sync_row
 
@@ -48,18 +48,25 @@ async def apply_objects(session: AsyncSession, objects: Sequence[object]) -> App
 
 
 async def apply_checked(
-    session: AsyncSession, objects: Sequence[Checked], unusable: Sequence[BadRecord] = ()
+    session: AsyncSession,
+    objects: Sequence[Checked],
+    unusable: Sequence[BadRecord] = (),
+    fresh: FreshImport | None = None,
 ) -> ApplyResult:
     """Apply objects whose common fields are read (``mapping.check``; an import's reader
-    checks their records too), and report those that could not even be versioned."""
+    checks their records too), and report those that could not even be versioned. ``fresh``:
+    what an import into an empty ledger has written so far (ledger.FreshImport)."""
     with collector_paused():
-        return await _apply(session, objects, unusable)
+        return await _apply(session, objects, unusable, fresh)
 
 
 async def _apply(
-    session: AsyncSession, objects: Sequence[Checked], unusable: Sequence[BadRecord]
+    session: AsyncSession,
+    objects: Sequence[Checked],
+    unusable: Sequence[BadRecord],
+    fresh: FreshImport | None,
 ) -> ApplyResult:
-    ledger = Ledger(session)
+    ledger = Ledger(session, fresh)
     writer = CatalogueWriter(session, ledger)
     await writer.load_municipalities()
     for error in unusable:

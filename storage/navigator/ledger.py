@@ -4,6 +4,9 @@ A batch reads the rows it needs in a few ``IN (...)`` queries (the batch's uuids
 and children of what changed), works on ``Entry`` objects, and writes every changed entry back
 at the end: new rows in one multi-row insert, new versions and state changes in one
 executemany each. While the batch runs, memory is the truth for every uuid it holds.
+
+An import into an empty ledger (``FreshImport``) remembers what it has written, so a batch
+reads only the uuids and parents that earlier batches may have stored.
 """
 
 from __future__ import annotations
@@ -74,10 +77,56 @@ def chunks(items: Collection[Any], size: int = CHUNK) -> Iterable[list[Any]]:
         yield ordered[start : start + size]
 
 
+_BITS = 24  # a filter of 2**24 bits (2 MiB); two positions from one 64-bit hash
+_MASK = (1 << _BITS) - 1
+
+
+class FreshImport:
+    """What an import into an empty ledger has written so far, as two Bloom filters: the
+    uuids stored, and the parents their rows name. A uuid in neither filter is known not to
+    be stored, and a parent not in the second has no stored children, so a batch skips
+    those reads; a false positive (about 0.2 % at 410 000 objects) costs only the read the
+    batch would have made anyway. It holds only while no one else writes the ledger: the
+    import keeps the pull's lease for it and drops it (``expired``) if that lapses. (The
+    hash is the process's own str hash: the filters never leave the process.)"""
+
+    def __init__(self) -> None:
+        self._stored = bytearray(1 << (_BITS - 3))
+        self._parents = bytearray(1 << (_BITS - 3))
+        self.expired = False
+
+    def note(self, entries: Iterable[Entry]) -> None:
+        stored, parents = self._stored, self._parents
+        for entry in entries:
+            _mark(stored, entry.uuid)
+            if entry.parent_uuid:
+                _mark(parents, entry.parent_uuid)
+
+    def may_be_stored(self, uuid: str) -> bool:
+        return _marked(self._stored, uuid)
+
+    def may_have_children(self, uuid: str) -> bool:
+        return _marked(self._parents, uuid)
+
+
+def _mark(bits: bytearray, key: str) -> None:
+    hashed = hash(key)
+    first, second = hashed & _MASK, (hashed >> _BITS) & _MASK
+    bits[first >> 3] |= 1 << (first & 7)
+    bits[second >> 3] |= 1 << (second & 7)
+
+
+def _marked(bits: bytearray, key: str) -> bool:
+    hashed = hash(key)
+    first, second = hashed & _MASK, (hashed >> _BITS) & _MASK
+    return bool(bits[first >> 3] >> (first & 7) & 1 and bits[second >> 3] >> (second & 7) & 1)
+
+
 class Ledger:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, fresh: FreshImport | None = None) -> None:
         self.session = session
         self.entries: dict[str, Entry] = {}
+        self.fresh = fresh if fresh is not None and not fresh.expired else None
 
     def get(self, uuid: str | None) -> Entry | None:
         return self.entries.get(uuid) if uuid else None
@@ -85,6 +134,8 @@ class Ledger:
     async def load(self, uuids: Iterable[str]) -> None:
         """The rows of these uuids (without payloads), unless already held."""
         wanted = {uuid for uuid in uuids if uuid and uuid not in self.entries}
+        if self.fresh is not None:
+            wanted = {uuid for uuid in wanted if self.fresh.may_be_stored(uuid)}
         if not wanted:
             return
         connection = await self.session.connection()
@@ -105,9 +156,12 @@ class Ledger:
         parents = set(parents)
         if not parents:
             return []
+        stored = parents
+        if self.fresh is not None:
+            stored = {uuid for uuid in parents if self.fresh.may_have_children(uuid)}
         connection = await self.session.connection()
         style = connection.dialect.paramstyle
-        for chunk in chunks(parents):
+        for chunk in chunks(stored):
             # In a set order (not the heap's): the rows they make get the same ids whatever
             # the stored payloads' sizes, so the two write paths can be compared.
             sql = _in_sql(style, len(chunk), children=True)
@@ -129,6 +183,8 @@ class Ledger:
         new: list[dict[str, Any]] = []
         versions: list[dict[str, Any]] = []
         states: list[dict[str, Any]] = []
+        if self.fresh is not None:  # a new version may name another parent
+            self.fresh.note(e for e in self.entries.values() if e.new_version or not e.stored)
         for entry in self.entries.values():
             if not entry.stored:
                 new.append(_row(entry))

@@ -28,6 +28,7 @@ from storage.models import (
 from storage.navigator.apply import ApplyResult, apply_checked, apply_page
 from storage.navigator.bulk import widen_cache
 from storage.navigator.client import NavigatorClient, NavigatorError
+from storage.navigator.ledger import FreshImport
 from storage.navigator.mapping import BadRecord, Checked
 from storage.navigator.state import sync_row
 from storage.notifications import NoticeKind, NotificationRepo
@@ -35,6 +36,7 @@ from storage.notifications import NoticeKind, NotificationRepo
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
+FRESH_IMPORTS = True  # False: an import reads the ledger as a pull does (tests compare both)
 ALERT_AFTER = timedelta(hours=1)
 ALERT_KIND = NoticeKind.navigator_sync_failing  # rendered by handlers/admin/navigator.py
 
@@ -273,19 +275,49 @@ async def reports(
     ]
 
 
+@dataclass(slots=True)
+class ImportLease:
+    """The pull's lease held by an import, and what it has written if the ledger was empty."""
+
+    owner: str
+    fresh: FreshImport | None
+
+
+async def begin_import(session: AsyncSession, owner: str) -> ImportLease | None:
+    """Take the pull's lease for an import: pulls wait until it ends. None while a pull holds
+    it (the import then goes on beside it, reading the ledger as a pull does)."""
+    if not await take_lease(session, owner):
+        return None
+    empty = (await session.execute(select(NavigatorObject.uuid).limit(1))).first() is None
+    await session.commit()
+    return ImportLease(owner, FreshImport() if empty and FRESH_IMPORTS else None)
+
+
 async def apply_import_batch(
     session: AsyncSession,
     objects: list[Checked],
     unusable: list[BadRecord],
     bad_lines: list[int],
+    lease: ImportLease | None = None,
 ) -> ApplyResult:
     """One batch of an export file in one transaction: its objects applied, its unreadable
-    lines reported (admins read them beside the pull's skipped records), totals counted."""
+    lines reported (admins read them beside the pull's skipped records), totals counted, the
+    import's lease renewed with it. A lease that lapsed (another worker may have written the
+    ledger since) is not taken back, and what the import remembered is dropped."""
     await widen_cache(session)
-    result = await apply_checked(session, objects, unusable)
+    state = await sync_row(session)
+    now = utcnow()
+    fresh = None
+    if lease is not None:
+        until = state.lease_until
+        if state.lease_owner == lease.owner and until is not None and until - now > LEASE / 4:
+            state.lease_until = now + LEASE
+            fresh = lease.fresh
+        elif lease.fresh is not None:
+            lease.fresh.expired = True
+    result = await apply_checked(session, objects, unusable, fresh)
     for line in bad_lines:
         session.add(NavigatorReport(kind="skipped", reason="bad_json", detail=f"line {line}"))
-    state = await sync_row(session)
     state.applied_total += result.applied
     state.skipped_total += result.skipped + len(bad_lines)
     await session.commit()
