@@ -312,6 +312,7 @@ async def apply_import_batch(
         until = state.lease_until
         if state.lease_owner == lease.owner and until is not None and until - now > LEASE / 4:
             state.lease_until = now + LEASE
+            await session.flush()  # the row stays locked, the lease ours, until this commits
             fresh = lease.fresh
         elif lease.fresh is not None:
             lease.fresh.expired = True
