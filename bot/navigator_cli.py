@@ -80,9 +80,8 @@ async def import_file(
         size = (await asyncio.to_thread(path.stat)).st_size
         reader_process = size >= READER_PROCESS_BYTES
     summary = ImportSummary()
-    owner = f"import-{os.getpid()}"
     async with sessionmaker() as session:
-        lease = await begin_import(session, owner)
+        lease = await begin_import(session, f"import-{os.getpid()}")
     async with wal_checkpoints(engine) as checkpoints:
         reader: ReaderProcess | ReaderThread = (
             await ReaderProcess.start(path, batch)
@@ -118,7 +117,7 @@ async def import_file(
             await reader.close()
             if lease is not None:
                 async with sessionmaker() as session:
-                    await release_lease(session, owner)
+                    await release_lease(session, lease.owner)
     async with sessionmaker() as session:
         summary.waiting = (await status(session)).waiting_objects
     return summary

@@ -87,13 +87,12 @@ class FreshImport:
     be stored, and a parent not in the second has no stored children, so a batch skips
     those reads; a false positive (about 0.2 % at 410 000 objects) costs only the read the
     batch would have made anyway. It holds only while no one else writes the ledger: the
-    import keeps the pull's lease for it and drops it (``expired``) if that lapses. (The
+    import keeps the pull's lease for it and drops it if that lapses. (The
     hash is the process's own str hash: the filters never leave the process.)"""
 
     def __init__(self) -> None:
         self._stored = bytearray(1 << (_BITS - 3))
         self._parents = bytearray(1 << (_BITS - 3))
-        self.expired = False
 
     def note(self, entries: Iterable[Entry]) -> None:
         stored, parents = self._stored, self._parents
@@ -126,7 +125,7 @@ class Ledger:
     def __init__(self, session: AsyncSession, fresh: FreshImport | None = None) -> None:
         self.session = session
         self.entries: dict[str, Entry] = {}
-        self.fresh = fresh if fresh is not None and not fresh.expired else None
+        self.fresh = fresh
 
     def get(self, uuid: str | None) -> Entry | None:
         return self.entries.get(uuid) if uuid else None

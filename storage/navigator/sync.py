@@ -282,6 +282,19 @@ class ImportLease:
     owner: str
     fresh: FreshImport | None
 
+    async def renew(self, session: AsyncSession, state: NavigatorSync) -> FreshImport | None:
+        """Renew the lease in this batch's transaction; what the import remembers while it
+        still holds it. A lease that lapsed (another worker may have written the ledger
+        since) is not taken back, and the memory is dropped for good."""
+        now = utcnow()
+        until = state.lease_until
+        if state.lease_owner == self.owner and until is not None and until - now > LEASE / 4:
+            state.lease_until = now + LEASE
+            await session.flush()  # the row stays locked, the lease ours, until this commits
+            return self.fresh
+        self.fresh = None
+        return None
+
 
 async def begin_import(session: AsyncSession, owner: str) -> ImportLease | None:
     """Take the pull's lease for an import: pulls wait until it ends. None while a pull holds
@@ -302,20 +315,10 @@ async def apply_import_batch(
 ) -> ApplyResult:
     """One batch of an export file in one transaction: its objects applied, its unreadable
     lines reported (admins read them beside the pull's skipped records), totals counted, the
-    import's lease renewed with it. A lease that lapsed (another worker may have written the
-    ledger since) is not taken back, and what the import remembered is dropped."""
+    import's lease renewed with it."""
     await widen_cache(session)
     state = await sync_row(session)
-    now = utcnow()
-    fresh = None
-    if lease is not None:
-        until = state.lease_until
-        if state.lease_owner == lease.owner and until is not None and until - now > LEASE / 4:
-            state.lease_until = now + LEASE
-            await session.flush()  # the row stays locked, the lease ours, until this commits
-            fresh = lease.fresh
-        elif lease.fresh is not None:
-            lease.fresh.expired = True
+    fresh = await lease.renew(session, state) if lease is not None else None
     result = await apply_checked(session, objects, unusable, fresh)
     for line in bad_lines:
         session.add(NavigatorReport(kind="skipped", reason="bad_json", detail=f"line {line}"))
