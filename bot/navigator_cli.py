@@ -106,7 +106,12 @@ async def import_file(
                     ahead = asyncio.ensure_future(reader.batch(batch))
                     async with sessionmaker() as session:
                         result = await apply_import_batch(
-                            session, read.checked(), read.errors(), read.bad_lines, lease
+                            session,
+                            read.checked(),
+                            read.errors(),
+                            read.bad_lines,
+                            lease,
+                            read.indexed,
                         )
                     checkpoints.request()
                     summary.count(read.lines, result, read.bad_lines)

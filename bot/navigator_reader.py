@@ -27,9 +27,12 @@ from storage.navigator.mapping import (
     BadRecord,
     Checked,
     Envelope,
+    PartnerRecord,
+    ProgramRecord,
     check,
     checked_record,
 )
+from storage.search.program_text import IndexedText, indexed_text
 
 # One object on its way between the processes: envelope, text, record or (code, detail).
 Wire = tuple[tuple[Any, ...], str, tuple[Any, ...] | None, tuple[str, str] | None]
@@ -40,6 +43,7 @@ class Batch:
     objects: list[Wire] = field(default_factory=list)
     unusable: list[tuple[str, str]] = field(default_factory=list)  # not versionable: reasons
     bad_lines: list[int] = field(default_factory=list)  # numbers of the lines that are not JSON
+    indexed: dict[str, IndexedText] = field(default_factory=dict)  # program uuid → worked out
     lines: int = 0  # lines read so far
     position: int = 0  # bytes of the file read so far (the progress bar)
 
@@ -82,6 +86,10 @@ class Reader:
             gzip.GzipFile(fileobj=self.raw) if path.suffix == ".gz" else self.raw
         )
         self.line = 0
+        # Partners' names as the file gave them so far: a program's search text and index
+        # terms are worked out here under its partner's name (the import uses them if its
+        # provider still has that name), off the importing process's core.
+        self.partner_names: dict[str, str] = {}
 
     def batch(self, size: int) -> Batch:
         batch = Batch()
@@ -104,8 +112,7 @@ class Reader:
         batch.lines, batch.position = self.line, self.raw.tell()
         return batch
 
-    @staticmethod
-    def _check(batch: Batch, raw: Any, text: str) -> None:
+    def _check(self, batch: Batch, raw: Any, text: str) -> None:
         try:
             envelope = check(raw, text).envelope
         except BadRecord as error:
@@ -119,6 +126,14 @@ class Reader:
             batch.objects.append((tuple(envelope), text, None, (record.code, record.detail)))
         else:
             batch.objects.append((tuple(envelope), text, tuple(record), None))
+            if isinstance(record, PartnerRecord):
+                self.partner_names[envelope.uuid] = record.name
+            elif isinstance(record, ProgramRecord):
+                name = self.partner_names.get(record.partner_uuid)
+                if name is not None:
+                    batch.indexed[envelope.uuid] = indexed_text(
+                        record.title, record.description, name
+                    )
 
     def close(self) -> None:
         self.stream.close()

@@ -21,6 +21,7 @@ import storage.navigator.sync as sync
 from bot.navigator_cli import import_file
 from bot.navigator_gateway import catalogue as nav
 from storage.base import Base, utcnow
+from storage.catalog import search_text_for, word_rows
 from storage.db import create_session_factory
 from storage.models import NavigatorSync
 from storage.navigator.mapping import check
@@ -231,3 +232,53 @@ async def test_an_import_holds_the_pull_lease_and_a_lapsed_one_ends_its_memory(
     async with create_session_factory(engine)() as session:
         state = await session.get(NavigatorSync, 1)
         assert state is not None and state.lease_owner == "puller"  # not released by the import
+
+
+# --- search texts worked out by the reader (storage/search/program_text.py) ------------------
+
+
+@pytest.mark.parametrize("batch", [13, 1000])
+async def test_search_words_worked_out_ahead_are_those_of_the_stored_search_text(
+    engine: AsyncEngine, tmp_path: Path, batch: int
+) -> None:
+    """The reader works a program's search text out under its partner's name as the file
+    gave it so far; the import uses it only where that is the name it writes. A partner
+    renamed after its programs, one renamed before them and one whose older version comes
+    last all leave search texts and words as computed from the stored rows."""
+    await _fresh(engine)
+    objects = list(nav.generate(30, [KEMEROVO, BELOVO], seed=9))
+    partners = [o for o in objects if o["type"] == "partner"]
+    ts = 1_764_600_000
+    renamed_after = {**partners[0], "lastmodifiedTs": ts, "publicName": "Кванториум Робототехника"}
+    renamed_before = {**partners[1], "lastmodifiedTs": ts, "publicName": "Школа Шахматная"}
+    older = {**partners[2], "lastmodifiedTs": 1, "publicName": "Старое имя Хореография"}
+    first_program = next(
+        i for i, o in enumerate(objects) if o.get("partnerUuid") == partners[1]["uuid"]
+    )
+    objects.insert(first_program, renamed_before)
+    await import_file(
+        engine, _write(tmp_path / "e.jsonl", [*objects, renamed_after, older]), batch=batch
+    )
+    async with engine.connect() as conn:
+        programs = (
+            await conn.exec_driver_sql(
+                "SELECT p.id, p.municipality_id, p.title, p.description, v.name, p.search_text "
+                "FROM programs p JOIN providers v ON v.id = p.provider_id"
+            )
+        ).all()
+        stored = (
+            await conn.exec_driver_sql(
+                "SELECT municipality_id, word, program_id, in_title FROM program_words"
+            )
+        ).all()
+    names = {row[4] for row in programs}
+    assert {"Кванториум Робототехника", "Школа Шахматная"} <= names
+    assert "Старое имя Хореография" not in names
+    expected = []
+    for pid, town, title, description, provider, text in programs:
+        assert text == search_text_for(title, description, provider), provider
+        expected += [
+            (r["municipality_id"], r["word"], r["program_id"], bool(r["in_title"]))
+            for r in word_rows(pid, town, text)
+        ]
+    assert sorted((m, w, p, bool(t)) for m, w, p, t in stored) == sorted(expected)

@@ -25,10 +25,8 @@ from __future__ import annotations
 from storage.catalog.cards import GroupInfo, ProgramCard, ProviderInfo, SlotInfo
 from storage.catalog.index import (
     MAX_QUERY_WORDS,
-    SEARCH_TEXT_MAX_CHARS,
     index_words,
     reindex_search_words,
-    search_text_for,
     search_words,
     word_rows,
 )
@@ -37,6 +35,12 @@ from storage.catalog.query import CatalogQuery, Price, is_free
 from storage.catalog.repo import CatalogRepo
 from storage.catalog.rows import PAGE_SIZE, CatalogPage, ProgramRow
 from storage.geo import haversine_km
+from storage.search.program_text import (
+    SEARCH_TEXT_MAX_CHARS,
+    IndexedText,
+    indexed_text,
+    search_text_for,
+)
 from storage.text import fold
 
 __all__ = [
@@ -49,6 +53,7 @@ __all__ = [
     "CatalogQuery",
     "CatalogRepo",
     "GroupInfo",
+    "IndexedText",
     "NearbyProgram",
     "Price",
     "ProgramCard",
@@ -58,6 +63,7 @@ __all__ = [
     "fold",
     "haversine_km",
     "index_words",
+    "indexed_text",
     "is_free",
     "reindex_search_words",
     "search_text_for",

@@ -18,26 +18,10 @@ from sqlalchemy.orm import Session, UOWTransaction
 from storage.models import Program, ProgramWord
 from storage.search import analyzer
 from storage.search.vocabulary import mark_stale
-from storage.text import fold
 
-# Longest Program.search_text. It is part of ix_programs_catalog: ≤ 4 bytes a character keeps
-# the entry far under PostgreSQL's 2 704-byte btree limit, and the index small.
-SEARCH_TEXT_MAX_CHARS = 120
 MAX_QUERY_WORDS = 8
 WORD_BATCH = 5_000
 _REINDEX_CHUNK = 500  # ids per statement: under every driver's parameter limit
-
-
-def search_text_for(title: str, description: str, provider_name: str) -> str:
-    """The value of ``Program.search_text``: what free-text search matches against.
-
-    Title first (lists are ordered by this text), then the provider, then the beginning of the
-    description. The cap keeps the index small and the entry under PostgreSQL's btree limit.
-    """
-    text = fold(f"{title} · {provider_name} · {description}")
-    if len(text) > SEARCH_TEXT_MAX_CHARS:
-        text = text[: SEARCH_TEXT_MAX_CHARS + 1].rsplit(" ", 1)[0]  # no half word at the end
-    return text[:SEARCH_TEXT_MAX_CHARS]
 
 
 def index_words(search_text: str) -> set[str]:
@@ -53,21 +37,27 @@ def search_words(text: str) -> list[str]:
 
 
 def word_rows(
-    program_id: int, municipality_id: int, search_text: str, *, published: bool = True
+    program_id: int,
+    municipality_id: int,
+    search_text: str,
+    *,
+    published: bool = True,
+    terms: Iterable[tuple[str, bool]] | None = None,
 ) -> list[dict[str, Any]]:
     """``program_words`` rows of one program, for loaders that insert in bulk (none for a
-    program that is not published)."""
+    program that is not published); ``terms``: those of ``search_text``, if worked out ahead."""
     if not published:
         return []
-    terms = analyzer.index_terms(search_text)
+    if terms is None:
+        terms = sorted(analyzer.index_terms(search_text).items())
     return [
         {
             "municipality_id": municipality_id,
             "word": word,
             "program_id": program_id,
-            "in_title": terms[word],
+            "in_title": in_title,
         }
-        for word in sorted(terms)
+        for word, in_title in terms
     ]
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.sql.expression import false
 
 from storage.base import ENUM_LEN, Base, UTCDateTime, as_string, utcnow
 from storage.models.enums import Direction, Level, ProgramFormat, ProviderKind, Registry
+from storage.search.analyzer import SEARCH_WORD_MAX
 
 
 class Municipality(Base):
@@ -128,9 +129,6 @@ class Program(Base):
         # of the wide program row (measured 2.5× faster on SQLite; docs/PERFORMANCE.md).
         Index("ix_programs_indicators", "id", "municipality_id", "direction", "disability_adapted"),
     )
-
-
-SEARCH_WORD_MAX = 40
 
 
 class ProgramWord(Base):

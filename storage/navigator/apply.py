@@ -11,11 +11,12 @@ order of the same objects gives the same catalogue (tests/test_navigator_propert
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.catalog import IndexedText
 from storage.navigator.bulk import collector_paused
 from storage.navigator.catalogue import APPLIED, PENDING, CatalogueWriter
 from storage.navigator.groups import write_groups, write_schedules
@@ -52,12 +53,14 @@ async def apply_checked(
     objects: Sequence[Checked],
     unusable: Sequence[BadRecord] = (),
     fresh: FreshImport | None = None,
+    indexed: Mapping[str, IndexedText] | None = None,
 ) -> ApplyResult:
     """Apply objects whose common fields are read (``mapping.check``; an import's reader
     checks their records too), and report those that could not even be versioned. ``fresh``:
-    what an import into an empty ledger has written so far (ledger.FreshImport)."""
+    what an import into an empty ledger has written so far (ledger.FreshImport); ``indexed``:
+    programs' search texts the reader worked out ahead (used where they hold)."""
     with collector_paused():
-        return await _apply(session, objects, unusable, fresh)
+        return await _apply(session, objects, unusable, fresh, indexed)
 
 
 async def _apply(
@@ -65,9 +68,10 @@ async def _apply(
     objects: Sequence[Checked],
     unusable: Sequence[BadRecord],
     fresh: FreshImport | None,
+    indexed: Mapping[str, IndexedText] | None,
 ) -> ApplyResult:
     ledger = Ledger(session, fresh)
-    writer = CatalogueWriter(session, ledger)
+    writer = CatalogueWriter(session, ledger, indexed)
     await writer.load_municipalities()
     for error in unusable:
         writer.counters.skipped += 1

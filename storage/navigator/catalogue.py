@@ -16,7 +16,7 @@ only those children are written again (a renamed program does not rebuild its gr
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.catalog import fold, reindex_search_words, search_text_for, word_rows
+from storage.catalog import IndexedText, fold, reindex_search_words, search_text_for, word_rows
 from storage.db import fetch_rows
 from storage.models import (
     Enrollment,
@@ -107,9 +107,16 @@ def applied(entry: Entry | None) -> bool:
 
 
 class CatalogueWriter:
-    def __init__(self, session: AsyncSession, ledger: Ledger) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        ledger: Ledger,
+        indexed: Mapping[str, IndexedText] | None = None,
+    ) -> None:
         self.session = session
         self.ledger = ledger
+        self.indexed = indexed or {}  # program uuid → search text and terms worked out ahead
+        self.terms: dict[str, tuple[tuple[str, bool], ...]] = {}  # those that held, by uuid
         self.counters = Counters()
         self._by_name: dict[str, int] = {}
         self._by_oktmo: dict[str, int] = {}
@@ -299,6 +306,7 @@ class CatalogueWriter:
                 values["municipality_id"],
                 values["search_text"],
                 published=values["published"],
+                terms=self.terms.get(row.uuid),
             )
         await update_by_id(self.session, PROGRAMS, updates)
         await self._hide(hidden)
@@ -346,8 +354,15 @@ class CatalogueWriter:
             "latitude": record.latitude,
             "longitude": record.longitude,
             "published": record.published,
-            "search_text": search_text_for(record.title, record.description, provider_name),
+            "search_text": self._search_text(row.uuid, record, provider_name),
         }
+
+    def _search_text(self, uuid: str, record: ProgramRecord, provider_name: str) -> str:
+        ahead = self.indexed.get(uuid)
+        if ahead is None or not ahead.holds_for(record.title, record.description, provider_name):
+            return search_text_for(record.title, record.description, provider_name)
+        self.terms[uuid] = ahead.terms
+        return ahead.search_text
 
     async def _load_programs(self, ids: Iterable[int | None]) -> dict[int, dict[str, Any]]:
         """Program rows being written again (what they showed), and their facts kept."""

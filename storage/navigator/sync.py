@@ -10,6 +10,7 @@ that died holding it loses it when it expires. The cursor moves in the page's ow
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +18,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.base import utcnow
+from storage.catalog import IndexedText
 from storage.models import (
     NavigatorApplication,
     NavigatorObject,
@@ -312,6 +314,7 @@ async def apply_import_batch(
     unusable: list[BadRecord],
     bad_lines: list[int],
     lease: ImportLease | None = None,
+    indexed: Mapping[str, IndexedText] | None = None,
 ) -> ApplyResult:
     """One batch of an export file in one transaction: its objects applied, its unreadable
     lines reported (admins read them beside the pull's skipped records), totals counted, the
@@ -319,7 +322,7 @@ async def apply_import_batch(
     await widen_cache(session)
     state = await sync_row(session)
     fresh = await lease.renew(session, state) if lease is not None else None
-    result = await apply_checked(session, objects, unusable, fresh)
+    result = await apply_checked(session, objects, unusable, fresh, indexed)
     for line in bad_lines:
         session.add(NavigatorReport(kind="skipped", reason="bad_json", detail=f"line {line}"))
     state.applied_total += result.applied

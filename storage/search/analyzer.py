@@ -16,8 +16,7 @@ from functools import lru_cache
 
 import Stemmer
 
-from storage.models.catalog import SEARCH_WORD_MAX
-
+SEARCH_WORD_MAX = 40  # the longest word kept (program_words.word is this wide)
 MIN_WORD_LENGTH = 2  # "и", "в": too common to index, too vague to search
 PREFIX_MIN = 4  # a shorter stem matches only the same word ("лег" must not find "легкая")
 TITLE_SEPARATOR = " · "  # search_text is "title · provider · description"
