@@ -87,8 +87,8 @@ class FreshImport:
     be stored, and a parent not in the second has no stored children, so a batch skips
     those reads; a false positive (about 0.2 % at 410 000 objects) costs only the read the
     batch would have made anyway. It holds only while no one else writes the ledger: the
-    import keeps the pull's lease for it and drops it if that lapses. (The
-    hash is the process's own str hash: the filters never leave the process.)"""
+    import keeps the pull's lease for it and drops it if that lapses (sync.ImportLease).
+    (The hash is the process's own str hash: the filters never leave the process.)"""
 
     def __init__(self) -> None:
         self._stored = bytearray(1 << (_BITS - 3))
